@@ -1,0 +1,121 @@
+"""Settings, resolved in this order: command-line flag, ``CALLSCORE_*`` environment variable,
+``callscore.toml`` (in the working directory, or the file ``CALLSCORE_CONFIG`` names), default.
+
+Every setting has the same name in all three places: ``--llm-model``, ``CALLSCORE_LLM_MODEL``,
+``llm_model = "..."`` in ``callscore.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import SetupError
+from pipeline.resources import default_scorecard_path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_PREFIX = "CALLSCORE_"
+CONFIG_FILE_NAME = "callscore.toml"
+
+
+class Settings(BaseModel):
+    """Everything a scoring run can be told. ``None`` for a model means the embedded default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    db: Path = Field(Path("warehouse/callscore.duckdb"), description="DuckDB warehouse file.")
+    scorecard: Path = Field(default_factory=default_scorecard_path, description="Scorecard YAML.")
+    whisper_model: str | None = Field(
+        None, description="faster-whisper model name (tiny.en, large-v3, ...) or CTranslate2 directory."
+    )
+    llm_model: Path | None = Field(None, description="GGUF file of a chat model.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run.")
+    agent_channel: Literal["left", "right"] = Field(
+        "left", description="Stereo channel that carries the agent."
+    )
+    language: str | None = Field(None, description="Spoken language code; None detects it.")
+    beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
+    llm_context: int = Field(4096, ge=512, description="LLM context window, tokens.")
+    llm_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the LLM; None uses every core."
+    )
+    llm_gpu_layers: int = Field(
+        -1, description="Layers offloaded to the GPU when device is cuda (-1 = all)."
+    )
+
+
+SETTING_NAMES = tuple(Settings.model_fields)
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    found = {}
+    for name in SETTING_NAMES:
+        value = environ.get(ENV_PREFIX + name.upper())
+        if value not in (None, ""):
+            found[name] = value
+    return found
+
+
+def _from_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SetupError(f"cannot read settings file {path}: {exc}") from exc
+    section = data.get("callscore", data)
+    unknown = sorted(set(section) - set(SETTING_NAMES))
+    if unknown:
+        raise SetupError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTING_NAMES)}"
+        )
+    return dict(section)
+
+
+def config_file_path(environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """The settings file in use: ``CALLSCORE_CONFIG`` if set (it must exist), else ./callscore.toml."""
+    named = environ.get(ENV_PREFIX + "CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise SetupError(f"CALLSCORE_CONFIG names {path}, which is not a file")
+        return path
+    local = cwd / CONFIG_FILE_NAME
+    return local if local.is_file() else None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge default < callscore.toml < environment < flags (flags that are ``None`` are unset)."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    layers: list[tuple[str, dict[str, Any]]] = []
+    config_path = config_file_path(environ, cwd)
+    if config_path is not None:
+        layers.append((str(config_path), _from_config_file(config_path)))
+    layers.append(("environment", _from_environment(environ)))
+    layers.append(("command line", {k: v for k, v in (flags or {}).items() if v is not None}))
+
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, values in layers:
+        for name, value in values.items():
+            merged[name] = value
+            origin[name] = source
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        where = origin.get(name, "settings")
+        raise SetupError(f"invalid setting {name} (from {where}): {first['msg']}") from exc

@@ -1,0 +1,30 @@
+"""Where the project's data files live: ``prompts/`` (scorecards, prompt template) and
+``warehouse/`` (migrations, views).
+
+In a source checkout they sit beside ``pipeline/``; an installed wheel carries them as
+``pipeline/_data/``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """The directory ``prompts`` or ``warehouse``, wherever this installation keeps it."""
+    for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"callscore data directory {name!r} is missing from this installation")
+
+
+def default_scorecard_path() -> Path:
+    return data_dir("prompts") / "support-default.yaml"
+
+
+def prompt_template_path() -> Path:
+    return data_dir("prompts") / "score_prompt.yaml"

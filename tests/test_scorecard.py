@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ScorecardError
+from pipeline.resources import default_scorecard_path
+from pipeline.scorecard import load_scorecard, parse_scorecard
+
+MINIMAL = """
+name: tiny
+criteria:
+  - id: greeted
+    question: The agent opens the call with a greeting that names the company.
+  - id: thanked
+    question: The agent thanks the customer.
+    weight: 2
+    critical: true
+"""
+
+
+def test_default_scorecard_covers_a_support_line() -> None:
+    scorecard = load_scorecard(default_scorecard_path())
+    ids = [c.id for c in scorecard.criteria]
+    assert 8 <= len(ids) <= 12
+    for expected in ("greeted", "verified_identity", "empathy", "clear_next_step", "recap", "anything_else",
+                     "thanked_closing", "no_rude_language"):
+        assert expected in ids
+    assert scorecard.criterion("verified_identity").allow_na
+    assert scorecard.criterion("no_rude_language").critical
+
+
+def test_version_ignores_formatting_and_follows_content() -> None:
+    base = parse_scorecard(MINIMAL)
+    reformatted = parse_scorecard("# a comment\n" + MINIMAL.replace("weight: 2", "weight: 2.0") + "\n\n")
+    explicit_defaults = parse_scorecard(MINIMAL.replace(
+        "names the company.", "names the company.\n    weight: 1\n    critical: false\n    allow_na: false"))
+    edited = parse_scorecard(MINIMAL.replace("thanks the customer", "thanks the caller"))
+    assert base.version == reformatted.version == explicit_defaults.version
+    assert edited.version != base.version
+    assert len(base.version) == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL.replace("weight: 2", "weight: -1"), r"criteria\[1\] \(thanked\)\.weight"),
+        (MINIMAL.replace("id: thanked", "id: Thanked!"), r"criteria\[1\] \(Thanked!\)\.id"),
+        (MINIMAL.replace("id: thanked", "id: greeted"), "'greeted' is used more than once"),
+        (MINIMAL.replace("critical: true", "critical: true\n    colour: red"), r"thanked\)\.colour"),
+        ("name: x\ncriteria: []\n", "criteria"),
+        ("name: x\ncriteria:\n  - id: a\n    question: [unclosed\n", "not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_invalid_scorecards_name_the_criterion_and_field(text: str, message: str) -> None:
+    with pytest.raises(ScorecardError, match=message):
+        parse_scorecard(text, source="card.yaml")
+
+
+def test_missing_scorecard_file(tmp_path: Path) -> None:
+    with pytest.raises(ScorecardError, match="cannot read scorecard"):
+        load_scorecard(tmp_path / "nope.yaml")
