@@ -1,0 +1,184 @@
+"""Speech to timed text with faster-whisper, one pass per speaker channel.
+
+Settings chosen for call audio: Silero VAD on (silent halves of a stereo call cost nothing),
+``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
+int8 on CPU and float16 on CUDA. Segments that look like Whisper hallucinating on silence are
+dropped (see ``drop_hallucinations``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal
+
+from pipeline.audio import ChannelAudio, Speaker
+from pipeline.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# Whisper's own thresholds for "this window is silence" and "this text is degenerate".
+NO_SPEECH_PROB = 0.6
+LOW_AVG_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4
+MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
+# VAD stitches speech regions together before decoding, so one Whisper segment can span a long
+# silence (for example two separate answers of the customer). Segments are split where the
+# words are further apart than this.
+SPLIT_GAP_S = 1.0
+_REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of speech by one speaker. Times in seconds from the start of the recording."""
+
+    speaker: Speaker
+    channel: int
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: Literal["cpu", "cuda"]
+    compute_type: Literal["int8", "float16"]
+
+
+def cuda_device_count() -> int:
+    import ctranslate2
+
+    try:
+        return ctranslate2.get_cuda_device_count()
+    except Exception:  # a broken CUDA install reads as "no GPU"
+        return 0
+
+
+def choose_device(requested: Literal["auto", "cpu", "cuda"], *, cuda_devices: int | None = None) -> DeviceChoice:
+    """``auto``: CUDA (float16) when a GPU is visible, else CPU (int8) with a log line."""
+    count = cuda_device_count() if cuda_devices is None else cuda_devices
+    if requested == "cuda" and count == 0:
+        raise ModelError("device is 'cuda' but no CUDA device is visible; use --device cpu or auto")
+    if requested == "cpu" or count == 0:
+        if requested == "auto":
+            log.info("no CUDA device found: transcribing on the CPU with int8")
+        return DeviceChoice("cpu", "int8")
+    return DeviceChoice("cuda", "float16")
+
+
+def is_hallucination(text: str, avg_logprob: float, no_speech_prob: float, compression_ratio: float) -> bool:
+    """True for text Whisper made up: on silence (likely no speech and low confidence), or a
+    loop (highly compressible text, or one phrase four times over)."""
+    if no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_AVG_LOGPROB:
+        return True
+    if compression_ratio > MAX_COMPRESSION_RATIO:
+        return True
+    return bool(_REPEATED_PHRASE.search(text))
+
+
+def drop_hallucinations(segments: Iterable[Segment]) -> list[Segment]:
+    """Keep real speech: drop hallucinated segments and runs of one text repeated per speaker."""
+    kept: list[Segment] = []
+    last_text: dict[str, tuple[str, int]] = {}
+    for segment in segments:
+        if not segment.text or is_hallucination(
+            segment.text, segment.avg_logprob, segment.no_speech_prob, segment.compression_ratio
+        ):
+            continue
+        key = segment.text.lower().strip(" .!?,")
+        previous, times = last_text.get(segment.speaker, ("", 0))
+        times = times + 1 if key == previous else 1
+        last_text[segment.speaker] = (key, times)
+        if times > MAX_SAME_TEXT_IN_A_ROW:
+            continue
+        kept.append(segment)
+    return kept
+
+
+class Transcriber:
+    """A loaded faster-whisper model. Create once per process; ``transcribe`` is re-entrant."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        beam_size: int = 1,
+        language: str | None = None,
+        cpu_threads: int = 0,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.choice = choose_device(device)
+        self.model_name = model
+        self.beam_size = beam_size
+        self.language = language
+        try:
+            self._model = WhisperModel(
+                model,
+                device=self.choice.device,
+                compute_type=self.choice.compute_type,
+                cpu_threads=cpu_threads,
+            )
+        except Exception as exc:  # faster-whisper raises many kinds for a bad model
+            raise ModelError(
+                f"cannot load Whisper model {model!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                " (give --whisper-model a CTranslate2 model directory, or a model name that can be downloaded)"
+            ) from exc
+
+    def transcribe(self, channels: Iterable[ChannelAudio]) -> list[Segment]:
+        """Transcribe every channel and return its segments merged in time order."""
+        segments: list[Segment] = []
+        for channel in channels:
+            segments.extend(self._transcribe_channel(channel))
+        segments.sort(key=lambda s: (s.start, s.end))
+        return segments
+
+    def _transcribe_channel(self, channel: ChannelAudio) -> list[Segment]:
+        if channel.samples.size == 0:
+            return []
+        generator, _info = self._model.transcribe(
+            channel.samples,
+            beam_size=self.beam_size,
+            language=self.language,
+            vad_filter=True,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+        )
+        raw: list[Segment] = []
+        for segment in generator:  # consumes the generator: decoding happens here
+            raw.extend(split_at_pauses(segment, channel))
+        return drop_hallucinations(raw)
+
+
+def split_at_pauses(segment: Any, channel: ChannelAudio, *, gap_s: float = SPLIT_GAP_S) -> list[Segment]:
+    """One faster-whisper segment as one or more ``Segment``s, cut where words are more than
+    ``gap_s`` seconds apart; times come from the words."""
+    words = list(segment.words or [])
+    groups: list[list[Any]] = []
+    for word in words:
+        if groups and word.start - groups[-1][-1].end <= gap_s:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    spans = [(g[0].start, g[-1].end, "".join(w.word for w in g)) for g in groups] or [
+        (segment.start, segment.end, segment.text)
+    ]
+    return [
+        Segment(
+            speaker=channel.speaker,
+            channel=channel.channel,
+            start=round(float(start), 3),
+            end=round(float(end), 3),
+            text=text.strip(),
+            avg_logprob=float(segment.avg_logprob),
+            no_speech_prob=float(segment.no_speech_prob),
+            compression_ratio=float(segment.compression_ratio),
+        )
+        for start, end, text in spans
+    ]

@@ -1,0 +1,92 @@
+"""Build call recordings from scripted dialogue: espeak-ng speaks each turn, turns are laid on a
+timeline (agent and customer on their own channels, or mixed to mono), and PyAV encodes the
+result as MP3, WAV, FLAC, OGG or M4A. Used to make the bundled samples and test fixtures.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import av
+import numpy as np
+
+VOICES = {"agent": ("en-us", 165, 45), "customer": ("en-gb+f3", 150, 60)}  # voice, words/min, pitch
+
+_CODECS = {".mp3": "libmp3lame", ".wav": "pcm_s16le", ".flac": "flac", ".ogg": "libopus", ".m4a": "aac"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str  # 'agent' or 'customer'
+    text: str
+    gap_s: float = 0.6  # silence before this turn; negative overlaps the previous turn
+
+
+def speak(text: str, speaker: str, rate: int) -> np.ndarray:
+    """espeak-ng speech as float32 samples at ``rate`` Hz."""
+    voice, speed, pitch = VOICES[speaker]
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+        check=True, capture_output=True,
+    ).stdout
+    with wave.open(io.BytesIO(wav)) as reader:
+        source_rate = reader.getframerate()
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    positions = np.arange(0, len(samples), source_rate / rate)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+
+
+def lay_out(turns: Sequence[Turn], rate: int, *, lead_s: float = 0.5, tail_s: float = 0.8) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """Place turns on a timeline: (2 x samples array [agent, customer], [(speaker, start_s, end_s)])."""
+    clips, timing, cursor = [], [], lead_s
+    for turn in turns:
+        clip = speak(turn.text, turn.speaker, rate)
+        start = max(0.0, cursor + turn.gap_s)
+        clips.append((turn.speaker, int(start * rate), clip))
+        timing.append((turn.speaker, start, start + len(clip) / rate))
+        cursor = start + len(clip) / rate
+    total = int((cursor + tail_s) * rate)
+    channels = np.zeros((2, total), dtype=np.float32)
+    for speaker, offset, clip in clips:
+        row = 0 if speaker == "agent" else 1
+        channels[row, offset : offset + len(clip)] += clip
+    return channels, timing
+
+
+def add_line_noise(channels: np.ndarray, level: float = 0.002, seed: int = 7) -> np.ndarray:
+    """A faint noise floor, as on a real line."""
+    rng = np.random.default_rng(seed)
+    return (channels + rng.normal(0, level, channels.shape)).astype(np.float32)
+
+
+def write_audio(path: Path, channels: np.ndarray, rate: int, *, bitrate: int = 48_000) -> None:
+    """Encode (channels x samples) float32 audio to ``path``; the suffix picks the format."""
+    channels = np.atleast_2d(channels)
+    layout = "mono" if channels.shape[0] == 1 else "stereo" if channels.shape[0] == 2 else f"{channels.shape[0]}c"
+    pcm = (np.clip(channels, -1, 1) * 32767).astype(np.int16)
+    codec = _CODECS[path.suffix.lower()]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate if codec != "libopus" else 48_000, layout=layout)
+        if codec not in ("pcm_s16le", "flac"):
+            stream.bit_rate = bitrate
+        frame_size = 1152 if codec == "libmp3lame" else 1024
+        resampler = av.AudioResampler(format=stream.format.name, layout=layout, rate=stream.rate)
+        for start in range(0, pcm.shape[1], frame_size):
+            chunk = np.ascontiguousarray(pcm[:, start : start + frame_size].T.reshape(1, -1))
+            frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout=layout)
+            frame.sample_rate = rate
+            frame.pts, frame.time_base = start, Fraction(1, rate)
+            for resampled in resampler.resample(frame):
+                for packet in stream.encode(resampled):
+                    container.mux(packet)
+        for resampled in resampler.resample(None):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)

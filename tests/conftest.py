@@ -1,0 +1,70 @@
+"""Shared fixtures: the bundled sample calls, audio written on the fly, the real models, and a
+warehouse scored once per session by the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from pipeline.cli import main
+from samples.synth import write_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CALLS = ROOT / "samples" / "calls"
+GOOD_CALL = SAMPLE_CALLS / "billing-good.mp3"
+POOR_CALL = SAMPLE_CALLS / "broadband-poor.mp3"
+MONO_CALL = SAMPLE_CALLS / "address-change-mono.mp3"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CALLSCORE_* variable or callscore.toml from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("CALLSCORE_"):
+            monkeypatch.delenv(name)
+
+
+def run_cli(*args: str) -> Result:
+    """Run `callscore ARGS...` in-process (stdout and stderr kept apart)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def silence(seconds: float, rate: int = 16_000, channels: int = 2) -> np.ndarray:
+    return np.zeros((channels, int(seconds * rate)), dtype=np.float32)
+
+
+def tone(seconds: float, hz: float = 440.0, rate: int = 16_000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.fixture
+def write_call(tmp_path: Path):
+    """write_call(name, channels x samples array, rate) -> path of an encoded file."""
+
+    def _write(name: str, channels: np.ndarray, rate: int = 16_000, *, sidecar: dict | None = None) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_audio(path, channels, rate)
+        if sidecar is not None:
+            path.with_suffix(".json").write_text(json.dumps(sidecar))
+        return path
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def scored_samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The three sample calls (with sidecars) scored once by `callscore score --json`."""
+    base = tmp_path_factory.mktemp("scored")
+    inbox = base / "inbox"
+    shutil.copytree(SAMPLE_CALLS, inbox)
+    db = base / "warehouse.duckdb"
+    result = run_cli("score", str(inbox), "--db", str(db), "--json")
+    return {"inbox": inbox, "db": db, "result": result, "report": json.loads(result.stdout)}

@@ -1,0 +1,94 @@
+"""Transcription with the real embedded tiny.en model, device choice, hallucination filter."""
+
+import logging
+
+import pytest
+
+from pipeline.audio import decode
+from pipeline.errors import ModelError
+from pipeline.models import embedded_whisper_model
+from pipeline.transcribe import Segment, Transcriber, choose_device, drop_hallucinations, is_hallucination
+from tests.conftest import GOOD_CALL, MONO_CALL
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> Transcriber:
+    return Transcriber(str(embedded_whisper_model()), device="auto")
+
+
+def test_stereo_call_gives_timed_segments_per_speaker(transcriber: Transcriber) -> None:
+    call = decode(GOOD_CALL)
+    segments = transcriber.transcribe(call.channels)
+    assert {s.speaker for s in segments} == {"agent", "customer"}
+    assert [s.start for s in segments] == sorted(s.start for s in segments)
+    assert all(0 <= s.start < s.end <= call.duration_s + 0.1 for s in segments)
+    assert all(-5 < s.avg_logprob <= 0 and 0 <= s.no_speech_prob <= 1 for s in segments)
+    first = segments[0]
+    assert first.speaker == "agent" and "thank you for calling" in first.text.lower()
+    agent_text = " ".join(s.text.lower() for s in segments if s.speaker == "agent")
+    customer_text = " ".join(s.text.lower() for s in segments if s.speaker == "customer")
+    assert "anything else" in agent_text and "sorry to hear" in agent_text
+    assert "higher than usual" in customer_text and "anything else" not in customer_text
+
+
+def test_segments_do_not_bridge_the_other_speakers_turn(transcriber: Transcriber) -> None:
+    """The customer's first answer (6.7-12.2 s) and second (23-29 s) stay apart, although VAD
+    stitches the customer's channel together before decoding."""
+    segments = transcriber.transcribe(decode(GOOD_CALL).channels)
+    customer = [s for s in segments if s.speaker == "customer"]
+    assert customer[0].end < 13.0
+    assert not any(s.start < 13.0 < s.end for s in customer)
+    assert any(22.5 < s.start < 25 for s in customer)
+
+
+def test_mono_call_is_transcribed_as_unknown_speaker(transcriber: Transcriber) -> None:
+    segments = transcriber.transcribe(decode(MONO_CALL).channels)
+    assert segments and {s.speaker for s in segments} == {"unknown"}
+    assert "address" in " ".join(s.text.lower() for s in segments)
+
+
+def test_auto_device_falls_back_to_cpu_int8_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        choice = choose_device("auto", cuda_devices=0)
+    assert (choice.device, choice.compute_type) == ("cpu", "int8")
+    assert "no CUDA device" in caplog.text
+
+
+def test_auto_device_picks_cuda_float16_when_a_gpu_is_visible() -> None:
+    choice = choose_device("auto", cuda_devices=1)
+    assert (choice.device, choice.compute_type) == ("cuda", "float16")
+    assert choose_device("cpu", cuda_devices=1).device == "cpu"
+
+
+def test_cuda_requested_without_a_gpu_is_a_setup_error() -> None:
+    with pytest.raises(ModelError, match="no CUDA device"):
+        choose_device("cuda", cuda_devices=0)
+
+
+def test_unloadable_whisper_model_is_a_setup_error(tmp_path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load Whisper model"):
+        Transcriber(str(tmp_path), device="cpu")
+
+
+def _segment(text: str, *, start: float = 0.0, logprob: float = -0.3, no_speech: float = 0.1, ratio: float = 1.2) -> Segment:
+    return Segment("agent", 0, start, start + 1, text, logprob, no_speech, ratio)
+
+
+@pytest.mark.parametrize(
+    ("segment", "dropped"),
+    [
+        (_segment("Thank you for calling."), False),
+        (_segment("Thank you.", logprob=-1.4, no_speech=0.9), True),  # made up on silence
+        (_segment("Thank you.", logprob=-0.2, no_speech=0.9), False),  # confident speech
+        (_segment("so so so so so so so so so so so so", ratio=3.1), True),  # compressible loop
+        (_segment("I see, I see, I see, I see, I see"), True),  # one phrase four times over
+    ],
+)
+def test_hallucination_rules(segment: Segment, dropped: bool) -> None:
+    assert is_hallucination(segment.text, segment.avg_logprob, segment.no_speech_prob, segment.compression_ratio) is dropped
+
+
+def test_runs_of_the_same_text_are_cut_to_two() -> None:
+    loop = [_segment("Okay.", start=i) for i in range(5)] + [_segment("Goodbye.", start=6)]
+    assert [s.text for s in drop_hallucinations(loop)] == ["Okay.", "Okay.", "Goodbye."]
