@@ -1,0 +1,166 @@
+"""The local LLM: llama-cpp-python running a GGUF chat model, its output forced by a grammar
+generated from a JSON schema so that every answer parses.
+
+Besides the text, a generation reports the model's own probabilities at each verdict: when the
+output reaches ``"verdict": "``, the raw next-token distribution (before the grammar masks it)
+is read for the first token of each permitted answer. Those figures, not a number the model
+writes, become the verdict's confidence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from pipeline.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+VERDICT_KEY = "verdict"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One grammar-constrained answer."""
+
+    text: str
+    # For each occurrence of the verdict key, in output order: option -> probability the model
+    # gave that option's first token (over the whole vocabulary, before the grammar).
+    choice_probabilities: tuple[dict[str, float], ...]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class _ChoiceProbe:
+    """A logits processor that records option probabilities wherever a verdict value starts.
+
+    It sees the raw logits of every step. Vocabularies differ in whether the opening quote and
+    the word are one token (``"yes``) or two (``"`` + ``yes``), so both points are watched.
+    """
+
+    def __init__(self, llm: Any, key: str, options: Sequence[str]) -> None:
+        self._llm = llm
+        self._bare = self._single_first_tokens(options, prefix="")
+        self._quoted = self._single_first_tokens(options, prefix='"')
+        self._after_quote = re.compile(rb'"' + key.encode() + rb'"\s*:\s*"$')
+        self._before_quote = re.compile(rb'"' + key.encode() + rb'"\s*:\s*$')
+        self._key = b'"' + key.encode() + b'"'
+        self._generated = bytearray()
+        self._seen: int | None = None
+        self.records: dict[int, dict[str, float]] = {}
+
+    def _single_first_tokens(self, options: Sequence[str], *, prefix: str) -> dict[str, int]:
+        """option -> its first token, where options' first tokens are all distinct."""
+        first = {}
+        for option in options:
+            tokens = self._llm.tokenize((prefix + option).encode(), add_bos=False, special=False)
+            if prefix and len(tokens) > 1 and self._llm.detokenize(tokens[:1]) == prefix.encode():
+                return {}  # the quote is a token of its own: the bare probe covers it
+            first[option] = tokens[0]
+        if len(set(first.values())) < len(first):
+            log.warning("verdict options %s share a first token: confidence unavailable", list(options))
+            return {}
+        return first
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if self._seen is not None and len(input_ids) > self._seen:
+            self._generated += self._llm.detokenize(list(input_ids[self._seen :]))
+        self._seen = len(input_ids)
+        tail = bytes(self._generated[-96:])
+        table = None
+        if self._bare and self._after_quote.search(tail):
+            table = self._bare
+        elif self._quoted and self._before_quote.search(tail):
+            table = self._quoted
+        if table:
+            occurrence = self._generated.count(self._key) - 1
+            top = float(np.max(scores))
+            log_total = top + float(np.log(np.sum(np.exp(scores - top))))
+            self.records[occurrence] = {
+                option: float(np.exp(scores[token] - log_total)) for option, token in table.items()
+            }
+        return scores
+
+
+class LlamaBackend:
+    """A GGUF model loaded in this process. Load once per process and reuse for every call."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        gpu_layers: int = -1,
+    ) -> None:
+        import llama_cpp
+
+        threads = n_threads or os.cpu_count() or 1
+        offload = device != "cpu" and llama_cpp.llama_supports_gpu_offload()
+        if device == "cuda" and not offload:
+            log.warning("llama-cpp-python was built without GPU support: the LLM runs on the CPU")
+        self.model_path = Path(model_path)
+        self.name = self.model_path.name
+        self.device = "cuda" if offload else "cpu"
+        self._grammars: dict[str, Any] = {}
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers if offload else 0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"cannot load LLM {model_path}: {exc} (is it a GGUF chat model?)") from exc
+        self.n_ctx = self._llm.n_ctx()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in the prompt."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _grammar(self, schema: dict) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        return self._grammars[key]
+
+    def generate_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict,
+        *,
+        max_tokens: int,
+        choice_options: Sequence[str] = ("yes", "no", "na"),
+    ) -> Generation:
+        """Greedy generation constrained to ``schema``; probabilities read at each verdict."""
+        from llama_cpp import LogitsProcessorList
+
+        probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
+        result = self._llm.create_chat_completion(
+            messages,
+            grammar=self._grammar(schema),
+            temperature=0.0,
+            repeat_penalty=1.0,
+            max_tokens=max_tokens,
+            logits_processor=LogitsProcessorList([probe]),
+        )
+        usage = result["usage"]
+        count = max(probe.records, default=-1) + 1
+        return Generation(
+            text=result["choices"][0]["message"]["content"] or "",
+            choice_probabilities=tuple(probe.records.get(i, {}) for i in range(count)),
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+        )

@@ -1,0 +1,226 @@
+"""Score a transcript against a scorecard with one grammar-constrained LLM pass.
+
+The answer's shape is a pydantic model built from the scorecard (one ``{evidence, verdict}``
+object per criterion, evidence first so the verdict follows from a quote); its JSON schema
+becomes the grammar, so every answer parses. Each verdict's confidence is the model's own
+probability of that answer, renormalised over the answers the criterion permits.
+
+Transcripts longer than the context are split into overlapping windows of whole lines, each
+window is scored, and per criterion the verdicts combine by the criterion's ``combine`` rule:
+``any`` passes when some window passes, ``all`` fails when some window fails; windows that
+answer "na" do not count unless all do. Nothing is truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from rapidfuzz import fuzz
+
+from pipeline.errors import PermanentRecordingError, SetupError
+from pipeline.llm import Generation
+from pipeline.prompt import PromptTemplate, transcript_line
+from pipeline.scorecard import Criterion, Scorecard
+from pipeline.transcribe import Segment
+
+EVIDENCE_MAX_CHARS = 120
+EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
+EVIDENCE_MIN_CHARS = 6  # a shorter "quote" ("no", "Sam") matches anything and proves nothing
+ANSWER_TOKENS_PER_CRITERION = EVIDENCE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
+WINDOW_OVERLAP = 0.15  # share of a window's lines repeated at the start of the next
+MIN_TRANSCRIPT_TOKENS = 256  # below this the context is too small to score in windows
+
+
+class ScoringBackend(Protocol):
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation: ...
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+
+
+class YesNoAnswer(_Answer):
+    verdict: Literal["yes", "no"]
+
+
+class YesNoNaAnswer(_Answer):
+    verdict: Literal["yes", "no", "na"]
+
+
+def answer_model(scorecard: Scorecard) -> type[BaseModel]:
+    """The pydantic model of a whole answer: one field per criterion, in scorecard order."""
+    fields = {c.id: (YesNoNaAnswer if c.allow_na else YesNoAnswer, ...) for c in scorecard.criteria}
+    return create_model("ScorecardAnswer", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer for one criterion."""
+
+    criterion_id: str
+    passed: bool | None  # None: not applicable
+    confidence: float | None  # 0-1, the model's probability of this answer; None if unavailable
+    evidence: str | None  # quote from the transcript, None when none was given or it was not found
+    evidence_verified: bool | None  # True: found in the transcript; False: quote dropped; None: no quote
+    window: int  # which window of the transcript decided it (0-based)
+
+
+@dataclass(frozen=True)
+class CallScore:
+    verdicts: tuple[Verdict, ...]
+    windows: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float  # wall time spent in the LLM
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"\[\d+(?::\d{2}){1,2}\]", " ", text)
+    text = re.sub(r"\b(AGENT|CUSTOMER|SPEAKER)\s*:", " ", text)
+    text = re.sub(r"[^\w\s']", " ", text.lower())
+    return " ".join(text.split())
+
+
+def verify_evidence(quote: str, transcript: str) -> tuple[str | None, bool | None]:
+    """Keep a quote only if it is long enough to prove something and (fuzzily) occurs in the
+    transcript: (quote or None, verified). An empty quote is (None, None)."""
+    needle = _normalise(quote)
+    if not needle:
+        return None, None
+    if len(needle) >= EVIDENCE_MIN_CHARS and fuzz.partial_ratio(needle, _normalise(transcript)) >= EVIDENCE_MIN_SIMILARITY:
+        return quote.strip(), True
+    return None, False
+
+
+def split_windows(lines: Sequence[str], token_counts: Sequence[int], budget: int) -> list[list[str]]:
+    """Pack whole lines into windows of at most ``budget`` tokens; consecutive windows share
+    about ``WINDOW_OVERLAP`` of their lines. A line longer than the budget is cut at word
+    boundaries first."""
+    pieces: list[tuple[str, int]] = []
+    for line, count in zip(lines, token_counts):
+        if count <= budget:
+            pieces.append((line, count))
+            continue
+        words = line.split()
+        per_piece = max(1, len(words) * budget // (count * 2))
+        for start in range(0, len(words), per_piece):
+            chunk = " ".join(words[start : start + per_piece])
+            pieces.append((chunk, count * len(chunk) // max(1, len(line)) + 1))
+    if not pieces:
+        return [[]]
+    windows: list[list[str]] = []
+    start = 0
+    while start < len(pieces):
+        used, end = 0, start
+        while end < len(pieces) and used + pieces[end][1] <= budget:
+            used += pieces[end][1]
+            end += 1
+        end = max(end, start + 1)
+        windows.append([text for text, _ in pieces[start:end]])
+        if end >= len(pieces):
+            break
+        overlap = int((end - start) * WINDOW_OVERLAP)
+        start = max(start + 1, end - overlap)
+    return windows
+
+
+def combine(criterion: Criterion, verdicts: Sequence[Verdict]) -> Verdict:
+    """One verdict from the windows' verdicts (see the module docstring for the rule)."""
+    applicable = [v for v in verdicts if v.passed is not None]
+    if not applicable:
+        return max(verdicts, key=lambda v: v.confidence or 0.0)
+    decisive_value = criterion.combine == "any"  # any: a pass decides; all: a fail decides
+    decisive = [v for v in applicable if v.passed is decisive_value]
+    pool = decisive or applicable
+    return max(pool, key=lambda v: v.confidence or 0.0)
+
+
+class Scorer:
+    """Scores transcripts against one scorecard with one backend and prompt template."""
+
+    def __init__(self, backend: ScoringBackend, scorecard: Scorecard, template: PromptTemplate) -> None:
+        self.backend = backend
+        self.scorecard = scorecard
+        self.template = template
+        self.model = answer_model(scorecard)
+        self.schema = self.model.model_json_schema()
+        self.max_answer_tokens = ANSWER_TOKENS_PER_CRITERION * len(scorecard.criteria) + 20
+        frame = template.messages("", scorecard.criteria, part=(99, 99))
+        frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
+        self.transcript_budget = backend.n_ctx - frame_tokens - self.max_answer_tokens
+        if self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
+            raise SetupError(
+                f"the LLM context ({backend.n_ctx} tokens) is too small for this scorecard "
+                f"({len(scorecard.criteria)} criteria): raise llm_context to at least "
+                f"{backend.n_ctx - self.transcript_budget + MIN_TRANSCRIPT_TOKENS}"
+            )
+
+    def score(self, segments: Sequence[Segment]) -> CallScore:
+        started = time.perf_counter()
+        lines = [transcript_line(s) for s in segments]
+        counts = [self.backend.count_tokens(line + "\n") for line in lines]
+        windows = split_windows(lines, counts, self.transcript_budget)
+        per_criterion: dict[str, list[Verdict]] = {c.id: [] for c in self.scorecard.criteria}
+        prompt_tokens = completion_tokens = 0
+        for index, window in enumerate(windows):
+            text = "\n".join(window)
+            messages = self.template.messages(text, self.scorecard.criteria, part=(index + 1, len(windows)))
+            generation = self.backend.generate_json(messages, self.schema, max_tokens=self.max_answer_tokens)
+            prompt_tokens += generation.prompt_tokens
+            completion_tokens += generation.completion_tokens
+            for verdict in self._read(generation, text, index):
+                per_criterion[verdict.criterion_id].append(verdict)
+        verdicts = tuple(combine(c, per_criterion[c.id]) for c in self.scorecard.criteria)
+        return CallScore(
+            verdicts=verdicts,
+            windows=len(windows),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _read(self, generation: Generation, transcript: str, window: int) -> list[Verdict]:
+        try:
+            raw = json.loads(generation.text)
+            answer = self.model.model_validate(raw)
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise PermanentRecordingError(
+                f"the LLM answer did not parse ({str(exc).splitlines()[0]}); "
+                "was it cut off? raise llm_context", stage="score"
+            ) from exc
+        order = list(raw)  # the order criteria appear in the output = the order of verdict probes
+        verdicts = []
+        for criterion in self.scorecard.criteria:
+            item = getattr(answer, criterion.id)
+            position = order.index(criterion.id)
+            probabilities = (
+                generation.choice_probabilities[position]
+                if position < len(generation.choice_probabilities)
+                else {}
+            )
+            allowed = ("yes", "no", "na") if criterion.allow_na else ("yes", "no")
+            mass = sum(probabilities.get(option, 0.0) for option in allowed)
+            confidence = probabilities.get(item.verdict, 0.0) / mass if mass > 0 else None
+            quote, verified = verify_evidence(item.evidence, transcript)
+            verdicts.append(
+                Verdict(
+                    criterion_id=criterion.id,
+                    passed=None if item.verdict == "na" else item.verdict == "yes",
+                    confidence=None if confidence is None else round(confidence, 4),
+                    evidence=quote,
+                    evidence_verified=verified,
+                    window=window,
+                )
+            )
+        return verdicts
