@@ -1,0 +1,241 @@
+"""Process recordings end to end: identify, skip what is done, decode, transcribe, score, store.
+
+``CallProcessor`` holds the loaded models (once per process) and processes one recording at a
+time; ``run_batch`` drives it over folders for the CLI. A recording that fails is recorded in
+``failures`` and the batch goes on; only a setup problem stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Literal
+
+from pipeline.audio import decode
+from pipeline.config import Settings
+from pipeline.errors import RecordingError, SetupError, as_recording_error
+from pipeline.inbox import CallFacts, discover, file_sha256, read_call_facts
+from pipeline.llm import LlamaBackend
+from pipeline.models import ModelChoice, choose_models
+from pipeline.prompt import PromptTemplate, load_prompt_template
+from pipeline.score import CallScore, Scorer
+from pipeline.scorecard import Scorecard, load_scorecard
+from pipeline.transcribe import Segment, Transcriber
+from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehouse
+
+log = logging.getLogger(__name__)
+
+MIN_CALL_SECONDS = 2.0  # shorter recordings are stored as 'too_short', not transcribed
+
+Status = Literal["scored", "no_speech", "too_short", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one recording in a run."""
+
+    path: Path
+    status: Status
+    recording_id: str | None = None
+    duration_s: float | None = None  # audio seconds
+    qa_score: float | None = None  # 0-100
+    critical_failed: bool | None = None
+    stage: str | None = None  # where it failed
+    error: str | None = None
+    seconds: float = 0.0  # wall time spent on it
+    flags: tuple[str, ...] = ()  # e.g. 'truncated'
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {status: self.count(status) for status in ("scored", "no_speech", "too_short", "skipped", "failed")}
+        counts["seen"] = len(self.outcomes)
+        return counts
+
+    @property
+    def audio_s(self) -> float:
+        """Audio seconds processed in this run (skipped recordings not counted)."""
+        return sum(o.duration_s or 0.0 for o in self.outcomes if o.status in ("scored", "no_speech", "too_short"))
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+class CallProcessor:
+    """Settings, scorecard and models for processing recordings. Models load on first use, so a
+    run where everything is already done loads none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.scorecard: Scorecard = load_scorecard(settings.scorecard)
+        self.template: PromptTemplate = load_prompt_template()
+        self.models: ModelChoice = choose_models(settings)
+        self._transcriber: Transcriber | None = None
+        self._scorer: Scorer | None = None
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = Transcriber(
+                self.models.whisper,
+                device=self.settings.device,
+                beam_size=self.settings.beam_size,
+                language=self.settings.language,
+                cpu_threads=os.cpu_count() or 0,
+            )
+        return self._transcriber
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            backend = LlamaBackend(
+                self.models.llm_path,
+                n_ctx=self.settings.llm_context,
+                n_threads=self.settings.llm_threads,
+                device=self.settings.device,
+                gpu_layers=self.settings.llm_gpu_layers,
+            )
+            self._scorer = Scorer(backend, self.scorecard, self.template)
+        return self._scorer
+
+    def evaluation_key(self, recording_id: str) -> EvaluationKey:
+        return EvaluationKey(
+            recording_id=recording_id,
+            whisper_model=self.models.whisper_name,
+            scorecard_version=self.scorecard.version,
+            prompt_version=self.template.version,
+            llm_model=self.models.llm_name,
+        )
+
+    def run_identity(self) -> dict[str, str]:
+        return {
+            "whisper_model": self.models.whisper_name,
+            "llm_model": self.models.llm_name,
+            "scorecard_name": self.scorecard.name,
+            "scorecard_version": self.scorecard.version,
+            "prompt_version": self.template.version,
+        }
+
+    def process(self, path: Path, warehouse: Warehouse, *, run_id: str) -> Outcome:
+        """Process one recording; failures are recorded and returned, never raised (except
+        setup problems, which stop the run)."""
+        started = time.perf_counter()
+        stage, recording_id = "read", None
+        try:
+            size = path.stat().st_size
+            recording_id = file_sha256(path)
+            key = self.evaluation_key(recording_id)
+            if warehouse.is_done(key):
+                qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
+                return Outcome(
+                    path, "skipped", recording_id, warehouse.stored_duration(recording_id), qa_score, critical_failed,
+                    seconds=time.perf_counter() - started,
+                )
+            stage = "sidecar"
+            facts = read_call_facts(path)
+            record = self._evaluate(path, key, warehouse, run_id=run_id, size=size, facts=facts)
+            stage = "store"
+            warehouse.save_call(record)
+        except SetupError:
+            raise
+        except Exception as exc:  # one bad recording must not stop the batch
+            stage = exc.stage if isinstance(exc, RecordingError) else stage
+            transient = isinstance(exc, RecordingError) and exc.transient
+            message = str(exc) or type(exc).__name__
+            if not isinstance(exc, RecordingError):
+                log.exception("unexpected error on %s at stage %s", path, stage)
+            warehouse.record_failure(
+                run_id=run_id, path=path, recording_id=recording_id, stage=stage, error=exc, transient=transient
+            )
+            return Outcome(path, "failed", recording_id, stage=stage, error=message, seconds=time.perf_counter() - started)
+
+        qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
+        return Outcome(
+            path, record.status, recording_id, record.duration_s, qa_score, critical_failed,
+            seconds=time.perf_counter() - started, flags=("truncated",) if record.truncated else (),
+        )
+
+    def _evaluate(
+        self, path: Path, key: EvaluationKey, warehouse: Warehouse, *, run_id: str, size: int, facts: CallFacts
+    ) -> CallRecord:
+        """Transcribe (unless an earlier transcript by this model exists) and score."""
+        common = dict(key=key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id)
+        segments = warehouse.stored_transcript(key.recording_id, key.whisper_model)
+        if segments is not None:
+            duration = warehouse.stored_duration(key.recording_id)
+            extra: dict = dict(duration_s=duration)
+        else:
+            decode_started = time.perf_counter()
+            decoded = decode(path, agent_channel=self.settings.agent_channel)
+            extra = dict(audio=decoded.info, duration_s=round(decoded.duration_s, 3), truncated=decoded.truncated)
+            if decoded.duration_s < MIN_CALL_SECONDS:
+                return CallRecord(status="too_short", **common, **extra)
+            try:
+                segments = tuple(self.transcriber.transcribe(decoded.channels))
+            except SetupError:
+                raise
+            except Exception as exc:
+                raise as_recording_error(exc, stage="transcribe") from exc
+            extra["transcript"] = NewTranscript(
+                device=self.transcriber.choice.device, segments=segments, seconds=time.perf_counter() - decode_started
+            )
+        if not segments:
+            return CallRecord(status="no_speech", **common, **extra)
+        return CallRecord(status="scored", score=self._score(segments), **common, **extra)
+
+    def _score(self, segments: tuple[Segment, ...]) -> CallScore:
+        try:
+            return self.scorer.score(segments)
+        except SetupError:
+            raise
+        except Exception as exc:
+            raise as_recording_error(exc, stage="score") from exc
+
+
+def run_batch(
+    paths: Iterable[Path],
+    processor: CallProcessor,
+    warehouse: Warehouse,
+    *,
+    source: str = "cli",
+    on_start: Callable[[int], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> RunSummary:
+    """Process every recording under ``paths``; the run is recorded in ``runs``."""
+    summary = RunSummary(run_id=uuid.uuid4().hex)
+    started = time.perf_counter()
+    files = discover(paths)
+    warehouse.start_run(
+        run_id=summary.run_id, source=source, started_at=datetime.now(timezone.utc), models=processor.run_identity()
+    )
+    if on_start:
+        on_start(len(files))
+    status = "aborted"
+    try:
+        for path in files:
+            outcome = processor.process(path, warehouse, run_id=summary.run_id)
+            summary.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+        status = "completed"
+    finally:
+        summary.wall_s = time.perf_counter() - started
+        warehouse.finish_run(
+            summary.run_id, status=status, counts=summary.counts, audio_s=summary.audio_s, wall_s=summary.wall_s
+        )
+    return summary

@@ -1,0 +1,235 @@
+"""The ``callscore`` command line.
+
+Exit codes: 0 every recording succeeded (or was already done); 1 some recordings failed (they
+are listed, and recorded in ``failures``); 2 bad command line or setup (nothing was done);
+130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pipeline.errors import CallscoreError, SetupError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+stderr = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("callscore: %(message)s"))
+    logger = logging.getLogger("pipeline")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def _fail(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_SETUP)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="callscore")
+def main() -> None:
+    """Score recorded calls on your own hardware: transcribe with faster-whisper, judge each
+    call against a scorecard with a local LLM, and keep everything in a DuckDB warehouse.
+
+    Settings come from flags, then CALLSCORE_* environment variables, then ./callscore.toml,
+    then defaults. Start with: callscore score FOLDER
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
+@click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard YAML. [default: prompts/support-default.yaml]")
+@click.option("--whisper-model", help="faster-whisper model name (large-v3, ...) or CTranslate2 directory. [default: embedded tiny.en]")
+@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file. [default: embedded SmolLM2-135M]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where models run; auto uses CUDA when present. [default: auto]")
+@click.option("--agent-channel", type=click.Choice(["left", "right"]), help="Stereo channel with the agent. [default: left]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout instead of tables; no progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="More log lines on stderr.")
+def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -> None:
+    """Transcribe and score every recording under PATHS (.mp3 .wav .flac .ogg .m4a).
+
+    Recordings already scored with the same models and scorecard are skipped (a recording is
+    known by the hash of its bytes, so renamed copies are skipped too). Recordings that fail
+    are listed and recorded in the warehouse's `failures` table, and the run goes on.
+
+    \b
+    Exit codes:
+      0  every recording was scored, or was already done
+      1  some recordings failed (listed above the summary)
+      2  bad command line or setup (missing model, bad scorecard, unusable --db): nothing done
+    """
+    _setup_logging(verbose)
+    from pipeline.batch import CallProcessor, run_batch
+    from pipeline.config import load_settings
+    from pipeline.warehouse import Warehouse
+
+    try:
+        settings = load_settings(flags)
+        processor = CallProcessor(settings)
+        warehouse = Warehouse.open(settings.db)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+
+    show_progress = not as_json and stderr.is_terminal
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=not show_progress,
+    )
+    task = progress.add_task("scoring", total=None)
+
+    def on_outcome(outcome: Any) -> None:
+        progress.update(task, advance=1, description=f"{outcome.path.name[:30]}")
+        if outcome.status == "failed" and not as_json:
+            stderr.print(f"[yellow]failed:[/] {outcome.path} ({outcome.stage}): {outcome.error}", highlight=False)
+
+    try:
+        with progress, warehouse:
+            summary = run_batch(
+                paths, processor, warehouse,
+                on_start=lambda total: progress.update(task, total=total),
+                on_outcome=on_outcome,
+            )
+    except SetupError as exc:
+        _fail(str(exc))
+        return
+    except KeyboardInterrupt:
+        stderr.print("interrupted: recordings finished so far are saved; run again to continue")
+        sys.exit(EXIT_INTERRUPTED)
+
+    if as_json:
+        click.echo(json.dumps(_summary_json(summary, settings.db), indent=2))
+    else:
+        _print_summary(summary, settings.db)
+    sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
+
+
+def _summary_json(summary: Any, db: Path) -> dict[str, Any]:
+    return {
+        "run_id": summary.run_id,
+        "db": str(db),
+        "counts": summary.counts,
+        "audio_s": round(summary.audio_s, 3),
+        "wall_s": round(summary.wall_s, 3),
+        "recordings": [
+            {
+                "path": str(o.path),
+                "status": o.status,
+                "recording_id": o.recording_id,
+                "duration_s": o.duration_s,
+                "qa_score": o.qa_score,
+                "critical_failed": o.critical_failed,
+                "stage": o.stage,
+                "error": o.error,
+                "flags": list(o.flags),
+                "seconds": round(o.seconds, 3),
+            }
+            for o in summary.outcomes
+        ],
+    }
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _print_summary(summary: Any, db: Path) -> None:
+    out = Console(soft_wrap=False)
+    table = Table(title="callscore run", title_justify="left")
+    for column, justify in (("recording", "left"), ("status", "left"), ("audio s", "right"), ("QA score", "right"), ("critical", "left"), ("note", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for o in summary.outcomes:
+        note = f"{o.stage}: {o.error}" if o.status == "failed" else ", ".join(o.flags)
+        table.add_row(
+            _display_path(o.path),
+            o.status,
+            "" if o.duration_s is None else f"{o.duration_s:.1f}",
+            "" if o.qa_score is None else f"{o.qa_score:.1f}",
+            "FAILED" if o.critical_failed else ("" if o.critical_failed is None else "ok"),
+            note,
+        )
+    out.print(table)
+    counts = summary.counts
+    speed = summary.audio_s / summary.wall_s if summary.wall_s else 0.0
+    out.print(
+        f"{counts['scored']} scored, {counts['no_speech'] + counts['too_short']} without speech, "
+        f"{counts['skipped']} already done, {counts['failed']} failed, in {summary.wall_s:.1f} s "
+        f"({summary.audio_s:.0f} s of audio, {speed:.1f} audio s per wall s). Warehouse: {db}",
+        highlight=False,
+    )
+
+
+@main.command()
+@click.argument("query")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def sql(query: str, db: Path | None, fmt: str) -> None:
+    """Run a read-only SQL QUERY on the warehouse and print the result.
+
+    \b
+    Example: callscore sql "SELECT * FROM kpi_criteria"
+    Tables: recordings, segments, scores, evaluations, failures, runs.
+    Views: kpi_calls, kpi_agents, kpi_criteria, kpi_daily.
+    """
+    import csv
+
+    import duckdb
+
+    from pipeline.config import load_settings
+    from pipeline.warehouse import Warehouse
+
+    try:
+        settings = load_settings({"db": db})
+        warehouse = Warehouse.open(settings.db, read_only=True)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    with warehouse:
+        try:
+            cursor = warehouse.connection.execute(query)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall()
+        except duckdb.Error as exc:
+            _fail(f"query failed: {str(exc).splitlines()[0]}")
+            return
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2, default=str))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        table = Table(show_lines=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*["" if value is None else str(value) for value in row])
+        Console(width=max(100, Console().width)).print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,333 @@
+"""The DuckDB warehouse: ordered migrations recorded in ``schema_migrations``, KPI views, and
+one transaction per call so that a crash never leaves half a call behind.
+
+Migrations are ``warehouse/migrations/NNN_name.sql``, applied in order, each in its own
+transaction; the views in ``warehouse/views.sql`` are re-created on every writable open.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+
+from pipeline.audio import AudioInfo
+from pipeline.errors import TransientRecordingError, WarehouseError
+from pipeline.inbox import CallFacts
+from pipeline.resources import data_dir
+from pipeline.score import CallScore
+from pipeline.scorecard import Scorecard
+from pipeline.transcribe import Segment
+
+_MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+
+def migrations(directory: Path | None = None) -> list[Migration]:
+    directory = directory or data_dir("warehouse") / "migrations"
+    found = []
+    for path in directory.iterdir():
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), path))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise WarehouseError(f"two migrations share a version number in {directory}")
+    return found
+
+
+@dataclass(frozen=True)
+class EvaluationKey:
+    """What 'already done' means: this recording, transcribed and scored by exactly these."""
+
+    recording_id: str
+    whisper_model: str
+    scorecard_version: str
+    prompt_version: str
+    llm_model: str
+
+
+@dataclass(frozen=True)
+class NewTranscript:
+    device: str
+    segments: tuple[Segment, ...]
+    seconds: float  # wall time to decode and transcribe
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """Everything one processed recording writes, in one transaction."""
+
+    key: EvaluationKey
+    path: Path
+    size_bytes: int
+    facts: CallFacts
+    scorecard: Scorecard
+    status: str  # 'scored', 'no_speech' or 'too_short'
+    run_id: str
+    audio: AudioInfo | None = None  # None when the recording was already stored
+    duration_s: float | None = None
+    truncated: bool = False
+    transcript: NewTranscript | None = None  # None when an earlier transcript was re-used
+    score: CallScore | None = None
+
+
+def _open_error(path: Path, exc: Exception) -> WarehouseError:
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        holder = f" (process {pid.group(1)})" if pid else ""
+        return WarehouseError(f"warehouse {path} is in use by another callscore run{holder}: wait for it to finish")
+    return WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0] if text else type(exc).__name__}")
+
+
+class Warehouse:
+    """An open DuckDB warehouse. Use as a context manager."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> "Warehouse":
+        """Open (creating it and its directory if needed) and bring the schema up to date."""
+        path = Path(path)
+        if read_only and not path.is_file():
+            raise WarehouseError(f"no warehouse at {path}: run `callscore score` first")
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WarehouseError(f"cannot create the directory for warehouse {path}: {exc.strerror}") from exc
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.Error, OSError) as exc:
+            raise _open_error(path, exc) from exc
+        warehouse = cls(connection, path)
+        if not read_only:
+            warehouse.migrate()
+        return warehouse
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def applied_migrations(self) -> list[int]:
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+        )
+        return [row[0] for row in self.connection.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+
+    def migrate(self, available: Sequence[Migration] | None = None) -> list[int]:
+        """Apply pending migrations in order and re-create the views; returns versions applied."""
+        available = list(available if available is not None else migrations())
+        try:
+            applied = set(self.applied_migrations())
+            known = {m.version for m in available}
+            unknown = sorted(applied - known)
+            if unknown:
+                raise WarehouseError(
+                    f"warehouse {self.path} has schema version {unknown[-1]}, newer than this callscore knows: upgrade callscore"
+                )
+            done = []
+            for migration in available:
+                if migration.version in applied:
+                    continue
+                with self.transaction():
+                    self.connection.execute(migration.path.read_text(encoding="utf-8"))
+                    self.connection.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [migration.version, migration.name]
+                    )
+                done.append(migration.version)
+            self.connection.execute((data_dir("warehouse") / "views.sql").read_text(encoding="utf-8"))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot migrate warehouse {self.path}: {str(exc).splitlines()[0]}") from exc
+        return done
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def is_done(self, key: EvaluationKey) -> bool:
+        row = self.connection.execute(
+            "SELECT 1 FROM evaluations WHERE recording_id = ? AND whisper_model = ? AND scorecard_version = ?"
+            " AND prompt_version = ? AND llm_model = ?",
+            [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model],
+        ).fetchone()
+        return row is not None
+
+    def stored_transcript(self, recording_id: str, whisper_model: str) -> tuple[Segment, ...] | None:
+        """Segments of an earlier transcription by this model, or None if there was none."""
+        if not self.connection.execute(
+            "SELECT 1 FROM transcripts WHERE recording_id = ? AND whisper_model = ?", [recording_id, whisper_model]
+        ).fetchone():
+            return None
+        rows = self.connection.execute(
+            "SELECT speaker, channel, start_s, end_s, text, avg_logprob, no_speech_prob, compression_ratio"
+            " FROM segments WHERE recording_id = ? AND whisper_model = ? ORDER BY segment_index",
+            [recording_id, whisper_model],
+        ).fetchall()
+        return tuple(Segment(*row) for row in rows)
+
+    def call_score(self, recording_id: str, scorecard_version: str) -> tuple[float | None, bool | None]:
+        """(QA score 0-100, critical failed) of the call's latest evaluation, as kpi_calls has it."""
+        row = self.connection.execute(
+            "SELECT qa_score, critical_failed FROM kpi_calls WHERE recording_id = ? AND scorecard_version = ?",
+            [recording_id, scorecard_version],
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def stored_duration(self, recording_id: str) -> float | None:
+        row = self.connection.execute("SELECT duration_s FROM recordings WHERE recording_id = ?", [recording_id]).fetchone()
+        return None if row is None else row[0]
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.connection)
+
+    def save_call(self, record: CallRecord) -> None:
+        """Write a processed recording in one transaction: all of it or nothing."""
+        try:
+            with self.transaction():
+                self._upsert_recording(record)
+                if record.transcript is not None:
+                    self._insert_transcript(record)
+                self._insert_evaluation(record)
+        except duckdb.TransactionException as exc:
+            raise TransientRecordingError(f"warehouse write conflict: {exc}", stage="store") from exc
+
+    def _upsert_recording(self, record: CallRecord) -> None:
+        facts, audio = record.facts, record.audio
+        self.connection.execute(
+            """
+            INSERT INTO recordings (recording_id, path, file_name, size_bytes, container, codec, channels,
+                sample_rate, duration_s, truncated, agent, team, call_id, started_at, started_at_source, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (recording_id) DO UPDATE SET path = excluded.path, file_name = excluded.file_name,
+                agent = excluded.agent, team = excluded.team, call_id = excluded.call_id,
+                started_at = excluded.started_at, started_at_source = excluded.started_at_source,
+                metadata = excluded.metadata
+            """,
+            [
+                record.key.recording_id, str(record.path), record.path.name, record.size_bytes,
+                audio.container if audio else None, audio.codec if audio else None,
+                audio.channels if audio else None, audio.sample_rate if audio else None,
+                record.duration_s, record.truncated,
+                facts.agent, facts.team, facts.call_id, facts.started_at, facts.started_at_source,
+                json.dumps(facts.metadata, default=str),
+            ],
+        )
+
+    def _insert_transcript(self, record: CallRecord) -> None:
+        transcript = record.transcript
+        assert transcript is not None
+        key = record.key
+        self.connection.execute(
+            "INSERT INTO transcripts (recording_id, whisper_model, device, segment_count, speech_s, seconds)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                key.recording_id, key.whisper_model, transcript.device, len(transcript.segments),
+                round(sum(s.end - s.start for s in transcript.segments), 3), round(transcript.seconds, 3),
+            ],
+        )
+        if transcript.segments:
+            self.connection.executemany(
+                "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [key.recording_id, key.whisper_model, index, s.speaker, s.channel, s.start, s.end, s.text,
+                     s.avg_logprob, s.no_speech_prob, s.compression_ratio]
+                    for index, s in enumerate(transcript.segments)
+                ],
+            )
+
+    def _insert_evaluation(self, record: CallRecord) -> None:
+        key, score = record.key, record.score
+        identity = [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model]
+        self.connection.execute(
+            "INSERT INTO evaluations (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
+            " scorecard_name, status, windows, prompt_tokens, completion_tokens, llm_seconds, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            identity + [
+                record.scorecard.name, record.status,
+                score.windows if score else None, score.prompt_tokens if score else None,
+                score.completion_tokens if score else None, round(score.seconds, 3) if score else None,
+                record.run_id,
+            ],
+        )
+        if score is None:
+            return
+        rows = []
+        for verdict in score.verdicts:
+            criterion = record.scorecard.criterion(verdict.criterion_id)
+            rows.append(identity + [
+                record.scorecard.name, verdict.criterion_id, criterion.weight, criterion.critical,
+                verdict.passed, verdict.confidence, verdict.evidence, verdict.evidence_verified,
+            ])
+        self.connection.executemany(
+            "INSERT INTO scores (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
+            " scorecard_name, criterion_id, weight, critical, passed, confidence, evidence, evidence_verified)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def record_failure(
+        self, *, run_id: str, path: Path, recording_id: str | None, stage: str, error: BaseException, transient: bool
+    ) -> None:
+        self.connection.execute(
+            "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, str(path), recording_id, stage, type(error).__name__, str(error), transient],
+        )
+
+    def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
+        self.connection.execute(
+            "INSERT INTO runs (run_id, source, status, started_at, whisper_model, llm_model, scorecard_name,"
+            " scorecard_version, prompt_version) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            [run_id, source, started_at, models["whisper_model"], models["llm_model"], models["scorecard_name"],
+             models["scorecard_version"], models["prompt_version"]],
+        )
+
+    def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], audio_s: float, wall_s: float) -> None:
+        self.connection.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, files_seen = ?, files_scored = ?, files_no_speech = ?,"
+            " files_skipped = ?, files_failed = ?, audio_s = ?, wall_s = ? WHERE run_id = ?",
+            [status, datetime.now(timezone.utc), counts.get("seen", 0), counts.get("scored", 0),
+             counts.get("no_speech", 0) + counts.get("too_short", 0), counts.get("skipped", 0),
+             counts.get("failed", 0), round(audio_s, 3), round(wall_s, 3), run_id],
+        )
+
+
+class _Transaction:
+    """BEGIN ... COMMIT, or ROLLBACK if the block raises."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            self.connection.execute("COMMIT")
+        else:
+            self.connection.execute("ROLLBACK")
