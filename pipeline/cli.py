@@ -121,7 +121,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
     if as_json:
         click.echo(json.dumps(_summary_json(summary, settings.db), indent=2))
     else:
-        _print_summary(summary, settings.db)
+        _print_summary(summary, settings.db, paths)
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
 
 
@@ -150,22 +150,23 @@ def _summary_json(summary: Any, db: Path) -> dict[str, Any]:
     }
 
 
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def _display_path(path: Path, roots: tuple[Path, ...]) -> str:
+    """The path relative to the folder it was found under (the file itself if given directly)."""
+    for root in roots:
+        if root.is_dir() and path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return str(path)
 
 
-def _print_summary(summary: Any, db: Path) -> None:
+def _print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     out = Console(soft_wrap=False)
     table = Table(title="callscore run", title_justify="left")
     for column, justify in (("recording", "left"), ("status", "left"), ("audio s", "right"), ("QA score", "right"), ("critical", "left"), ("note", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=column == "recording")
     for o in summary.outcomes:
         note = f"{o.stage}: {o.error}" if o.status == "failed" else ", ".join(o.flags)
         table.add_row(
-            _display_path(o.path),
+            _display_path(o.path, roots),
             o.status,
             "" if o.duration_s is None else f"{o.duration_s:.1f}",
             "" if o.qa_score is None else f"{o.qa_score:.1f}",
@@ -180,6 +181,7 @@ def _print_summary(summary: Any, db: Path) -> None:
         f"{counts['skipped']} already done, {counts['failed']} failed, in {summary.wall_s:.1f} s "
         f"({summary.audio_s:.0f} s of audio, {speed:.1f} audio s per wall s). Warehouse: {db}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

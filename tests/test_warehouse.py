@@ -1,0 +1,148 @@
+"""The DuckDB warehouse: migrations, one transaction per call, and the KPI views' arithmetic."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.errors import WarehouseError
+from pipeline.inbox import CallFacts
+from pipeline.resources import data_dir
+from pipeline.score import CallScore, Verdict
+from pipeline.scorecard import parse_scorecard
+from pipeline.transcribe import Segment
+from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehouse, migrations
+
+TABLES = {"recordings", "transcripts", "segments", "evaluations", "scores", "failures", "runs", "schema_migrations"}
+VIEWS = {"kpi_calls", "kpi_agents", "kpi_criteria", "kpi_daily", "latest_scores"}
+
+CARD = parse_scorecard("""
+name: kpi-test
+criteria:
+  - id: greeted
+    question: The agent greets the customer.
+  - id: verified
+    question: The agent verifies the customer's identity.
+    weight: 2
+    critical: true
+    allow_na: true
+  - id: closing
+    question: The agent closes the call politely.
+    weight: 3
+""")
+
+
+def _names(connection: duckdb.DuckDBPyConnection, kind: str) -> set[str]:
+    return {row[0] for row in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = ?", [kind]).fetchall()}
+
+
+def test_migrations_create_every_table_and_view_on_an_empty_database(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "sub" / "new.duckdb") as warehouse:
+        assert TABLES <= _names(warehouse.connection, "BASE TABLE")
+        assert VIEWS <= _names(warehouse.connection, "VIEW")
+        assert warehouse.applied_migrations() == [m.version for m in migrations()]
+
+
+def test_reopening_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as warehouse:
+        warehouse.connection.execute("INSERT INTO failures (path, stage, error_type, message, transient) VALUES ('a.mp3', 'probe', 'E', 'm', false)")
+    with Warehouse.open(path) as warehouse:
+        assert warehouse.migrate() == []
+        assert warehouse.connection.execute("SELECT count(*) FROM failures").fetchone()[0] == 1
+
+
+def test_an_existing_database_gets_only_the_new_migrations(tmp_path: Path) -> None:
+    shipped = data_dir("warehouse") / "migrations"
+    staged = tmp_path / "migrations"
+    staged.mkdir()
+    first = migrations(shipped)[0]
+    shutil.copy(first.path, staged / first.path.name)
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as warehouse:  # today's schema
+        warehouse.connection.execute("INSERT INTO runs (run_id, source, status, started_at) VALUES ('r1', 'cli', 'completed', now())")
+        (staged / "900_add_note.sql").write_text("ALTER TABLE runs ADD COLUMN note VARCHAR;")
+        assert warehouse.migrate(migrations(staged)) == [900]
+        assert warehouse.connection.execute("SELECT run_id, note FROM runs").fetchall() == [("r1", None)]
+        assert 900 in warehouse.applied_migrations()
+
+
+def test_a_database_from_a_newer_callscore_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as warehouse:
+        warehouse.connection.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
+    with pytest.raises(WarehouseError, match="newer than this callscore knows"):
+        Warehouse.open(path)
+
+
+def test_unusable_database_paths_are_setup_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(WarehouseError, match="cannot create the directory"):
+        Warehouse.open(blocker / "w.duckdb")
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        Warehouse.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def _record(recording_id: str, verdicts: list[tuple[str, bool | None, float]], *, agent: str = "sam",
+            day: int = 16, with_transcript: bool = True) -> CallRecord:
+    key = EvaluationKey(recording_id, "tiny.en", CARD.version, "p1", "model.gguf")
+    segments = (Segment("agent", 0, 0.5, 2.0, "Hello, Northwind Energy.", -0.2, 0.01, 1.1),)
+    return CallRecord(
+        key=key, path=Path(f"/inbox/{recording_id}.mp3"), size_bytes=1000,
+        facts=CallFacts(agent, "billing", None, datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc), "sidecar", {"queue": "a"}),
+        scorecard=CARD, status="scored", run_id="run-1", duration_s=60.0,
+        transcript=NewTranscript("cpu", segments, 1.5) if with_transcript else None,
+        score=CallScore(tuple(Verdict(cid, passed, conf, None, None, 0) for cid, passed, conf in verdicts), 1, 500, 100, 2.0),
+    )
+
+
+def test_a_call_is_written_in_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+        def disk_full(self, record):  # fault injected after recordings, transcripts and segments
+            raise duckdb.IOException("No space left on device")
+
+        monkeypatch.setattr(Warehouse, "_insert_evaluation", disk_full)
+        with pytest.raises(duckdb.IOException):
+            warehouse.save_call(_record("r1", [("greeted", True, 0.9), ("verified", True, 0.9), ("closing", True, 0.9)]))
+        for table in ("recordings", "transcripts", "segments", "evaluations", "scores"):
+            assert warehouse.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_kpi_views_follow_the_definitions(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+        # Weights: greeted 1, verified 2 (critical, may be n/a), closing 3.
+        warehouse.save_call(_record("all-pass", [("greeted", True, 0.9), ("verified", True, 0.8), ("closing", True, 0.7)]))
+        warehouse.save_call(_record("na", [("greeted", False, 0.6), ("verified", None, 0.9), ("closing", True, 0.95)], agent="alex"))
+        warehouse.save_call(_record("critical", [("greeted", True, 0.9), ("verified", False, 0.5), ("closing", True, 0.9)], day=17))
+        calls = dict(warehouse.connection.execute(
+            "SELECT recording_id, (qa_score, critical_failed, criteria_na) FROM kpi_calls").fetchall())
+        assert calls["all-pass"] == (100.0, False, 0)
+        assert calls["na"] == (75.0, False, 1)  # 3 / (1 + 3): n/a leaves the denominator
+        assert calls["critical"] == (66.7, True, 0)  # 4 / 6, and a critical criterion failed
+
+        agents = dict(warehouse.connection.execute("SELECT agent, (calls, mean_qa_score, critical_failed_calls) FROM kpi_agents").fetchall())
+        assert agents == {"sam": (2, 83.4, 1), "alex": (1, 75.0, 0)}
+
+        criteria = {row[0]: row[1:] for row in warehouse.connection.execute(
+            "SELECT criterion_id, answers, pass_rate, na_rate, mean_confidence, low_confidence_answers FROM kpi_criteria").fetchall()}
+        assert criteria["verified"] == (3, 0.5, 0.333, pytest.approx(0.733, abs=1e-3), 1)
+        assert criteria["greeted"][1] == pytest.approx(0.667, abs=1e-3)
+
+        daily = warehouse.connection.execute(
+            "SELECT day, calls, pass_rate FROM kpi_daily WHERE criterion_id = 'greeted' ORDER BY day").fetchall()
+        assert [(str(d), c, r) for d, c, r in daily] == [("2026-11-16", 2, 0.5), ("2026-11-17", 1, 1.0)]
+
+
+def test_kpi_calls_shows_the_latest_evaluation_of_a_scorecard_version(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+        warehouse.save_call(_record("r1", [("greeted", False, 0.9), ("verified", False, 0.9), ("closing", False, 0.9)]))
+        later = _record("r1", [("greeted", True, 0.9), ("verified", True, 0.9), ("closing", True, 0.9)], with_transcript=False)
+        later = CallRecord(**{**later.__dict__, "key": EvaluationKey("r1", "tiny.en", CARD.version, "p1", "bigger.gguf")})
+        warehouse.save_call(later)
+        assert warehouse.connection.execute("SELECT llm_model, qa_score FROM kpi_calls").fetchall() == [("bigger.gguf", 100.0)]
