@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Literal
 
 from pipeline.audio import decode
 from pipeline.config import Settings
-from pipeline.errors import RecordingError, SetupError, as_recording_error
-from pipeline.inbox import CallFacts, discover, file_sha256, read_call_facts
+from pipeline.errors import SetupError, as_recording_error
+from pipeline.inbox import CallFacts, discover, file_identity, read_call_facts
 from pipeline.llm import LlamaBackend
 from pipeline.models import ModelChoice, choose_models
 from pipeline.prompt import PromptTemplate, load_prompt_template
@@ -137,8 +137,7 @@ class CallProcessor:
         started = time.perf_counter()
         stage, recording_id = "read", None
         try:
-            size = path.stat().st_size
-            recording_id = file_sha256(path)
+            recording_id, size = file_identity(path)
             key = self.evaluation_key(recording_id)
             if warehouse.is_done(key):
                 qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
@@ -154,15 +153,13 @@ class CallProcessor:
         except SetupError:
             raise
         except Exception as exc:  # one bad recording must not stop the batch
-            stage = exc.stage if isinstance(exc, RecordingError) else stage
-            transient = isinstance(exc, RecordingError) and exc.transient
-            message = str(exc) or type(exc).__name__
-            if not isinstance(exc, RecordingError):
+            error = as_recording_error(exc, stage=stage)
+            if error is not exc:
                 log.exception("unexpected error on %s at stage %s", path, stage)
-            warehouse.record_failure(
-                run_id=run_id, path=path, recording_id=recording_id, stage=stage, error=exc, transient=transient
+            warehouse.record_failure(run_id=run_id, path=path, recording_id=recording_id, error=error)
+            return Outcome(
+                path, "failed", recording_id, stage=error.stage, error=str(error), seconds=time.perf_counter() - started
             )
-            return Outcome(path, "failed", recording_id, stage=stage, error=message, seconds=time.perf_counter() - started)
 
         qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
         return Outcome(

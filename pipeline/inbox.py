@@ -41,16 +41,17 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of the file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
+def file_identity(path: Path) -> tuple[str, int]:
+    """(hex SHA-256 of the file's bytes, their count), read in 1 MiB chunks."""
+    digest, size = hashlib.sha256(), 0
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
+                size += len(chunk)
     except OSError as exc:
         raise PermanentRecordingError(f"cannot read file: {exc.strerror or exc}", stage="read") from exc
-    return digest.hexdigest()
+    return digest.hexdigest(), size
 
 
 class _SidecarFields(BaseModel):

@@ -17,7 +17,7 @@ from typing import Sequence
 import duckdb
 
 from pipeline.audio import AudioInfo
-from pipeline.errors import TransientRecordingError, WarehouseError
+from pipeline.errors import RecordingError, TransientRecordingError, WarehouseError
 from pipeline.inbox import CallFacts
 from pipeline.resources import data_dir
 from pipeline.score import CallScore
@@ -290,13 +290,13 @@ class Warehouse:
             rows,
         )
 
-    def record_failure(
-        self, *, run_id: str, path: Path, recording_id: str | None, stage: str, error: BaseException, transient: bool
-    ) -> None:
+    def record_failure(self, *, run_id: str, path: Path, recording_id: str | None, error: RecordingError) -> None:
+        """Note that a recording failed; the cause's type is recorded when it wraps a library error."""
+        cause = error.__cause__ or error
         self.connection.execute(
             "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, str(path), recording_id, stage, type(error).__name__, str(error), transient],
+            [run_id, str(path), recording_id, error.stage, type(cause).__name__, str(error), error.transient],
         )
 
     def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
