@@ -25,6 +25,8 @@ demo: install
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT criterion_id, answers, passed, failed, not_applicable, pass_rate, mean_confidence FROM kpi_criteria ORDER BY criterion_id"
 	@echo "KPI per agent (view kpi_agents):"
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT agent, team, calls, mean_qa_score, critical_failed_calls FROM kpi_agents ORDER BY agent"
+	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
+	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
 
 test: install
 	$(BIN)/python -m pytest

@@ -211,6 +211,7 @@ def run_batch(
     *,
     source: str = "cli",
     on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[Path], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> RunSummary:
     """Process every recording under ``paths``; the run is recorded in ``runs``."""
@@ -225,6 +226,8 @@ def run_batch(
     status = "aborted"
     try:
         for path in files:
+            if on_file:
+                on_file(path)
             outcome = processor.process(path, warehouse, run_id=summary.run_id)
             summary.outcomes.append(outcome)
             if on_outcome:

@@ -25,9 +25,15 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 stderr = Console(stderr=True)
 
 
+class _ConsoleHandler(logging.Handler):
+    """Log lines through the stderr console, so they print above a live progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stderr.print(f"callscore: {self.format(record)}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("callscore: %(message)s"))
+    handler = _ConsoleHandler()
     logger = logging.getLogger("pipeline")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -100,7 +106,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
     task = progress.add_task("scoring", total=None)
 
     def on_outcome(outcome: Any) -> None:
-        progress.update(task, advance=1, description=f"{outcome.path.name[:30]}")
+        progress.update(task, advance=1)
         if outcome.status == "failed" and not as_json:
             stderr.print(f"[yellow]failed:[/] {outcome.path} ({outcome.stage}): {outcome.error}", highlight=False)
 
@@ -109,6 +115,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
             summary = run_batch(
                 paths, processor, warehouse,
                 on_start=lambda total: progress.update(task, total=total),
+                on_file=lambda path: progress.update(task, description=path.name[:30]),
                 on_outcome=on_outcome,
             )
     except SetupError as exc:
