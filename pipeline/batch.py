@@ -21,6 +21,7 @@ from pipeline.config import Settings
 from pipeline.errors import SetupError, as_recording_error
 from pipeline.inbox import CallFacts, discover, file_identity, read_call_facts
 from pipeline.llm import LlamaBackend
+from pipeline.metrics import compute_metrics
 from pipeline.models import ModelChoice, choose_models
 from pipeline.prompt import PromptTemplate, load_prompt_template
 from pipeline.score import CallScore, Scorer
@@ -193,7 +194,8 @@ class CallProcessor:
             )
         if not segments:
             return CallRecord(status="no_speech", **common, **extra)
-        return CallRecord(status="scored", score=self._score(segments), **common, **extra)
+        metrics = compute_metrics(segments)
+        return CallRecord(status="scored", score=self._score(segments), metrics=metrics, **common, **extra)
 
     def _score(self, segments: tuple[Segment, ...]) -> CallScore:
         try:

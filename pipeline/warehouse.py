@@ -19,6 +19,7 @@ import duckdb
 from pipeline.audio import AudioInfo
 from pipeline.errors import RecordingError, TransientRecordingError, WarehouseError
 from pipeline.inbox import CallFacts
+from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.resources import data_dir
 from pipeline.score import CallScore
 from pipeline.scorecard import Scorecard
@@ -82,6 +83,7 @@ class CallRecord:
     truncated: bool = False
     transcript: NewTranscript | None = None  # None when an earlier transcript was re-used
     score: CallScore | None = None
+    metrics: CallMetrics | None = None  # None when nobody spoke
 
 
 def _open_error(path: Path, exc: Exception) -> WarehouseError:
@@ -118,6 +120,11 @@ class Warehouse:
         warehouse = cls(connection, path)
         if not read_only:
             warehouse.migrate()
+        elif warehouse.pending_migrations():
+            # A warehouse written by an older callscore: upgrade it once, then read.
+            warehouse.close()
+            cls.open(path).close()
+            return cls.open(path, read_only=True)
         return warehouse
 
     def __enter__(self) -> "Warehouse":
@@ -138,6 +145,14 @@ class Warehouse:
             " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
         )
         return [row[0] for row in self.connection.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+
+    def pending_migrations(self) -> list[int]:
+        """Versions this callscore knows that the warehouse lacks (read-only safe)."""
+        try:
+            applied = {row[0] for row in self.connection.execute("SELECT version FROM schema_migrations").fetchall()}
+        except duckdb.CatalogException:
+            applied = set()
+        return [m.version for m in migrations() if m.version not in applied]
 
     def migrate(self, available: Sequence[Migration] | None = None) -> list[int]:
         """Apply pending migrations in order and re-create the views; returns versions applied."""
@@ -161,9 +176,22 @@ class Warehouse:
                     )
                 done.append(migration.version)
             self.connection.execute((data_dir("warehouse") / "views.sql").read_text(encoding="utf-8"))
+            self.backfill_metrics()
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot migrate warehouse {self.path}: {str(exc).splitlines()[0]}") from exc
         return done
+
+    def backfill_metrics(self) -> int:
+        """Compute ``call_metrics`` for transcripts stored before metrics existed; returns how many."""
+        missing = self.connection.execute(
+            "SELECT t.recording_id, t.whisper_model FROM transcripts AS t"
+            " ANTI JOIN call_metrics AS m USING (recording_id, whisper_model) WHERE t.segment_count > 0"
+        ).fetchall()
+        for recording_id, whisper_model in missing:
+            metrics = compute_metrics(self.stored_transcript(recording_id, whisper_model) or ())
+            if metrics is not None:
+                self._upsert_metrics(recording_id, whisper_model, metrics)
+        return len(missing)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -212,6 +240,8 @@ class Warehouse:
                 self._upsert_recording(record)
                 if record.transcript is not None:
                     self._insert_transcript(record)
+                if record.metrics is not None:
+                    self._upsert_metrics(record.key.recording_id, record.key.whisper_model, record.metrics)
                 self._insert_evaluation(record)
         except duckdb.TransactionException as exc:
             raise TransientRecordingError(f"warehouse write conflict: {exc}", stage="store") from exc
@@ -259,6 +289,27 @@ class Warehouse:
                     for index, s in enumerate(transcript.segments)
                 ],
             )
+
+    def _upsert_metrics(self, recording_id: str, whisper_model: str, metrics: CallMetrics) -> None:
+        """Metrics follow from the transcript alone, so a re-computation replaces the row."""
+        columns = {
+            "speaker_separated": metrics.speaker_separated, "conversation_s": metrics.conversation_s,
+            "talk_s": metrics.talk_s, "non_talk_s": metrics.non_talk_s, "non_talk_ratio": metrics.non_talk_ratio,
+            "silences": metrics.silences, "longest_silence_s": metrics.longest_silence_s,
+            "overlap_s": metrics.overlap_s if metrics.speaker_separated else None,
+            "words": metrics.words, "words_per_minute": metrics.words_per_minute,
+            "longest_monologue_s": metrics.longest_monologue_s,
+        }
+        for name in ("agent", "customer"):
+            side = getattr(metrics, name)
+            for field in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
+                          "longest_monologue_s"):
+                columns[f"{name}_{field}"] = getattr(side, field) if side else None
+        names = ["recording_id", "whisper_model", *columns]
+        self.connection.execute(
+            f"INSERT OR REPLACE INTO call_metrics ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [recording_id, whisper_model, *columns.values()],
+        )
 
     def _insert_evaluation(self, record: CallRecord) -> None:
         key, score = record.key, record.score

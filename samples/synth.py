@@ -18,6 +18,8 @@ import numpy as np
 
 VOICES = {"agent": ("en-us", 165, 45), "customer": ("en-gb+f3", 150, 60)}  # voice, words/min, pitch
 
+AUDIBLE_LEVEL = 0.01  # sample amplitude (full scale 1.0) above which a clip counts as voice
+
 _CODECS = {".mp3": "libmp3lame", ".wav": "pcm_s16le", ".flac": "flac", ".ogg": "libopus", ".m4a": "aac"}
 
 
@@ -43,13 +45,17 @@ def speak(text: str, speaker: str, rate: int) -> np.ndarray:
 
 
 def lay_out(turns: Sequence[Turn], rate: int, *, lead_s: float = 0.5, tail_s: float = 0.8) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
-    """Place turns on a timeline: (2 x samples array [agent, customer], [(speaker, start_s, end_s)])."""
+    """Place turns on a timeline: (2 x samples array [agent, customer], [(speaker, start_s, end_s)]).
+
+    The timing of a turn is where its voice is audible, without the quiet edges espeak-ng adds.
+    """
     clips, timing, cursor = [], [], lead_s
     for turn in turns:
         clip = speak(turn.text, turn.speaker, rate)
         start = max(0.0, cursor + turn.gap_s)
         clips.append((turn.speaker, int(start * rate), clip))
-        timing.append((turn.speaker, start, start + len(clip) / rate))
+        audible = np.flatnonzero(np.abs(clip) > AUDIBLE_LEVEL)
+        timing.append((turn.speaker, float(start + audible[0] / rate), float(start + (audible[-1] + 1) / rate)))
         cursor = start + len(clip) / rate
     total = int((cursor + tail_s) * rate)
     channels = np.zeros((2, total), dtype=np.float32)
