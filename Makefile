@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= warehouse/demo.duckdb
+DEMO_REPORT ?= warehouse/demo-report.html
 
-.PHONY: install demo test samples clean
+.PHONY: install system-deps demo test samples clean
 
 install: $(STAMP)
 
@@ -18,23 +19,38 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Debian packages the tests use: espeak-ng speaks the timed test calls, chromium renders the report.
+SYSTEM_PACKAGES := espeak-ng chromium chromium-driver
+system-deps:
+	@missing=""; for cmd in espeak-ng chromium chromedriver; do command -v $$cmd >/dev/null || missing="yes"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
+
 demo: install
 	$(BIN)/callscore score samples/calls --db $(DEMO_DB)
 	@echo
 	@echo "KPI per criterion (view kpi_criteria):"
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT criterion_id, answers, passed, failed, not_applicable, pass_rate, mean_confidence FROM kpi_criteria ORDER BY criterion_id"
 	@echo "KPI per agent (view kpi_agents):"
-	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT agent, team, calls, mean_qa_score, critical_failed_calls FROM kpi_agents ORDER BY agent"
+	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT agent, calls, mean_qa_score, critical_failed_calls, mean_talk_ratio, interruptions_per_call, mean_words_per_minute FROM kpi_agents ORDER BY agent"
+	@echo "Conversation metrics per call (view kpi_calls):"
+	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT file_name, conversation_s, agent_talk_ratio, customer_talk_ratio, non_talk_s, agent_interruptions, customer_interruptions, longest_monologue_s FROM kpi_calls ORDER BY file_name"
 	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
 	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
+	@echo
+	@echo "Report (open it in a browser):"
+	@$(BIN)/callscore report --db $(DEMO_DB) --out $(DEMO_REPORT)
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 
 # Regenerate samples/calls from the scripts in samples/make_samples.py (needs espeak-ng).
 samples: install
-	command -v espeak-ng >/dev/null || (apt-get update && apt-get install -y espeak-ng)
+	$(MAKE) system-deps
 	$(BIN)/python samples/make_samples.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal
+	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)

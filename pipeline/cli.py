@@ -192,26 +192,46 @@ def _print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     )
 
 
-@main.command()
+def _bundled_query_list() -> str:
+    from pipeline.queries import bundled_queries
+
+    try:
+        return "\n".join(f"  {q.name}: {q.summary}" for q in bundled_queries().values())
+    except FileNotFoundError:
+        return "  (none found)"
+
+
+@main.command(
+    epilog="\b\nBundled queries (warehouse/queries/; their variables are in each file's header):\n"
+    + _bundled_query_list()
+)
 @click.argument("query")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def sql(query: str, db: Path | None, fmt: str) -> None:
-    """Run a read-only SQL QUERY on the warehouse and print the result.
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a query variable (repeatable), e.g. --var target=0.8")
+def sql(query: str, db: Path | None, fmt: str, variables: tuple[str, ...]) -> None:
+    """Run a read-only QUERY on the warehouse and print the result.
+
+    QUERY is SQL, a .sql file, or the name of a bundled query.
 
     \b
-    Example: callscore sql "SELECT * FROM kpi_criteria"
-    Tables: recordings, segments, scores, evaluations, failures, runs.
-    Views: kpi_calls, kpi_agents, kpi_criteria, kpi_daily.
+    Examples:
+      callscore sql "SELECT * FROM kpi_criteria"
+      callscore sql agents_below_target --var criterion=empathy --var target=0.8
+    Tables: recordings, segments, scores, call_metrics, evaluations, failures, runs.
+    Views: kpi_calls, kpi_agents, kpi_agent_criteria, kpi_criteria, kpi_daily, latest_scores.
     """
     import csv
 
     import duckdb
 
     from pipeline.config import load_settings
+    from pipeline.queries import parse_variables, resolve_query, set_variables
     from pipeline.warehouse import Warehouse
 
     try:
+        text = resolve_query(query)
+        values = parse_variables(variables)
         settings = load_settings({"db": db})
         warehouse = Warehouse.open(settings.db, read_only=True)
     except CallscoreError as exc:
@@ -219,7 +239,8 @@ def sql(query: str, db: Path | None, fmt: str) -> None:
         return
     with warehouse:
         try:
-            cursor = warehouse.connection.execute(query)
+            set_variables(warehouse.connection, values)
+            cursor = warehouse.connection.execute(text)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall()
         except duckdb.Error as exc:
@@ -232,12 +253,49 @@ def sql(query: str, db: Path | None, fmt: str) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
     else:
+        cells = [["" if value is None else str(value) for value in row] for row in rows]
         table = Table(show_lines=False)
         for column in columns:
             table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*["" if value is None else str(value) for value in row])
-        Console(width=max(100, Console().width)).print(table)
+        for row in cells:
+            table.add_row(*row)
+        # On a terminal, fit its width; piped or redirected, never fold a cell.
+        natural = sum(max([len(c)] + [len(r[i]) for r in cells]) + 3 for i, c in enumerate(columns)) + 1
+        console = Console()
+        Console(width=console.width if console.is_terminal else max(80, natural)).print(table)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls on or after this day (YYYY-MM-DD). [default: all calls]")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
+def report(out: Path, since: Any, db: Path | None) -> None:
+    """Write a self-contained HTML report: QA score distribution, pass rate per criterion,
+    agent comparison, daily trend, and the calls to review first with evidence quotes.
+
+    The file opens offline (no scripts, nothing fetched) and covers the scorecard version
+    scored most recently.
+    """
+    from pipeline.config import load_settings
+    from pipeline.report import write_report
+    from pipeline.warehouse import Warehouse
+
+    try:
+        settings = load_settings({"db": db})
+        warehouse = Warehouse.open(settings.db, read_only=True)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    with warehouse:
+        try:
+            data = write_report(warehouse, out, since=since.date() if since else None)
+        except OSError as exc:
+            _fail(f"cannot write {out}: {exc.strerror or exc}")
+            return
+    stderr.print(
+        f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}", highlight=False, soft_wrap=True
+    )
+    click.echo(str(out.resolve()))
 
 
 if __name__ == "__main__":  # pragma: no cover

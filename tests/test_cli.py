@@ -19,6 +19,18 @@ def _count(db: Path, query: str) -> int:
         return connection.execute(query).fetchone()[0]
 
 
+def test_scoring_stores_each_calls_conversation_metrics(scored_samples: dict) -> None:
+    with duckdb.connect(str(scored_samples["db"]), read_only=True) as connection:
+        metrics = {row[0]: row[1:] for row in connection.execute(
+            "SELECT file_name, speaker_separated, conversation_s, agent_talk_ratio, customer_talk_ratio,"
+            " agent_interruptions, words_per_minute FROM kpi_calls").fetchall()}
+    good = metrics["billing-good.mp3"]  # 69 s recording, agent talks most of it
+    assert good[0] is True and 60 < good[1] < 69 and 0.5 < good[2] < 0.7 and 0.2 < good[3] < 0.35 and good[4] == 0
+    assert 120 < good[5] < 230
+    mono = metrics["address-change-mono.mp3"]
+    assert mono[0] is False and mono[1] > 30 and mono[2] is None and mono[3] is None and mono[4] is None
+
+
 def test_sample_calls_are_transcribed_scored_and_stored(scored_samples: dict) -> None:
     result, report, db = scored_samples["result"], scored_samples["report"], scored_samples["db"]
     assert result.exit_code == 0, result.stderr

@@ -10,31 +10,13 @@ import duckdb
 import pytest
 
 from pipeline.errors import WarehouseError
-from pipeline.inbox import CallFacts
 from pipeline.resources import data_dir
-from pipeline.score import CallScore, Verdict
-from pipeline.scorecard import parse_scorecard
-from pipeline.transcribe import Segment
-from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehouse, migrations
+from pipeline.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
+from tests.factories import CARD, call_record
 
-TABLES = {"recordings", "transcripts", "segments", "evaluations", "scores", "failures", "runs", "schema_migrations"}
-VIEWS = {"kpi_calls", "kpi_agents", "kpi_criteria", "kpi_daily", "latest_scores"}
-
-CARD = parse_scorecard("""
-name: kpi-test
-criteria:
-  - id: greeted
-    question: The agent greets the customer.
-  - id: verified
-    question: The agent verifies the customer's identity.
-    weight: 2
-    critical: true
-    allow_na: true
-  - id: closing
-    question: The agent closes the call politely.
-    weight: 3
-""")
-
+TABLES = {"recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores", "failures", "runs",
+          "schema_migrations"}
+VIEWS = {"kpi_calls", "kpi_agents", "kpi_agent_criteria", "kpi_criteria", "kpi_daily", "latest_scores"}
 
 def _names(connection: duckdb.DuckDBPyConnection, kind: str) -> set[str]:
     return {row[0] for row in connection.execute(
@@ -61,8 +43,8 @@ def test_an_existing_database_gets_only_the_new_migrations(tmp_path: Path) -> No
     shipped = data_dir("warehouse") / "migrations"
     staged = tmp_path / "migrations"
     staged.mkdir()
-    first = migrations(shipped)[0]
-    shutil.copy(first.path, staged / first.path.name)
+    for migration in migrations(shipped):
+        shutil.copy(migration.path, staged / migration.path.name)
     path = tmp_path / "w.duckdb"
     with Warehouse.open(path) as warehouse:  # today's schema
         warehouse.connection.execute("INSERT INTO runs (run_id, source, status, started_at) VALUES ('r1', 'cli', 'completed', now())")
@@ -91,15 +73,8 @@ def test_unusable_database_paths_are_setup_errors(tmp_path: Path) -> None:
 
 def _record(recording_id: str, verdicts: list[tuple[str, bool | None, float]], *, agent: str = "sam",
             day: int = 16, with_transcript: bool = True) -> CallRecord:
-    key = EvaluationKey(recording_id, "tiny.en", CARD.version, "p1", "model.gguf")
-    segments = (Segment("agent", 0, 0.5, 2.0, "Hello, Northwind Energy.", -0.2, 0.01, 1.1),)
-    return CallRecord(
-        key=key, path=Path(f"/inbox/{recording_id}.mp3"), size_bytes=1000,
-        facts=CallFacts(agent, "billing", None, datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc), "sidecar", {"queue": "a"}),
-        scorecard=CARD, status="scored", run_id="run-1", duration_s=60.0,
-        transcript=NewTranscript("cpu", segments, 1.5) if with_transcript else None,
-        score=CallScore(tuple(Verdict(cid, passed, conf, None, None, 0) for cid, passed, conf in verdicts), 1, 500, 100, 2.0),
-    )
+    return call_record(recording_id, verdicts, agent=agent, with_transcript=with_transcript,
+                       started_at=datetime(2026, 11, day, 9, 0, tzinfo=timezone.utc))
 
 
 def test_a_call_is_written_in_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +85,7 @@ def test_a_call_is_written_in_one_transaction(tmp_path: Path, monkeypatch: pytes
         monkeypatch.setattr(Warehouse, "_insert_evaluation", disk_full)
         with pytest.raises(duckdb.IOException):
             warehouse.save_call(_record("r1", [("greeted", True, 0.9), ("verified", True, 0.9), ("closing", True, 0.9)]))
-        for table in ("recordings", "transcripts", "segments", "evaluations", "scores"):
+        for table in ("recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores"):
             assert warehouse.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
 

@@ -1,0 +1,255 @@
+"""``callscore report``: one self-contained HTML page of the warehouse's KPIs for supervisors.
+
+The page has no scripts and fetches nothing: styles and SVG charts are inline, so it opens
+offline, can be mailed, and is safe to attach to a Prefect artifact. Every string that came
+from a recording (file names, agents, evidence quotes) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from pipeline.charts import Bar, histogram, horizontal_bars, line_chart
+from pipeline.queries import bundled_queries, set_variables
+from pipeline.warehouse import Warehouse
+
+QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
+QA_TARGET = 80.0  # a call at or above this reads as good in the charts
+REVIEW_ROWS = 50  # most rows in "calls to review first"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the page shows, read from the warehouse for one scorecard version."""
+
+    generated_at: datetime
+    since: date | None
+    scorecard_name: str | None
+    scorecard_version: str | None
+    calls: list[dict[str, Any]]  # kpi_calls rows
+    criteria: list[dict[str, Any]]  # per criterion: pass_rate, na_rate, mean_confidence, ...
+    agents: list[dict[str, Any]]  # per agent: calls, mean_qa_score, talk ratio, interruptions
+    daily: list[dict[str, Any]]  # per day: calls, mean_qa_score
+    review: list[dict[str, Any]]  # calls_to_review rows
+    failures: int  # recordings that failed in the period (from `failures`)
+
+
+def _rows(warehouse: Warehouse, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cursor = warehouse.connection.execute(sql, params or [])
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
+    """Read the report's figures: calls from ``since`` (all when None), for the scorecard
+    version evaluated most recently."""
+    first_day = since or date(1, 1, 1)
+    latest = warehouse.connection.execute(
+        "SELECT scorecard_name, scorecard_version FROM kpi_calls WHERE call_date >= ?"
+        " ORDER BY evaluated_at DESC LIMIT 1",
+        [first_day],
+    ).fetchone()
+    name, version = latest if latest else (None, None)
+    window = "call_date >= ? AND scorecard_version = ?"
+    params = [first_day, version]
+    calls = _rows(warehouse, f"SELECT * FROM kpi_calls WHERE {window} ORDER BY started_at", params)
+    criteria = _rows(warehouse, f"""
+        SELECT criterion_id, any_value(critical) AS critical, count(*) AS answers,
+               count(*) FILTER (WHERE passed) / nullif(count(passed), 0) AS pass_rate,
+               count(*) FILTER (WHERE passed IS NULL) / count(*) AS na_rate,
+               avg(confidence) AS mean_confidence,
+               count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
+        FROM latest_scores WHERE {window} GROUP BY criterion_id ORDER BY criterion_id""", params)
+    agents = _rows(warehouse, f"""
+        SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls, round(avg(qa_score), 1) AS mean_qa_score,
+               count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
+               avg(agent_talk_ratio) AS mean_talk_ratio, avg(agent_interruptions) AS interruptions_per_call
+        FROM kpi_calls WHERE {window} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""", params)
+    daily = _rows(warehouse, f"""
+        SELECT call_date AS day, count(*) AS calls, avg(qa_score) AS mean_qa_score,
+               count(*) FILTER (WHERE critical_failed) AS critical_failed_calls
+        FROM kpi_calls WHERE {window} GROUP BY ALL ORDER BY day""", params)
+    set_variables(warehouse.connection, {"since": first_day.isoformat()})
+    review = _rows(warehouse, f"SELECT * FROM ({bundled_queries()['calls_to_review'].sql.rstrip().rstrip(';')})"
+                              f" WHERE recording_id IN (SELECT recording_id FROM kpi_calls WHERE {window})"
+                              f" ORDER BY critical_failure DESC, confidence ASC, started_at DESC"
+                              f" LIMIT {REVIEW_ROWS}", params)
+    failures = warehouse.connection.execute(
+        "SELECT count(DISTINCT path) FROM failures WHERE CAST(failed_at AS DATE) >= ?", [first_day]
+    ).fetchone()[0]
+    return ReportData(datetime.now(timezone.utc), since, name, version, calls, criteria, agents, daily, review, failures)
+
+
+def _tone_for_rate(rate: float | None) -> str:
+    if rate is None:
+        return "neutral"
+    return "good" if rate >= 0.9 else "warn" if rate >= 0.7 else "bad"
+
+
+def _tone_for_score(score: float | None) -> str:
+    if score is None:
+        return "neutral"
+    return "good" if score >= QA_TARGET else "warn" if score >= 60 else "bad"
+
+
+def _fmt(value: Any, pattern: str = "{}") -> str:
+    return "–" if value is None else escape(pattern.format(value))
+
+
+def qa_distribution(calls: list[dict[str, Any]]) -> list[int]:
+    """Calls per QA bucket: [0,10), [10,20) ... [90,100] (100 falls in the last)."""
+    counts = [0] * (len(QA_BUCKETS) - 1)
+    for call in calls:
+        score = call["qa_score"]
+        if score is not None:
+            counts[min(int(score // 10), len(counts) - 1)] += 1
+    return counts
+
+
+def render(data: ReportData) -> str:
+    """The whole page as one HTML string."""
+    scored = [c["qa_score"] for c in data.calls if c["qa_score"] is not None]
+    mean_qa = sum(scored) / len(scored) if scored else None
+    critical = sum(1 for c in data.calls if c["critical_failed"])
+    audio_h = sum(c["duration_s"] or 0 for c in data.calls) / 3600
+    period = f"calls since {data.since.isoformat()}" if data.since else "all calls"
+
+    charts = []
+    if data.calls:
+        charts.append(_figure("qa-distribution", "QA score distribution", histogram(
+            qa_distribution(data.calls), QA_BUCKETS, title="Calls per QA score band",
+            tones=[_tone_for_score(edge + 5) for edge in QA_BUCKETS[:-1]]),
+            f"Calls per band of 10 points; {QA_TARGET:g} and above reads as on target."))
+        charts.append(_figure("criteria", "Pass rate per criterion", horizontal_bars(
+            [Bar(c["criterion_id"] + (" *" if c["critical"] else ""), c["pass_rate"],
+                 f"(n/a {c['na_rate']:.0%})" if c["na_rate"] else "", _tone_for_rate(c["pass_rate"]))
+             for c in data.criteria], title="Pass rate per criterion", maximum=1.0),
+            "Share of applicable answers that passed. * critical criterion."))
+        charts.append(_figure("agents", "Agent comparison", horizontal_bars(
+            [Bar(a["agent"], a["mean_qa_score"], f"({a['calls']} call{'s' if a['calls'] != 1 else ''})", _tone_for_score(a["mean_qa_score"]))
+             for a in data.agents], title="Mean QA score per agent", maximum=100.0, value_format="{:.0f}"),
+            "Mean QA score (0-100) per agent over the period."))
+        charts.append(_figure("daily", "Daily trend", line_chart(
+            [d["day"].isoformat() if d["day"] else "?" for d in data.daily],
+            [None if d["mean_qa_score"] is None else round(d["mean_qa_score"], 1) for d in data.daily],
+            title="Mean QA score per day", notes=[f"{d['calls']} calls" for d in data.daily],
+            positions=_day_positions([d["day"] for d in data.daily])),
+            "Mean QA score of the calls of each day (UTC)."))
+
+    return _PAGE.format(
+        title="callscore report",
+        period=escape(period),
+        scorecard=escape(f"{data.scorecard_name} (version {data.scorecard_version})" if data.scorecard_name else "none"),
+        generated=escape(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        tiles="".join([
+            _tile("Calls scored", str(len(data.calls))),
+            _tile("Mean QA score", _fmt(mean_qa, "{:.1f}")),
+            _tile("Critical failures", str(critical), "bad" if critical else ""),
+            _tile("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min"),
+            _tile("Recordings failed", str(data.failures), "bad" if data.failures else ""),
+        ]),
+        charts="".join(charts) or '<p class="empty">No scored calls in this period.</p>',
+        agents=_agents_table(data.agents),
+        review=_review_table(data.review),
+    )
+
+
+def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None) -> ReportData:
+    """Collect, render and write the page to ``out`` (atomically: a reader never sees half)."""
+    data = collect(warehouse, since=since)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(render(data), encoding="utf-8")
+    partial.replace(out)
+    return data
+
+
+def _day_positions(days: list[date]) -> list[float] | None:
+    """Each day's place (0-1) between the first and the last, so gaps between days show."""
+    if len(days) < 2 or None in days:
+        return None
+    span = (days[-1] - days[0]).days
+    return [(day - days[0]).days / span for day in days]
+
+
+def _figure(key: str, heading: str, svg: str, caption: str) -> str:
+    return (f'<figure class="chart" data-chart="{key}"><h2>{escape(heading)}</h2>{svg}'
+            f'<figcaption>{escape(caption)}</figcaption></figure>')
+
+
+def _tile(label: str, value: str, tone: str = "") -> str:
+    return f'<div class="tile {tone}"><div class="value">{value}</div><div class="label">{escape(label)}</div></div>'
+
+
+def _agents_table(agents: list[dict[str, Any]]) -> str:
+    if not agents:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(a['agent'])}</td><td>{a['calls']}</td><td>{_fmt(a['mean_qa_score'], '{:.1f}')}</td>"
+        f"<td>{a['critical_failed_calls']}</td><td>{_fmt(a['mean_talk_ratio'], '{:.0%}')}</td>"
+        f"<td>{_fmt(a['interruptions_per_call'], '{:.1f}')}</td></tr>"
+        for a in agents
+    )
+    return ('<section><h2>Agents</h2><table id="agents"><thead><tr><th>Agent</th><th>Calls</th><th>Mean QA</th>'
+            '<th>Critical failures</th><th>Talk ratio</th><th>Interruptions per call</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></section>")
+
+
+def _review_table(review: list[dict[str, Any]]) -> str:
+    if not review:
+        return '<section><h2>Calls to review first</h2><p class="empty">Nothing to review: no critical failures or low-confidence answers.</p></section>'
+    rows = []
+    for r in review:
+        evidence = escape(r["evidence"]) if r["evidence"] else '<span class="muted">no quote</span>'
+        if r["evidence"] and r["evidence_verified"] is False:
+            evidence += ' <span class="flag" title="not found in the transcript">unverified</span>'
+        when = r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else ""
+        rows.append(
+            f'<tr class="{"critical" if r["critical_failure"] else ""}"><td>{escape(when)}</td>'
+            f"<td>{escape(r['agent'] or '')}</td><td>{escape(r['file_name'])}</td><td>{escape(r['criterion_id'])}</td>"
+            f"<td>{escape(r['answer'])}{' (critical)' if r['critical_failure'] else ''}</td>"
+            f"<td>{_fmt(r['confidence'], '{:.2f}')}</td><td class=\"quote\">{evidence}</td></tr>"
+        )
+    return ('<section><h2>Calls to review first</h2><p class="muted">Critical criteria answered "no", then '
+            'answers the model was less than 70% sure of.</p><table id="review"><thead><tr><th>Started</th>'
+            '<th>Agent</th><th>File</th><th>Criterion</th><th>Answer</th><th>Confidence</th><th>Evidence</th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1360px;
+       padding: 0 16px; color: #1d2430; background: #fafbfc; }}
+h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 16px; margin: 0 0 8px; }}
+.meta, .muted, figcaption {{ color: #5b6573; }} .muted {{ fill: #5b6573; font-size: 12px; }}
+.tiles {{ display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }}
+.tile {{ background: #fff; border: 1px solid #dde2e8; border-radius: 6px; padding: 10px 16px; min-width: 130px; }}
+.tile .value {{ font-size: 24px; font-weight: 600; }} .tile.bad .value {{ color: #b3312c; }}
+.charts {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(660px, 1fr)); gap: 16px; }}
+figure {{ background: #fff; border: 1px solid #dde2e8; border-radius: 6px; padding: 12px; margin: 0; }}
+svg text {{ font-size: 12px; }} svg .label {{ fill: #1d2430; }} svg .value {{ fill: #1d2430; font-weight: 600; }}
+svg .axis {{ stroke: #8a94a3; }} svg .grid {{ stroke: #e6e9ee; }}
+section {{ margin-top: 24px; }}
+table {{ border-collapse: collapse; width: 100%; background: #fff; }}
+th, td {{ border-bottom: 1px solid #e6e9ee; padding: 6px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f2f5; }} tr.critical td {{ background: #fdf1f0; }}
+td.quote {{ font-style: italic; max-width: 420px; }}
+.flag {{ font-style: normal; font-size: 11px; color: #8a5a00; border: 1px solid #e0c07a; border-radius: 3px; padding: 0 4px; }}
+.empty {{ color: #5b6573; font-style: italic; }}
+</style></head>
+<body>
+<h1>Call quality report</h1>
+<div class="meta">{period} · scorecard {scorecard} · generated {generated} by callscore</div>
+<div class="tiles">{tiles}</div>
+<div class="charts">{charts}</div>
+{agents}
+{review}
+</body></html>
+"""

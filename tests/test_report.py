@@ -1,0 +1,114 @@
+"""`callscore report`: the HTML page rendered in headless Chromium (charts drawn, nothing
+fetched, recording text escaped), with a screenshot kept in test-artifacts/report.png."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from pipeline.report import qa_distribution
+from pipeline.warehouse import Warehouse
+from tests.conftest import ROOT, run_cli
+from tests.factories import HOSTILE_QUOTE, RECENT_CALLS
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver_path, "chromium and chromium-driver are installed by `make test`"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    path = tmp_path / "report.duckdb"
+    with Warehouse.open(path) as warehouse:
+        for record in RECENT_CALLS:
+            warehouse.save_call(record)
+    return path
+
+
+def marks(figure) -> int:
+    return len(figure.find_elements(By.CSS_SELECTOR, "rect.bar, circle.point"))
+
+
+def test_report_renders_its_charts_offline(browser, warehouse_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run_cli("report", "--db", str(warehouse_path), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out.resolve())
+    html = out.read_text()
+    assert not re.search(r"""\b(src|href)\s*=\s*["']""", html) and "<script" not in html and "@import" not in html
+
+    browser.get(out.as_uri())
+    figures = {f.get_attribute("data-chart"): f for f in browser.find_elements(By.CSS_SELECTOR, "figure.chart")}
+    assert set(figures) == {"qa-distribution", "criteria", "agents", "daily"}
+    for name, figure in figures.items():
+        svg = figure.find_element(By.TAG_NAME, "svg")
+        size = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", svg)
+        assert size[0] > 300 and size[1] > 50, name
+    assert marks(figures["qa-distribution"]) == 10  # one bar per band of 10 points
+    assert marks(figures["criteria"]) == 3  # greeted, verified, closing
+    assert marks(figures["agents"]) == 3  # sam, alex, priya
+    assert marks(figures["daily"]) == 5  # one point per day with calls
+    bar_widths = [float(b.get_attribute("width")) for b in figures["criteria"].find_elements(By.CSS_SELECTOR, "rect.bar")]
+    assert max(bar_widths) / min(bar_widths) == pytest.approx(0.8 / 0.5, rel=0.01)  # 80% vs 50%, to scale
+
+    # nothing was fetched, and the hostile evidence quote is shown as text, not run
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert browser.title == "callscore report"
+    review = browser.find_elements(By.CSS_SELECTOR, "#review tbody tr")
+    # all time: the critical failures of B (confidence 0.5) and D (0.9), then C's low-confidence answer
+    assert [row.find_elements(By.TAG_NAME, "td")[2].text for row in review] == ["B.mp3", "D.mp3", "C.mp3"]
+    assert HOSTILE_QUOTE in browser.find_element(By.ID, "review").text
+    assert "critical" in review[0].get_attribute("class")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "report.png"))
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def test_since_limits_the_report_to_recent_calls(browser, warehouse_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "week.html"
+    since = (date.today() - timedelta(days=7)).isoformat()
+    assert run_cli("report", "--db", str(warehouse_path), "--out", str(out), "--since", since).exit_code == 0
+    browser.get(out.as_uri())
+    tiles = browser.find_element(By.CLASS_NAME, "tiles").text
+    assert "3\nCalls scored" in tiles  # A, B and C
+    assert f"calls since {since}" in browser.find_element(By.CLASS_NAME, "meta").text
+
+
+def test_an_empty_warehouse_gives_a_page_that_says_so(browser, tmp_path: Path) -> None:
+    db, out = tmp_path / "empty.duckdb", tmp_path / "empty.html"
+    Warehouse.open(db).close()
+    assert run_cli("report", "--db", str(db), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    assert "No scored calls in this period." in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run_cli("report", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html"))
+    assert missing.exit_code == 2 and "no warehouse at" in missing.stderr and "Traceback" not in missing.stderr
+    bad_date = run_cli("report", "--since", "last tuesday")
+    assert bad_date.exit_code == 2 and "last tuesday" in bad_date.stderr
+
+
+def test_qa_distribution_puts_100_in_the_top_band() -> None:
+    calls = [{"qa_score": s} for s in (0, 9.9, 10, 55, 99.9, 100, None)]
+    assert qa_distribution(calls) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
