@@ -192,6 +192,18 @@ def _print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     )
 
 
+def _read_warehouse(db: Path | None) -> Any:
+    """The warehouse (from --db, CALLSCORE_DB, callscore.toml or the default) opened read-only;
+    a setup problem ends the command with its one-line error."""
+    from pipeline.config import load_settings
+    from pipeline.warehouse import Warehouse
+
+    try:
+        return Warehouse.open(load_settings({"db": db}).db, read_only=True)
+    except CallscoreError as exc:
+        _fail(str(exc))
+
+
 def _bundled_query_list() -> str:
     from pipeline.queries import bundled_queries
 
@@ -225,19 +237,15 @@ def sql(query: str, db: Path | None, fmt: str, variables: tuple[str, ...]) -> No
 
     import duckdb
 
-    from pipeline.config import load_settings
     from pipeline.queries import parse_variables, resolve_query, set_variables
-    from pipeline.warehouse import Warehouse
 
     try:
         text = resolve_query(query)
         values = parse_variables(variables)
-        settings = load_settings({"db": db})
-        warehouse = Warehouse.open(settings.db, read_only=True)
     except CallscoreError as exc:
         _fail(str(exc))
         return
-    with warehouse:
+    with _read_warehouse(db) as warehouse:
         try:
             set_variables(warehouse.connection, values)
             cursor = warehouse.connection.execute(text)
@@ -276,17 +284,9 @@ def report(out: Path, since: Any, db: Path | None) -> None:
     The file opens offline (no scripts, nothing fetched) and covers the scorecard version
     scored most recently.
     """
-    from pipeline.config import load_settings
     from pipeline.report import write_report
-    from pipeline.warehouse import Warehouse
 
-    try:
-        settings = load_settings({"db": db})
-        warehouse = Warehouse.open(settings.db, read_only=True)
-    except CallscoreError as exc:
-        _fail(str(exc))
-        return
-    with warehouse:
+    with _read_warehouse(db) as warehouse:
         try:
             data = write_report(warehouse, out, since=since.date() if since else None)
         except OSError as exc:

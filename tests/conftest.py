@@ -68,3 +68,16 @@ def scored_samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
     db = base / "warehouse.duckdb"
     result = run_cli("score", str(inbox), "--db", str(db), "--json")
     return {"inbox": inbox, "db": db, "result": result, "report": json.loads(result.stdout)}
+
+
+@pytest.fixture
+def kpi_warehouse_path(tmp_path: Path) -> Path:
+    """A warehouse holding tests.factories.RECENT_CALLS: five calls with known answers."""
+    from pipeline.warehouse import Warehouse
+    from tests.factories import RECENT_CALLS
+
+    path = tmp_path / "kpi.duckdb"
+    with Warehouse.open(path) as warehouse:
+        for record in RECENT_CALLS:
+            warehouse.save_call(record)
+    return path

@@ -18,17 +18,8 @@ from tests.factories import RECENT_CALLS, seg
 
 
 @pytest.fixture
-def warehouse_path(tmp_path: Path) -> Path:
-    path = tmp_path / "kpi.duckdb"
-    with Warehouse.open(path) as warehouse:
-        for record in RECENT_CALLS:
-            warehouse.save_call(record)
-    return path
-
-
-@pytest.fixture
-def warehouse(warehouse_path: Path):
-    with Warehouse.open(warehouse_path, read_only=True) as opened:
+def warehouse(kpi_warehouse_path: Path):
+    with Warehouse.open(kpi_warehouse_path, read_only=True) as opened:
         yield opened
 
 
@@ -132,12 +123,12 @@ def test_every_bundled_query_is_tested_here() -> None:
     assert names == tested and len(names) >= 4
 
 
-def test_callscore_sql_runs_bundled_queries_with_variables(warehouse_path: Path) -> None:
-    result = run_cli("sql", "agents_below_target", "--db", str(warehouse_path), "--var", "criterion=verified",
+def test_callscore_sql_runs_bundled_queries_with_variables(kpi_warehouse_path: Path) -> None:
+    result = run_cli("sql", "agents_below_target", "--db", str(kpi_warehouse_path), "--var", "criterion=verified",
                      "--var", "target=0.9", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [r["agent"] for r in json.loads(result.stdout)] == ["alex", "sam"]
-    bad = run_cli("sql", "agents_below_target", "--db", str(warehouse_path), "--var", "target")
+    bad = run_cli("sql", "agents_below_target", "--db", str(kpi_warehouse_path), "--var", "target")
     assert bad.exit_code == 2 and "NAME=VALUE" in bad.stderr
     help_text = run_cli("sql", "--help").stdout
     assert all(name in help_text for name in bundled_queries())

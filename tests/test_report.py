@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from pipeline.report import qa_distribution
 from pipeline.warehouse import Warehouse
 from tests.conftest import ROOT, run_cli
-from tests.factories import HOSTILE_QUOTE, RECENT_CALLS
+from tests.factories import HOSTILE_QUOTE
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -35,22 +35,13 @@ def browser():
     driver.quit()
 
 
-@pytest.fixture
-def warehouse_path(tmp_path: Path) -> Path:
-    path = tmp_path / "report.duckdb"
-    with Warehouse.open(path) as warehouse:
-        for record in RECENT_CALLS:
-            warehouse.save_call(record)
-    return path
-
-
 def marks(figure) -> int:
     return len(figure.find_elements(By.CSS_SELECTOR, "rect.bar, circle.point"))
 
 
-def test_report_renders_its_charts_offline(browser, warehouse_path: Path, tmp_path: Path) -> None:
+def test_report_renders_its_charts_offline(browser, kpi_warehouse_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    result = run_cli("report", "--db", str(warehouse_path), "--out", str(out))
+    result = run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out.resolve())
     html = out.read_text()
@@ -84,10 +75,10 @@ def test_report_renders_its_charts_offline(browser, warehouse_path: Path, tmp_pa
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
-def test_since_limits_the_report_to_recent_calls(browser, warehouse_path: Path, tmp_path: Path) -> None:
+def test_since_limits_the_report_to_recent_calls(browser, kpi_warehouse_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "week.html"
     since = (date.today() - timedelta(days=7)).isoformat()
-    assert run_cli("report", "--db", str(warehouse_path), "--out", str(out), "--since", since).exit_code == 0
+    assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out), "--since", since).exit_code == 0
     browser.get(out.as_uri())
     tiles = browser.find_element(By.CLASS_NAME, "tiles").text
     assert "3\nCalls scored" in tiles  # A, B and C
