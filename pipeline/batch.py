@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
-from pipeline.audio import decode
-from pipeline.config import Settings
+from pipeline.audio import AudioInfo, decode
+from pipeline.config import Settings, worker_name
 from pipeline.errors import SetupError, as_recording_error
 from pipeline.inbox import CallFacts, discover, file_identity, read_call_facts
 from pipeline.llm import LlamaBackend
-from pipeline.metrics import compute_metrics
+from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.models import ModelChoice, choose_models
 from pipeline.prompt import PromptTemplate, load_prompt_template
 from pipeline.score import CallScore, Scorer
@@ -86,6 +86,7 @@ class CallProcessor:
         self.scorecard: Scorecard = load_scorecard(settings.scorecard)
         self.template: PromptTemplate = load_prompt_template()
         self.models: ModelChoice = choose_models(settings)
+        self.worker = worker_name()
         self._transcriber: Transcriber | None = None
         self._scorer: Scorer | None = None
 
@@ -148,7 +149,17 @@ class CallProcessor:
                 )
             stage = "sidecar"
             facts = read_call_facts(path)
-            record = self._evaluate(path, key, warehouse, run_id=run_id, size=size, facts=facts)
+            stored = warehouse.stored_transcript(key.recording_id, key.whisper_model)
+            if stored is None:
+                transcription = self.transcribe_file(path)
+            else:  # re-score an earlier transcript by this model
+                transcription = Transcription(None, warehouse.stored_duration(recording_id), False, None, stored)
+            metrics = compute_metrics(transcription.segments)
+            score = self.score(transcription.segments) if call_status(transcription) == "scored" else None
+            record = assemble_record(
+                key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id,
+                transcription=transcription, metrics=metrics, score=score, worker=self.worker,
+            )
             stage = "store"
             warehouse.save_call(record)
         except SetupError:
@@ -168,42 +179,70 @@ class CallProcessor:
             seconds=time.perf_counter() - started, flags=("truncated",) if record.truncated else (),
         )
 
-    def _evaluate(
-        self, path: Path, key: EvaluationKey, warehouse: Warehouse, *, run_id: str, size: int, facts: CallFacts
-    ) -> CallRecord:
-        """Transcribe (unless an earlier transcript by this model exists) and score."""
-        common = dict(key=key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id)
-        segments = warehouse.stored_transcript(key.recording_id, key.whisper_model)
-        if segments is not None:
-            duration = warehouse.stored_duration(key.recording_id)
-            extra: dict = dict(duration_s=duration)
-        else:
-            decode_started = time.perf_counter()
-            decoded = decode(path, agent_channel=self.settings.agent_channel)
-            extra = dict(audio=decoded.info, duration_s=round(decoded.duration_s, 3), truncated=decoded.truncated)
-            if decoded.duration_s < MIN_CALL_SECONDS:
-                return CallRecord(status="too_short", **common, **extra)
-            try:
-                segments = tuple(self.transcriber.transcribe(decoded.channels))
-            except SetupError:
-                raise
-            except Exception as exc:
-                raise as_recording_error(exc, stage="transcribe") from exc
-            extra["transcript"] = NewTranscript(
-                device=self.transcriber.choice.device, segments=segments, seconds=time.perf_counter() - decode_started
-            )
-        if not segments:
-            return CallRecord(status="no_speech", **common, **extra)
-        metrics = compute_metrics(segments)
-        return CallRecord(status="scored", score=self._score(segments), metrics=metrics, **common, **extra)
+    def transcribe_file(self, path: Path) -> Transcription:
+        """Decode and transcribe one recording (stages ``probe``, ``decode``, ``transcribe``).
+        Recordings shorter than ``MIN_CALL_SECONDS`` are not transcribed."""
+        started = time.perf_counter()
+        decoded = decode(path, agent_channel=self.settings.agent_channel)
+        duration = round(decoded.duration_s, 3)
+        if decoded.duration_s < MIN_CALL_SECONDS:
+            return Transcription(decoded.info, duration, decoded.truncated, None)
+        try:
+            segments = tuple(self.transcriber.transcribe(decoded.channels))
+        except SetupError:
+            raise
+        except Exception as exc:
+            raise as_recording_error(exc, stage="transcribe") from exc
+        transcript = NewTranscript(
+            device=self.transcriber.choice.device, segments=segments, seconds=time.perf_counter() - started
+        )
+        return Transcription(decoded.info, duration, decoded.truncated, transcript)
 
-    def _score(self, segments: tuple[Segment, ...]) -> CallScore:
+    def score(self, segments: tuple[Segment, ...]) -> CallScore:
+        """The scorecard's verdicts for a transcript (stage ``score``)."""
         try:
             return self.scorer.score(segments)
         except SetupError:
             raise
         except Exception as exc:
             raise as_recording_error(exc, stage="score") from exc
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What the transcribe stage hands on: facts about the audio and the timed text, no samples."""
+
+    audio: AudioInfo | None  # None when the transcript was stored earlier
+    duration_s: float | None  # decoded audio seconds
+    truncated: bool
+    transcript: NewTranscript | None  # a new transcription; None when too short, or stored earlier
+    stored_segments: tuple[Segment, ...] | None = None  # an earlier transcript by the same model
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        if self.transcript is not None:
+            return self.transcript.segments
+        return self.stored_segments or ()
+
+
+def call_status(transcription: Transcription) -> Literal["scored", "no_speech", "too_short"]:
+    """'too_short' (not transcribed), 'no_speech' (nothing said) or 'scored' (to be scored)."""
+    if transcription.transcript is None and transcription.stored_segments is None:
+        return "too_short"
+    return "scored" if transcription.segments else "no_speech"
+
+
+def assemble_record(
+    key: EvaluationKey, *, path: Path, size_bytes: int, facts: CallFacts, scorecard: Scorecard, run_id: str,
+    transcription: Transcription, metrics: CallMetrics | None, score: CallScore | None, worker: str | None = None,
+) -> CallRecord:
+    """Everything the warehouse stores for one processed recording."""
+    return CallRecord(
+        key=key, path=path, size_bytes=size_bytes, facts=facts, scorecard=scorecard,
+        status=call_status(transcription), run_id=run_id, audio=transcription.audio,
+        duration_s=transcription.duration_s, truncated=transcription.truncated,
+        transcript=transcription.transcript, score=score, metrics=metrics, worker=worker,
+    )
 
 
 def run_batch(

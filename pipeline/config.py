@@ -119,3 +119,11 @@ def load_settings(
         name = str(first["loc"][0]) if first["loc"] else "?"
         where = origin.get(name, "settings")
         raise SetupError(f"invalid setting {name} (from {where}): {first['msg']}") from exc
+
+
+def worker_name(environ: Mapping[str, str] | None = None) -> str:
+    """Who processes recordings here: ``CALLSCORE_WORKER``, or this machine's host name."""
+    import socket
+
+    environ = os.environ if environ is None else environ
+    return environ.get("CALLSCORE_WORKER") or socket.gethostname()

@@ -32,6 +32,12 @@ class WarehouseError(SetupError):
     """The DuckDB warehouse cannot be opened or migrated."""
 
 
+class WarehouseBusyError(WarehouseError):
+    """Another process holds the warehouse file; waiting and trying again will work."""
+
+    transient = True
+
+
 class RecordingError(CallscoreError):
     """One recording failed at one stage; the batch goes on without it.
 

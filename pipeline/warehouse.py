@@ -17,7 +17,7 @@ from typing import Sequence
 import duckdb
 
 from pipeline.audio import AudioInfo
-from pipeline.errors import RecordingError, TransientRecordingError, WarehouseError
+from pipeline.errors import RecordingError, TransientRecordingError, WarehouseBusyError, WarehouseError
 from pipeline.inbox import CallFacts
 from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.resources import data_dir
@@ -84,6 +84,7 @@ class CallRecord:
     transcript: NewTranscript | None = None  # None when an earlier transcript was re-used
     score: CallScore | None = None
     metrics: CallMetrics | None = None  # None when nobody spoke
+    worker: str | None = None  # the machine or worker that processed it
 
 
 def _open_error(path: Path, exc: Exception) -> WarehouseError:
@@ -91,7 +92,7 @@ def _open_error(path: Path, exc: Exception) -> WarehouseError:
     if "lock" in text.lower():
         pid = re.search(r"PID (\d+)", text)
         holder = f" (process {pid.group(1)})" if pid else ""
-        return WarehouseError(f"warehouse {path} is in use by another callscore run{holder}: wait for it to finish")
+        return WarehouseBusyError(f"warehouse {path} is in use by another callscore run{holder}: wait for it to finish")
     return WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
@@ -316,13 +317,13 @@ class Warehouse:
         identity = [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model]
         self.connection.execute(
             "INSERT INTO evaluations (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
-            " scorecard_name, status, windows, prompt_tokens, completion_tokens, llm_seconds, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " scorecard_name, status, windows, prompt_tokens, completion_tokens, llm_seconds, run_id, worker)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             identity + [
                 record.scorecard.name, record.status,
                 score.windows if score else None, score.prompt_tokens if score else None,
                 score.completion_tokens if score else None, round(score.seconds, 3) if score else None,
-                record.run_id,
+                record.run_id, record.worker,
             ],
         )
         if score is None:
@@ -341,13 +342,14 @@ class Warehouse:
             rows,
         )
 
-    def record_failure(self, *, run_id: str, path: Path, recording_id: str | None, error: RecordingError) -> None:
+    def record_failure(self, *, run_id: str, path: Path, recording_id: str | None, error: RecordingError,
+                       error_type: str | None = None) -> None:
         """Note that a recording failed; the cause's type is recorded when it wraps a library error."""
-        cause = error.__cause__ or error
+        error_type = error_type or type(error.__cause__ or error).__name__
         self.connection.execute(
             "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, str(path), recording_id, error.stage, type(cause).__name__, str(error), error.transient],
+            [run_id, str(path), recording_id, error.stage, error_type, str(error), error.transient],
         )
 
     def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
@@ -358,13 +360,25 @@ class Warehouse:
              models["scorecard_version"], models["prompt_version"]],
         )
 
-    def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], audio_s: float, wall_s: float) -> None:
+    def abort_stale_runs(self, *, source: str) -> int:
+        """Mark runs of ``source`` still 'running' as 'aborted' (their process was killed)."""
+        rows = self.connection.execute(
+            "UPDATE runs SET status = 'aborted' WHERE source = ? AND status = 'running' RETURNING run_id", [source]
+        ).fetchall()
+        return len(rows)
+
+    def finish_run(self, run_id: str, *, status: str, counts: dict[str, int], audio_s: float, wall_s: float,
+                   stage_seconds: dict[str, float] | None = None) -> None:
+        """Close a run with its figures; ``stage_seconds`` (total seconds per stage) names the slowest."""
+        slowest = max(stage_seconds, key=stage_seconds.__getitem__) if stage_seconds else None
         self.connection.execute(
             "UPDATE runs SET status = ?, finished_at = ?, files_seen = ?, files_scored = ?, files_no_speech = ?,"
-            " files_skipped = ?, files_failed = ?, audio_s = ?, wall_s = ? WHERE run_id = ?",
+            " files_skipped = ?, files_failed = ?, audio_s = ?, wall_s = ?, stage_seconds = ?, slowest_stage = ?"
+            " WHERE run_id = ?",
             [status, datetime.now(timezone.utc), counts.get("seen", 0), counts.get("scored", 0),
              counts.get("no_speech", 0) + counts.get("too_short", 0), counts.get("skipped", 0),
-             counts.get("failed", 0), round(audio_s, 3), round(wall_s, 3), run_id],
+             counts.get("failed", 0), round(audio_s, 3), round(wall_s, 3),
+             json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}), slowest, run_id],
         )
 
 

@@ -1,0 +1,145 @@
+"""Results handed from workers to the one process that writes the warehouse.
+
+DuckDB lets one process write a database file at a time, and several GPU machines may score the
+same night's recordings. So workers never open the warehouse: each processed recording becomes
+one JSON file in a staging folder (written to a temporary name, then renamed, so a reader never
+sees half a file), and a single loader moves staged files into the warehouse, each in its own
+transaction, deleting a file only after its transaction committed. A result that is already in
+the warehouse (a recording scored twice by a re-run) is dropped, not stored again.
+
+The staging folder must be shared by every worker and the loader (a network share when the
+workers are on several machines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from pipeline.errors import PermanentRecordingError, RecordingError, TransientRecordingError
+from pipeline.warehouse import CallRecord, Warehouse
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class StagedFailure:
+    """A recording that failed on a worker, for the ``failures`` table."""
+
+    run_id: str
+    path: Path
+    recording_id: str | None
+    stage: str
+    error_type: str
+    message: str
+    transient: bool
+    worker: str | None = None
+
+    def as_error(self) -> RecordingError:
+        kind = TransientRecordingError if self.transient else PermanentRecordingError
+        return kind(self.message, stage=self.stage)
+
+
+@dataclass(frozen=True)
+class StagedResult:
+    """One staged file: a processed recording or a failure, and seconds spent per stage."""
+
+    record: CallRecord | None = None
+    failure: StagedFailure | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+_ADAPTER = TypeAdapter(StagedResult)
+
+
+def failure_from(error: RecordingError, *, run_id: str, path: Path, recording_id: str | None,
+                 worker: str | None) -> StagedFailure:
+    cause = error.__cause__ or error
+    return StagedFailure(run_id, path, recording_id, error.stage, type(cause).__name__, str(error), error.transient, worker)
+
+
+def stage(directory: Path, result: StagedResult) -> Path:
+    """Write ``result`` atomically into ``directory``; returns the file's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if result.record is not None:
+        key = result.record.key
+        name = "-".join([key.recording_id[:16], _short_hash(
+            key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model)])
+    else:
+        assert result.failure is not None
+        name = f"failed-{_short_hash(str(result.failure.path))}-{uuid.uuid4().hex[:8]}"
+    target = directory / f"{name}{SUFFIX}"
+    partial = directory / f".{name}.{uuid.uuid4().hex[:8]}.partial"
+    partial.write_bytes(_ADAPTER.dump_json(result))
+    os.replace(partial, target)
+    return target
+
+
+def staged_files(directory: Path) -> list[Path]:
+    """Complete staged files, oldest first (partial ones are hidden and skipped)."""
+    if not directory.is_dir():
+        return []
+    files = [p for p in directory.iterdir() if p.suffix == SUFFIX and not p.name.startswith(".")]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def read_staged(path: Path) -> StagedResult:
+    return _ADAPTER.validate_json(path.read_bytes())
+
+
+@dataclass
+class LoadReport:
+    """What one loading pass did."""
+
+    records: list[CallRecord] = field(default_factory=list)  # newly stored
+    failures: list[StagedFailure] = field(default_factory=list)
+    duplicates: int = 0  # results already in the warehouse, dropped
+    unreadable: list[Path] = field(default_factory=list)  # moved aside to rejected/
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
+    """Move every staged result into ``warehouse``: the only place results are written."""
+    report = LoadReport()
+    started = time.perf_counter()
+    for path in staged_files(directory):
+        try:
+            result = read_staged(path)
+        except (ValueError, OSError) as exc:  # a damaged file must not block the others
+            log.error("staged result %s is unreadable (%s); moved to rejected/", path.name, exc)
+            rejected = directory / "rejected"
+            rejected.mkdir(exist_ok=True)
+            os.replace(path, rejected / path.name)
+            report.unreadable.append(path)
+            continue
+        if result.record is not None:
+            if warehouse.is_done(result.record.key):
+                report.duplicates += 1
+            else:
+                warehouse.save_call(result.record)
+                report.records.append(result.record)
+        elif result.failure is not None:
+            failure = result.failure
+            warehouse.record_failure(
+                run_id=failure.run_id, path=failure.path, recording_id=failure.recording_id, error=failure.as_error(),
+                error_type=failure.error_type,
+            )
+            report.failures.append(failure)
+        for stage_name, seconds in result.stage_seconds.items():
+            report.stage_seconds[stage_name] = report.stage_seconds.get(stage_name, 0.0) + seconds
+        path.unlink()
+    report.stage_seconds["load"] = report.stage_seconds.get("load", 0.0) + time.perf_counter() - started
+    return report
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:12]
