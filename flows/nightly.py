@@ -37,7 +37,7 @@ from pipeline.inbox import discover, file_identity, read_call_facts
 from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.report import write_report
 from pipeline.score import CallScore
-from pipeline.staging import StagedResult, failure_from, load_staged, stage
+from pipeline.staging import StagedFailure, StagedResult, failure_from, load_staged, stage
 from pipeline.warehouse import Warehouse
 
 ARTIFACT_CRITERIA = "callscore-criteria"
@@ -63,7 +63,7 @@ class Plan:
     items: list[WorkItem]  # to process
     seen: int  # audio files in the inbox (and date window)
     done: int  # already in the warehouse
-    failures: list[tuple[str, RecordingError]] = field(default_factory=list)  # unreadable before any work
+    failures: list[StagedFailure] = field(default_factory=list)  # unreadable before any work
 
 
 # -- retries and caching ------------------------------------------------------------------------
@@ -206,8 +206,8 @@ def plan(inbox: str, db: str, overrides: dict[str, Any], since: date | None, unt
                         continue
                 seen += 1
                 recording_id, size = file_identity(path)
-            except RecordingError as exc:
-                failures.append((str(path), exc))
+            except RecordingError as exc:  # kept as data: a traceback would keep the warehouse alive
+                failures.append(failure_from(exc, run_id="", path=path, recording_id=None, worker=processor.worker))
                 continue
             if warehouse.is_done(processor.evaluation_key(recording_id)):
                 done += 1
@@ -259,13 +259,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     if leftovers["records"] or leftovers["failures"]:
         logger.info("loaded %d results left by an earlier run", len(leftovers["records"]) + len(leftovers["failures"]))
     planned = plan(inbox, str(db_path), overrides, since, until)
-    with Warehouse.open(db_path) as warehouse:
-        stale = warehouse.abort_stale_runs(source="flow")  # nightly runs do not overlap (concurrency limit 1)
-        if stale:
-            logger.warning("%d earlier flow runs never finished (killed?): marked aborted in `runs`", stale)
-        warehouse.start_run(run_id=run_id, source="flow", started_at=started_at, models=processor.run_identity())
-        for path, error in planned.failures:
-            warehouse.record_failure(run_id=run_id, path=Path(path), recording_id=None, error=error)
+    _start_run(db_path, run_id, started_at, processor.run_identity(), planned.failures)
     logger.info("%d recordings in the inbox: %d to do, %d already done", planned.seen, len(planned.items), planned.done)
 
     batches = split(planned.items, shards)
@@ -278,16 +272,34 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
 
     loaded = load(str(staging_dir), str(db_path))
     summary = _summarise(planned, loaded, started_wall)
-    with Warehouse.open(db_path) as warehouse:
-        warehouse.finish_run(run_id, status="completed", counts=summary["counts"], audio_s=summary["audio_s"],
-                             wall_s=summary["wall_s"], stage_seconds=summary["stage_seconds"])
-        report_path = None
-        if report:
-            report_path = default_report_path(db_path, started_at.date())
-            write_report(warehouse, report_path)
-        criteria = _criteria_pass_rates(warehouse, run_id)
+    report_path = default_report_path(db_path, started_at.date()) if report else None
+    criteria = _finish_run(db_path, run_id, summary, report_path)
     _publish(summary, criteria, report_path)
     return {**summary, "run_id": run_id, "report": str(report_path) if report_path else None}
+
+
+def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, str],
+               failures: list[StagedFailure]) -> None:
+    """Open the run in `runs` (closing any earlier flow run that was killed) and record the
+    recordings that could not even be read."""
+    with Warehouse.open(db) as warehouse:
+        stale = warehouse.abort_stale_runs(source="flow")  # nightly runs do not overlap (concurrency limit 1)
+        if stale:
+            get_run_logger().warning("%d earlier flow runs never finished (killed?): marked aborted in `runs`", stale)
+        warehouse.start_run(run_id=run_id, source="flow", started_at=started_at, models=models)
+        for failure in failures:
+            warehouse.record_failure(run_id=run_id, path=failure.path, recording_id=None, error=failure.as_error(),
+                                     error_type=failure.error_type)
+
+
+def _finish_run(db: Path, run_id: str, summary: dict[str, Any], report_path: Path | None) -> list[dict[str, Any]]:
+    """Close the run in `runs`, write the report, and return the run's pass rate per criterion."""
+    with Warehouse.open(db) as warehouse:
+        warehouse.finish_run(run_id, status="completed", counts=summary["counts"], audio_s=summary["audio_s"],
+                             wall_s=summary["wall_s"], stage_seconds=summary["stage_seconds"])
+        if report_path is not None:
+            write_report(warehouse, report_path)
+        return _criteria_pass_rates(warehouse, run_id)
 
 
 def _run_on_work_pool(deployment: str, batches: list[list[WorkItem]], staging: str, run_id: str,
@@ -341,7 +353,7 @@ def _summarise(planned: Plan, loaded: dict[str, Any], started_wall: float) -> di
         "stage_seconds": stage_seconds,
         "slowest_stage": max(stage_seconds, key=stage_seconds.__getitem__) if stage_seconds else None,
         "failed": [{"path": str(f.path), "stage": f.stage, "error": f.message} for f in loaded["failures"]]
-        + [{"path": p, "stage": e.stage, "error": str(e)} for p, e in planned.failures],
+        + [{"path": str(f.path), "stage": f.stage, "error": f.message} for f in planned.failures],
     }
 
 
