@@ -8,6 +8,13 @@ STAMP := $(VENV)/.installed
 DEMO_DB ?= warehouse/demo.duckdb
 DEMO_REPORT ?= warehouse/demo-report.html
 
+# llama-cpp-python compiles llama.cpp on install. Built for "this CPU", its AMX kernels crash on
+# Xeons that have AMX (SIGSEGV in ggml_backend_amx_mul_mat), so on x86-64 it is built for AVX2.
+# For a GPU build: make install LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+endif
+
 .PHONY: install system-deps demo test samples clean
 
 install: $(STAMP)
@@ -16,6 +23,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "installing callscore and its models into $(VENV) (the first time compiles llama-cpp-python: a few minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir 'llama-cpp-python>=0.3.8,<0.4'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
