@@ -1,4 +1,5 @@
-"""Speech to timed text with faster-whisper, one pass per speaker channel.
+"""Speech to timed text with faster-whisper, one pass per speaker channel (per chunk of a long
+recording, see ``Transcriber.transcribe_stream``).
 
 Settings chosen for call audio: Silero VAD on (silent halves of a stereo call cost nothing),
 ``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
-from pipeline.audio import ChannelAudio, Speaker
+from pipeline.audio import AudioChunk, ChannelAudio, Speaker
 from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -81,22 +82,34 @@ def is_hallucination(text: str, avg_logprob: float, no_speech_prob: float, compr
     return bool(_REPEATED_PHRASE.search(text))
 
 
-def drop_hallucinations(segments: Iterable[Segment]) -> list[Segment]:
-    """Keep real speech: drop hallucinated segments and runs of one text repeated per speaker."""
+class RepeatGuard:
+    """Remembers, per speaker, the last text kept and how many times in a row it came, so that a
+    loop is caught across channels and chunks of one recording. One per recording."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, int]] = {}
+
+    def allows(self, segment: Segment) -> bool:
+        """Count ``segment``; False for a third (or later) identical text in a row."""
+        key = segment.text.lower().strip(" .!?,")
+        previous, times = self._last.get(segment.speaker, ("", 0))
+        times = times + 1 if key == previous else 1
+        self._last[segment.speaker] = (key, times)
+        return times <= MAX_SAME_TEXT_IN_A_ROW
+
+
+def drop_hallucinations(segments: Iterable[Segment], *, repeats: RepeatGuard | None = None) -> list[Segment]:
+    """Keep real speech: drop hallucinated segments and runs of one text repeated per speaker.
+    Pass one ``repeats`` to successive calls to count runs across them."""
+    repeats = RepeatGuard() if repeats is None else repeats
     kept: list[Segment] = []
-    last_text: dict[str, tuple[str, int]] = {}
     for segment in segments:
         if not segment.text or is_hallucination(
             segment.text, segment.avg_logprob, segment.no_speech_prob, segment.compression_ratio
         ):
             continue
-        key = segment.text.lower().strip(" .!?,")
-        previous, times = last_text.get(segment.speaker, ("", 0))
-        times = times + 1 if key == previous else 1
-        last_text[segment.speaker] = (key, times)
-        if times > MAX_SAME_TEXT_IN_A_ROW:
-            continue
-        kept.append(segment)
+        if repeats.allows(segment):
+            kept.append(segment)
     return kept
 
 
@@ -133,13 +146,27 @@ class Transcriber:
 
     def transcribe(self, channels: Iterable[ChannelAudio]) -> list[Segment]:
         """Transcribe every channel and return its segments merged in time order."""
+        return self.transcribe_stream([AudioChunk(offset_s=0.0, channels=tuple(channels))])
+
+    def transcribe_stream(self, chunks: Iterable[AudioChunk]) -> list[Segment]:
+        """Transcribe a recording chunk by chunk (as ``audio.decode_stream`` yields them) and
+        return its segments merged in time order, times in seconds from the start of the
+        recording. Only one chunk is held at a time; a loop of one text is caught across chunks."""
         segments: list[Segment] = []
-        for channel in channels:
-            segments.extend(self._transcribe_channel(channel))
+        repeats = RepeatGuard()
+        for chunk in chunks:
+            segments.extend(self._transcribe_chunk(chunk, repeats=repeats))
+            del chunk  # free this chunk's samples before the next one is decoded
         segments.sort(key=lambda s: (s.start, s.end))
         return segments
 
-    def _transcribe_channel(self, channel: ChannelAudio) -> list[Segment]:
+    def _transcribe_chunk(self, chunk: AudioChunk, *, repeats: RepeatGuard) -> list[Segment]:
+        segments: list[Segment] = []
+        for channel in chunk.channels:
+            segments.extend(self._transcribe_channel(channel, offset_s=chunk.offset_s, repeats=repeats))
+        return segments
+
+    def _transcribe_channel(self, channel: ChannelAudio, *, offset_s: float, repeats: RepeatGuard) -> list[Segment]:
         if channel.samples.size == 0:
             return []
         generator, _info = self._model.transcribe(
@@ -152,13 +179,16 @@ class Transcriber:
         )
         raw: list[Segment] = []
         for segment in generator:  # consumes the generator: decoding happens here
-            raw.extend(split_at_pauses(segment, channel))
-        return drop_hallucinations(raw)
+            raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))
+        return drop_hallucinations(raw, repeats=repeats)
 
 
-def split_at_pauses(segment: Any, channel: ChannelAudio, *, gap_s: float = SPLIT_GAP_S) -> list[Segment]:
+def split_at_pauses(
+    segment: Any, channel: ChannelAudio, *, gap_s: float = SPLIT_GAP_S, offset_s: float = 0.0
+) -> list[Segment]:
     """One faster-whisper segment as one or more ``Segment``s, cut where words are more than
-    ``gap_s`` seconds apart; times come from the words."""
+    ``gap_s`` seconds apart; times come from the words, shifted by ``offset_s`` seconds (where
+    the transcribed chunk starts in the recording)."""
     words = list(segment.words or [])
     groups: list[list[Any]] = []
     for word in words:
@@ -173,8 +203,8 @@ def split_at_pauses(segment: Any, channel: ChannelAudio, *, gap_s: float = SPLIT
         Segment(
             speaker=channel.speaker,
             channel=channel.channel,
-            start=round(float(start), 3),
-            end=round(float(end), 3),
+            start=round(offset_s + float(start), 3),
+            end=round(offset_s + float(end), 3),
             text=text.strip(),
             avg_logprob=float(segment.avg_logprob),
             no_speech_prob=float(segment.no_speech_prob),

@@ -6,12 +6,13 @@ result as MP3, WAV, FLAC, OGG or M4A. Used to make the bundled samples and test 
 from __future__ import annotations
 
 import io
+import itertools
 import subprocess
 import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import av
 import numpy as np
@@ -73,9 +74,16 @@ def add_line_noise(channels: np.ndarray, level: float = 0.002, seed: int = 7) ->
 
 def write_audio(path: Path, channels: np.ndarray, rate: int, *, bitrate: int = 48_000) -> None:
     """Encode (channels x samples) float32 audio to ``path``; the suffix picks the format."""
-    channels = np.atleast_2d(channels)
-    layout = "mono" if channels.shape[0] == 1 else "stereo" if channels.shape[0] == 2 else f"{channels.shape[0]}c"
-    pcm = (np.clip(channels, -1, 1) * 32767).astype(np.int16)
+    write_audio_blocks(path, [np.atleast_2d(channels)], rate, bitrate=bitrate)
+
+
+def write_audio_blocks(path: Path, blocks: Iterable[np.ndarray], rate: int, *, bitrate: int = 48_000) -> None:
+    """Encode audio given as successive (channels x samples) float32 blocks, all with the same
+    channels, to ``path``; the suffix picks the format. A long recording is never held whole."""
+    blocks = iter(blocks)
+    first = np.atleast_2d(next(blocks))
+    count = first.shape[0]
+    layout = "mono" if count == 1 else "stereo" if count == 2 else f"{count}c"
     codec = _CODECS[path.suffix.lower()]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate if codec != "libopus" else 48_000, layout=layout)
@@ -83,16 +91,28 @@ def write_audio(path: Path, channels: np.ndarray, rate: int, *, bitrate: int = 4
             stream.bit_rate = bitrate
         frame_size = 1152 if codec == "libmp3lame" else 1024
         resampler = av.AudioResampler(format=stream.format.name, layout=layout, rate=stream.rate)
-        for start in range(0, pcm.shape[1], frame_size):
-            chunk = np.ascontiguousarray(pcm[:, start : start + frame_size].T.reshape(1, -1))
-            frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout=layout)
-            frame.sample_rate = rate
-            frame.pts, frame.time_base = start, Fraction(1, rate)
+
+        def encode(frame: av.AudioFrame | None) -> None:
             for resampled in resampler.resample(frame):
                 for packet in stream.encode(resampled):
                     container.mux(packet)
-        for resampled in resampler.resample(None):
-            for packet in stream.encode(resampled):
-                container.mux(packet)
+
+        def frame_of(pcm: np.ndarray, pts: int) -> av.AudioFrame:
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm.T.reshape(1, -1)), format="s16", layout=layout)
+            frame.sample_rate = rate
+            frame.pts, frame.time_base = pts, Fraction(1, rate)
+            return frame
+
+        written, pending = 0, np.zeros((count, 0), dtype=np.int16)  # samples encoded; a part frame left over
+        for block in itertools.chain([first], blocks):
+            pcm = np.concatenate([pending, (np.clip(np.atleast_2d(block), -1, 1) * 32767).astype(np.int16)], axis=1)
+            whole = pcm.shape[1] - pcm.shape[1] % frame_size
+            for start in range(0, whole, frame_size):
+                encode(frame_of(pcm[:, start : start + frame_size], written))
+                written += frame_size
+            pending = pcm[:, whole:]
+        if pending.shape[1]:
+            encode(frame_of(pending, written))
+        encode(None)
         for packet in stream.encode(None):
             container.mux(packet)
