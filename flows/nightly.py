@@ -33,7 +33,7 @@ from flows.runtime import SCORE_LOCK, TRANSCRIBE_LOCK, processor_for
 from pipeline.batch import Transcription, assemble_record, call_status
 from pipeline.config import load_settings
 from pipeline.errors import RecordingError, TransientRecordingError, WarehouseBusyError, as_recording_error
-from pipeline.inbox import discover, file_identity, read_call_facts
+from pipeline.inbox import CHANGED_MESSAGE, discover, file_identity, read_call_facts
 from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.report import write_report
 from pipeline.score import CallScore
@@ -176,6 +176,9 @@ def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides
             )
             seconds = {"transcribe": transcription.transcript.seconds if transcription.transcript else 0.0,
                        "score": call_score.seconds if call_score else 0.0}
+            stage_name = "read"
+            if file_identity(path)[0] != item.recording_id:  # what was transcribed may not be what was planned
+                raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
             stage(Path(staging), StagedResult(record=record, stage_seconds=seconds))
             counts["staged"] += 1
         except Exception as exc:  # this recording fails alone

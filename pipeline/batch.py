@@ -16,14 +16,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
-from pipeline.audio import AudioInfo, decode
+from pipeline.audio import AudioInfo, decode_stream
 from pipeline.config import Settings, worker_name
-from pipeline.errors import SetupError, as_recording_error
-from pipeline.inbox import CallFacts, discover, file_identity, read_call_facts
+from pipeline.errors import SetupError, TransientRecordingError, WarehouseError, as_recording_error
+from pipeline.inbox import CHANGED_MESSAGE, CallFacts, discover, file_state, identify_unchanged, read_call_facts
 from pipeline.llm import LlamaBackend
 from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.models import ModelChoice, choose_models
 from pipeline.prompt import PromptTemplate, load_prompt_template
+from pipeline.redact import redact_segments
 from pipeline.score import CallScore, Scorer
 from pipeline.scorecard import Scorecard, load_scorecard
 from pipeline.transcribe import Segment, Transcriber
@@ -32,6 +33,7 @@ from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehou
 log = logging.getLogger(__name__)
 
 MIN_CALL_SECONDS = 2.0  # shorter recordings are stored as 'too_short', not transcribed
+RETRY_DELAYS_S = (2.0, 10.0)  # seconds before each new try of a recording after a transient failure
 
 Status = Literal["scored", "no_speech", "too_short", "skipped", "failed"]
 
@@ -81,8 +83,9 @@ class CallProcessor:
     """Settings, scorecard and models for processing recordings. Models load on first use, so a
     run where everything is already done loads none."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> None:
         self.settings = settings
+        self.retry_delays_s = retry_delays_s
         self.scorecard: Scorecard = load_scorecard(settings.scorecard)
         self.template: PromptTemplate = load_prompt_template()
         self.models: ModelChoice = choose_models(settings)
@@ -135,44 +138,61 @@ class CallProcessor:
 
     def process(self, path: Path, warehouse: Warehouse, *, run_id: str) -> Outcome:
         """Process one recording; failures are recorded and returned, never raised (except
-        setup problems, which stop the run)."""
+        setup problems, which stop the run). A transient failure (GPU out of memory, a busy
+        model server, a file still being written) is tried again after ``retry_delays_s``."""
         started = time.perf_counter()
-        stage, recording_id = "read", None
-        try:
-            recording_id, size = file_identity(path)
-            key = self.evaluation_key(recording_id)
-            if warehouse.is_done(key):
-                qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
+        for attempt in range(len(self.retry_delays_s) + 1):
+            position = _Position()
+            try:
+                return self._process_once(path, warehouse, run_id=run_id, started=started, position=position)
+            except SetupError:
+                raise
+            except Exception as exc:  # one bad recording must not stop the batch
+                error = as_recording_error(exc, stage=position.stage)
+                if error is not exc:
+                    log.exception("unexpected error on %s at stage %s", path, position.stage)
+                if error.transient and attempt < len(self.retry_delays_s):
+                    delay = self.retry_delays_s[attempt]
+                    log.warning("%s: %s; trying again in %g s", path.name, error, delay)
+                    time.sleep(delay)
+                    continue
+                warehouse.record_failure(run_id=run_id, path=path, recording_id=position.recording_id, error=error)
                 return Outcome(
-                    path, "skipped", recording_id, warehouse.stored_duration(recording_id), qa_score, critical_failed,
+                    path, "failed", position.recording_id, stage=error.stage, error=str(error),
                     seconds=time.perf_counter() - started,
                 )
-            stage = "sidecar"
-            facts = read_call_facts(path)
-            stored = warehouse.stored_transcript(key.recording_id, key.whisper_model)
-            if stored is None:
-                transcription = self.transcribe_file(path)
-            else:  # re-score an earlier transcript by this model
-                transcription = Transcription(None, warehouse.stored_duration(recording_id), False, None, stored)
-            metrics = compute_metrics(transcription.segments)
-            score = self.score(transcription.segments) if call_status(transcription) == "scored" else None
-            record = assemble_record(
-                key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id,
-                transcription=transcription, metrics=metrics, score=score, worker=self.worker,
-            )
-            stage = "store"
-            warehouse.save_call(record)
-        except SetupError:
-            raise
-        except Exception as exc:  # one bad recording must not stop the batch
-            error = as_recording_error(exc, stage=stage)
-            if error is not exc:
-                log.exception("unexpected error on %s at stage %s", path, stage)
-            warehouse.record_failure(run_id=run_id, path=path, recording_id=recording_id, error=error)
-            return Outcome(
-                path, "failed", recording_id, stage=error.stage, error=str(error), seconds=time.perf_counter() - started
-            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
+    def _process_once(self, path: Path, warehouse: Warehouse, *, run_id: str, started: float,
+                      position: _Position) -> Outcome:
+        recording_id, size, state = identify_unchanged(path)
+        position.recording_id = recording_id
+        key = self.evaluation_key(recording_id)
+        if warehouse.is_done(key):
+            qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
+            return Outcome(
+                path, "skipped", recording_id, warehouse.stored_duration(recording_id), qa_score, critical_failed,
+                seconds=time.perf_counter() - started,
+            )
+        position.stage = "sidecar"
+        facts = read_call_facts(path)
+        stored = warehouse.stored_transcript(key.recording_id, key.whisper_model)
+        if stored is None:
+            transcription = self.transcribe_file(path)
+        else:  # re-score an earlier transcript by this model
+            transcription = Transcription(None, warehouse.stored_duration(recording_id), False, None, stored)
+        metrics = compute_metrics(transcription.segments)
+        score = self.score(transcription.segments) if call_status(transcription) == "scored" else None
+        record = assemble_record(
+            key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id,
+            transcription=transcription, metrics=metrics, score=score, worker=self.worker,
+        )
+        position.stage = "store"
+        now = file_state(path)
+        if now is not None and now != state:  # what was decoded may not be what was hashed
+            raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
+        warehouse.save_call(record)
+        log.debug("stored %s: %s in %.1f s", path.name, record.status, time.perf_counter() - started)
         qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
         return Outcome(
             path, record.status, recording_id, record.duration_s, qa_score, critical_failed,
@@ -180,32 +200,47 @@ class CallProcessor:
         )
 
     def transcribe_file(self, path: Path) -> Transcription:
-        """Decode and transcribe one recording (stages ``probe``, ``decode``, ``transcribe``).
-        Recordings shorter than ``MIN_CALL_SECONDS`` are not transcribed."""
+        """Decode (streamed: memory stays bounded however long the call), transcribe and redact one
+        recording (stages ``probe``, ``decode``, ``transcribe``). Recordings shorter than
+        ``MIN_CALL_SECONDS`` are not transcribed."""
         started = time.perf_counter()
-        decoded = decode(path, agent_channel=self.settings.agent_channel)
-        duration = round(decoded.duration_s, 3)
-        if decoded.duration_s < MIN_CALL_SECONDS:
-            return Transcription(decoded.info, duration, decoded.truncated, None)
+        audio = decode_stream(path, agent_channel=self.settings.agent_channel)
+        audio.peek()  # the first chunk tells a too-short recording apart before any model loads
+        if audio.finished and audio.duration_s < MIN_CALL_SECONDS:
+            return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, None)
         try:
-            segments = tuple(self.transcriber.transcribe(decoded.channels))
+            segments = tuple(self.transcriber.transcribe_stream(audio))
         except SetupError:
             raise
         except Exception as exc:
-            raise as_recording_error(exc, stage="transcribe") from exc
+            error = as_recording_error(exc, stage="transcribe")
+            if error is exc:  # the decoder's own RecordingError (stage 'decode') passes through
+                raise
+            raise error from exc
+        redacted = redact_segments(segments, kinds=self.settings.redact)  # before the text goes anywhere
         transcript = NewTranscript(
-            device=self.transcriber.choice.device, segments=segments, seconds=time.perf_counter() - started
+            device=self.transcriber.choice.device, segments=redacted.segments, seconds=time.perf_counter() - started,
+            redaction=self.settings.redact, redactions=redacted.counts,
         )
-        return Transcription(decoded.info, duration, decoded.truncated, transcript)
+        return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript)
 
     def score(self, segments: tuple[Segment, ...]) -> CallScore:
-        """The scorecard's verdicts for a transcript (stage ``score``)."""
+        """The scorecard's verdicts for a transcript (stage ``score``). The transcript is redacted
+        again first, so a transcript stored before redaction was on never reaches the LLM as is."""
         try:
-            return self.scorer.score(segments)
+            return self.scorer.score(redact_segments(segments, kinds=self.settings.redact).segments)
         except SetupError:
             raise
         except Exception as exc:
             raise as_recording_error(exc, stage="score") from exc
+
+
+@dataclass
+class _Position:
+    """How far one attempt at a recording got, for its failure record."""
+
+    stage: str = "read"
+    recording_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +294,9 @@ def run_batch(
     summary = RunSummary(run_id=uuid.uuid4().hex)
     started = time.perf_counter()
     files = discover(paths)
+    stale = warehouse.abort_stale_runs(source=source)  # this run holds the warehouse: others of its source died
+    if stale:
+        log.warning("%d earlier %s run(s) never finished (killed?): marked aborted in `runs`", stale, source)
     warehouse.start_run(
         run_id=summary.run_id, source=source, started_at=datetime.now(timezone.utc), models=processor.run_identity()
     )
@@ -276,7 +314,10 @@ def run_batch(
         status = "completed"
     finally:
         summary.wall_s = time.perf_counter() - started
-        warehouse.finish_run(
-            summary.run_id, status=status, counts=summary.counts, audio_s=summary.audio_s, wall_s=summary.wall_s
-        )
+        try:
+            warehouse.finish_run(
+                summary.run_id, status=status, counts=summary.counts, audio_s=summary.audio_s, wall_s=summary.wall_s
+            )
+        except WarehouseError as exc:  # the warehouse broke mid-run; the error that broke it is raised
+            log.warning("the run's figures were not recorded in `runs`: %s", exc)
     return summary

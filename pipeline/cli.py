@@ -1,8 +1,9 @@
 """The ``callscore`` command line.
 
 Exit codes: 0 every recording succeeded (or was already done); 1 some recordings failed (they
-are listed, and recorded in ``failures``); 2 bad command line or setup (nothing was done);
-130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
+are listed, and recorded in ``failures``); 2 bad command line or setup, or the warehouse is in use
+by another run (nothing was done); 3 the warehouse could not be written mid-run (disk full:
+recordings stored before are kept); 130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.errors import CallscoreError, SetupError
+from pipeline.errors import CallscoreError, SetupError, WarehouseWriteError
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 stderr = Console(stderr=True)
 
@@ -64,6 +65,7 @@ def main() -> None:
 @click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file. [default: embedded SmolLM2-135M]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where models run; auto uses CUDA when present. [default: auto]")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), help="Stereo channel with the agent. [default: left]")
+@click.option("--redact", metavar="KINDS", help="Personal data masked before anything is stored or sent to the LLM: comma list of card,email,phone,number, or none. [default: all four]")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout instead of tables; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="More log lines on stderr.")
 def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -> None:
@@ -77,7 +79,10 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
     Exit codes:
       0  every recording was scored, or was already done
       1  some recordings failed (listed above the summary)
-      2  bad command line or setup (missing model, bad scorecard, unusable --db): nothing done
+      2  bad command line or setup (missing model, bad scorecard, unusable --db), or the
+         warehouse is in use by another callscore run: nothing done
+      3  the warehouse could not be written mid-run (e.g. disk full); recordings stored
+         before are kept, run again once fixed
     """
     _setup_logging(verbose)
     from pipeline.batch import CallProcessor, run_batch
@@ -118,6 +123,10 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
                 on_file=lambda path: progress.update(task, description=path.name[:30]),
                 on_outcome=on_outcome,
             )
+    except WarehouseWriteError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}; recordings stored before are kept: run again once fixed",
+                     highlight=False, soft_wrap=True)
+        sys.exit(EXIT_WAREHOUSE_WRITE)
     except SetupError as exc:
         _fail(str(exc))
         return

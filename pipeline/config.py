@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import SetupError
 from pipeline.resources import default_scorecard_path
@@ -50,6 +50,22 @@ class Settings(BaseModel):
     llm_gpu_layers: int = Field(
         -1, description="Layers offloaded to the GPU when device is cuda (-1 = all)."
     )
+    redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(
+        ("card", "email", "phone", "number"),
+        description="Kinds of personal data masked before transcripts are stored or sent to the LLM;"
+        " 'none' turns redaction off.",
+    )
+
+    @field_validator("redact", mode="before")
+    @classmethod
+    def _kinds_from_text(cls, value: Any) -> Any:
+        """'card,email' (flag, environment) or a TOML list; 'none' or '' for no redaction."""
+        if value is False:
+            return ()
+        if isinstance(value, str):
+            text = value.strip().lower()
+            return () if text in ("", "none", "off", "false") else tuple(k.strip() for k in text.split(",") if k.strip())
+        return value
 
 
 SETTING_NAMES = tuple(Settings.model_fields)

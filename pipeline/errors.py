@@ -38,6 +38,11 @@ class WarehouseBusyError(WarehouseError):
     transient = True
 
 
+class WarehouseWriteError(WarehouseError):
+    """The warehouse could not be written mid-run (disk full, file system gone read-only). The
+    call being written was rolled back; calls stored before it are kept."""
+
+
 class RecordingError(CallscoreError):
     """One recording failed at one stage; the batch goes on without it.
 
@@ -64,7 +69,10 @@ class TransientRecordingError(RecordingError):
     transient = True
 
 
-_TRANSIENT_MARKERS = ("out of memory", "cuda error", "resource temporarily unavailable", "timed out")
+_TRANSIENT_MARKERS = (
+    "out of memory", "cuda error", "resource temporarily unavailable", "timed out", "connection refused",
+    "server is busy",
+)
 
 
 def as_recording_error(exc: BaseException, *, stage: str) -> RecordingError:

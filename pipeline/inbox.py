@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from pipeline.audio import AUDIO_EXTENSIONS
-from pipeline.errors import PermanentRecordingError
+from pipeline.errors import PermanentRecordingError, TransientRecordingError
 
 HASH_CHUNK_BYTES = 1 << 20
 
@@ -52,6 +52,37 @@ def file_identity(path: Path) -> tuple[str, int]:
     except OSError as exc:
         raise PermanentRecordingError(f"cannot read file: {exc.strerror or exc}", stage="read") from exc
     return digest.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What tells that a file changed: its size (bytes) and modification time (ns)."""
+
+    size: int
+    mtime_ns: int
+
+
+def file_state(path: Path) -> FileState | None:
+    """The file's current ``FileState``, or None when it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return FileState(stat.st_size, stat.st_mtime_ns)
+
+
+def identify_unchanged(path: Path) -> tuple[str, int, FileState]:
+    """``file_identity`` plus the file's state, checked before and after hashing: a file still
+    being written raises ``TransientRecordingError`` (stage ``read``), to be done on a later try."""
+    before = file_state(path)
+    recording_id, size = file_identity(path)
+    after = file_state(path)
+    if before is None or after != before or after.size != size:
+        raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
+    return recording_id, size, after
+
+
+CHANGED_MESSAGE = "the file changed while it was being processed (still being written?); it will be tried again"
 
 
 class _SidecarFields(BaseModel):

@@ -79,7 +79,10 @@ def stage(directory: Path, result: StagedResult) -> Path:
         name = f"failed-{_short_hash(str(result.failure.path))}-{uuid.uuid4().hex[:8]}"
     target = directory / f"{name}{SUFFIX}"
     partial = directory / f".{name}.{uuid.uuid4().hex[:8]}.partial"
-    partial.write_bytes(_ADAPTER.dump_json(result))
+    with open(partial, "wb") as handle:
+        handle.write(_ADAPTER.dump_json(result))
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before it is named: a power cut leaves no empty result
     os.replace(partial, target)
     return target
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -17,7 +17,9 @@ from typing import Sequence
 import duckdb
 
 from pipeline.audio import AudioInfo
-from pipeline.errors import RecordingError, TransientRecordingError, WarehouseBusyError, WarehouseError
+from pipeline.errors import (
+    RecordingError, TransientRecordingError, WarehouseBusyError, WarehouseError, WarehouseWriteError,
+)
 from pipeline.inbox import CallFacts
 from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.resources import data_dir
@@ -63,8 +65,10 @@ class EvaluationKey:
 @dataclass(frozen=True)
 class NewTranscript:
     device: str
-    segments: tuple[Segment, ...]
+    segments: tuple[Segment, ...]  # already redacted
     seconds: float  # wall time to decode and transcribe
+    redaction: tuple[str, ...] = ()  # kinds of personal data masked (pipeline.redact.PII_KINDS)
+    redactions: dict[str, int] = field(default_factory=dict)  # kind -> items masked
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,15 @@ class Warehouse:
                     self._upsert_metrics(record.key.recording_id, record.key.whisper_model, record.metrics)
                 self._insert_evaluation(record)
         except duckdb.TransactionException as exc:
+            if "conflict" not in str(exc).lower():  # e.g. "Failed to commit: Could not write file ...": disk full
+                raise self._write_error(exc) from exc
             raise TransientRecordingError(f"warehouse write conflict: {exc}", stage="store") from exc
+        except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: BaseException) -> WarehouseWriteError:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return WarehouseWriteError(f"cannot write to warehouse {self.path}: {reason}")
 
     def _upsert_recording(self, record: CallRecord) -> None:
         facts, audio = record.facts, record.audio
@@ -273,12 +285,17 @@ class Warehouse:
         transcript = record.transcript
         assert transcript is not None
         key = record.key
+        counts = transcript.redactions
         self.connection.execute(
-            "INSERT INTO transcripts (recording_id, whisper_model, device, segment_count, speech_s, seconds)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO transcripts (recording_id, whisper_model, device, segment_count, speech_s, seconds,"
+            " redacted_cards, redacted_emails, redacted_phones, redacted_numbers, redaction)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 key.recording_id, key.whisper_model, transcript.device, len(transcript.segments),
                 round(sum(s.end - s.start for s in transcript.segments), 3), round(transcript.seconds, 3),
+                *(counts.get(kind, 0) if kind in transcript.redaction else None
+                  for kind in ("card", "email", "phone", "number")),
+                ",".join(transcript.redaction),
             ],
         )
         if transcript.segments:
@@ -346,11 +363,14 @@ class Warehouse:
                        error_type: str | None = None) -> None:
         """Note that a recording failed; the cause's type is recorded when it wraps a library error."""
         error_type = error_type or type(error.__cause__ or error).__name__
-        self.connection.execute(
-            "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, str(path), recording_id, error.stage, error_type, str(error), error.transient],
-        )
+        try:
+            self.connection.execute(
+                "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run_id, str(path), recording_id, error.stage, error_type, str(error), error.transient],
+            )
+        except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
+            raise self._write_error(exc) from exc
 
     def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
         self.connection.execute(
@@ -371,15 +391,18 @@ class Warehouse:
                    stage_seconds: dict[str, float] | None = None) -> None:
         """Close a run with its figures; ``stage_seconds`` (total seconds per stage) names the slowest."""
         slowest = max(stage_seconds, key=stage_seconds.__getitem__) if stage_seconds else None
-        self.connection.execute(
-            "UPDATE runs SET status = ?, finished_at = ?, files_seen = ?, files_scored = ?, files_no_speech = ?,"
-            " files_skipped = ?, files_failed = ?, audio_s = ?, wall_s = ?, stage_seconds = ?, slowest_stage = ?"
-            " WHERE run_id = ?",
-            [status, datetime.now(timezone.utc), counts.get("seen", 0), counts.get("scored", 0),
-             counts.get("no_speech", 0) + counts.get("too_short", 0), counts.get("skipped", 0),
-             counts.get("failed", 0), round(audio_s, 3), round(wall_s, 3),
-             json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}), slowest, run_id],
-        )
+        try:
+            self.connection.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, files_seen = ?, files_scored = ?, files_no_speech = ?,"
+                " files_skipped = ?, files_failed = ?, audio_s = ?, wall_s = ?, stage_seconds = ?, slowest_stage = ?"
+                " WHERE run_id = ?",
+                [status, datetime.now(timezone.utc), counts.get("seen", 0), counts.get("scored", 0),
+                 counts.get("no_speech", 0) + counts.get("too_short", 0), counts.get("skipped", 0),
+                 counts.get("failed", 0), round(audio_s, 3), round(wall_s, 3),
+                 json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}), slowest, run_id],
+            )
+        except duckdb.Error as exc:
+            raise self._write_error(exc) from exc
 
 
 class _Transaction:
@@ -394,5 +417,8 @@ class _Transaction:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             self.connection.execute("COMMIT")
-        else:
+            return
+        try:
             self.connection.execute("ROLLBACK")
+        except duckdb.Error:  # a failed COMMIT or a broken database has rolled back already
+            pass

@@ -221,6 +221,27 @@ def test_a_killed_run_started_again_finishes_the_rest_without_duplicates(prefect
     assert not list(staging.glob("*.json"))
 
 
+def test_a_run_killed_inside_the_load_is_finished_by_the_next_without_duplicates(prefect_env, inbox: Path, card: Path,
+                                                                                 tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    staging = Path(f"{db}.staging")
+    args = ["flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card)]
+    # SIGKILL inside the second staged result's warehouse transaction, before its COMMIT
+    killed = subprocess.run([sys.executable, "-m", "tests.kill_switch", "store", "2", *args], cwd=ROOT,
+                            env=prefect_env, capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert len(list(staging.glob("*.json"))) == 2  # the loaded one is gone, the other two wait
+    assert rows(db, "SELECT count(*) FROM evaluations") == [(1,)]
+    assert rows(db, "SELECT count(*) FROM recordings") == [(1,)]  # nothing of the interrupted one
+
+    again = subprocess.run([CALLSCORE, *args, "--json"], env=prefect_env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert rows(db, "SELECT count(*) FROM scores") == [(6,)]
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("aborted",), ("completed",)]
+    assert not list(staging.glob("*.json"))
+
+
 def _synthetic_call(path: Path) -> Path:
     channels, _ = lay_out([Turn("agent", "Northwind Energy, this is Sam, how can I help?"),
                            Turn("customer", "Hi, I would like to pay my bill please.")], 16_000)

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.errors import WarehouseError
+from pipeline.errors import WarehouseError, WarehouseWriteError
 from pipeline.resources import data_dir
 from pipeline.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
 from tests.factories import CARD, call_record
@@ -83,7 +83,7 @@ def test_a_call_is_written_in_one_transaction(tmp_path: Path, monkeypatch: pytes
             raise duckdb.IOException("No space left on device")
 
         monkeypatch.setattr(Warehouse, "_insert_evaluation", disk_full)
-        with pytest.raises(duckdb.IOException):
+        with pytest.raises(WarehouseWriteError, match="No space left on device"):
             warehouse.save_call(_record("r1", [("greeted", True, 0.9), ("verified", True, 0.9), ("closing", True, 0.9)]))
         for table in ("recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores"):
             assert warehouse.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table

@@ -1,0 +1,157 @@
+"""Crash safety and concurrency of `callscore score`, run as real processes: killed (SIGKILL) at
+several points and run again, every recording ends up scored exactly once and the warehouse
+opens cleanly; a second run on a warehouse in use, and a query during a run, fail with one
+clear line and change nothing."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT
+
+CALLSCORE = str(Path(sys.executable).with_name("callscore"))
+SMALL_CARD = """
+name: crash-test
+criteria:
+  - id: greeted
+    question: The agent opens the call with a greeting that names the company.
+  - id: verified_identity
+    question: The agent checks the customer's identity before discussing the account.
+    critical: true
+"""
+TIMEOUT_S = 240
+
+
+class Watched:
+    """A process whose stderr lines are read as they come."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, start_new_session=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text: str) -> None:
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"ended before printing {text!r}:\n" + "".join(self.seen[-20:]))
+            self.seen.append(line)
+            if text in line:
+                return
+        pytest.fail(f"no {text!r} within {TIMEOUT_S} s")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def finish(self) -> int:
+        return self.process.wait(timeout=TIMEOUT_S)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> dict:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for call in (GOOD_CALL, POOR_CALL, MONO_CALL):
+        shutil.copy(call, inbox)
+        shutil.copy(call.with_suffix(".json"), inbox)
+    card = tmp_path / "card.yaml"
+    card.write_text(SMALL_CARD)
+    db = tmp_path / "w.duckdb"
+    return {"db": db, "args": ["score", str(inbox), "--db", str(db), "--scorecard", str(card), "-v"]}
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def complete_calls(db: Path) -> int:
+    """Calls stored whole; fails if any call is stored in part."""
+    recordings = rows(db, "SELECT count(*) FROM recordings")[0][0]
+    evaluations = rows(db, "SELECT count(*) FROM evaluations")[0][0]
+    scored = rows(db, "SELECT count(DISTINCT recording_id) FROM scores")[0][0]
+    transcripts = rows(db, "SELECT count(*) FROM transcripts")[0][0]
+    assert recordings == evaluations == scored == transcripts, (recordings, evaluations, scored, transcripts)
+    return evaluations
+
+
+def test_killed_at_any_point_and_run_again_every_call_is_scored_exactly_once(job: dict) -> None:
+    db = job["db"]
+    # 1. killed while the first recording is being transcribed
+    run = Watched([CALLSCORE, *job["args"]])
+    run.wait_for("transcribing on the CPU")
+    run.kill()
+    assert complete_calls(db) == 0
+
+    # 2. killed just after the first call was committed
+    run = Watched([CALLSCORE, *job["args"]])
+    run.wait_for("stored ")
+    run.kill()
+    assert complete_calls(db) == 1
+
+    # 3. killed inside a call's transaction: its recording, transcript and segments were written,
+    #    its evaluation and COMMIT were not (the run skips the first call, stores the second,
+    #    and dies storing the third)
+    killed = subprocess.run([sys.executable, "-m", "tests.kill_switch", "store", "2", *job["args"]], cwd=ROOT,
+                            capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert complete_calls(db) == 2  # the third call left nothing behind
+
+    # 4. run to the end
+    final = subprocess.run([CALLSCORE, *job["args"], "--json"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=TIMEOUT_S)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert "1 earlier cli run(s) never finished (killed?)" in final.stderr  # the last killed run; each run marks the one before
+    assert complete_calls(db) == 3
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert rows(db, "SELECT count(*) FROM scores") == [(6,)]
+    assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
+    assert rows(db, "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status") == [
+        ("aborted", 3), ("completed", 1)]
+    segments = rows(db, "SELECT recording_id, count(*), max(segment_index) + 1 FROM segments GROUP BY recording_id")
+    assert len(segments) == 3 and all(count == top for _, count, top in segments)
+
+
+def test_a_second_run_and_a_query_during_a_run_fail_with_one_clear_line(job: dict) -> None:
+    db = job["db"]
+    first = Watched([CALLSCORE, *job["args"]])
+    first.wait_for("transcribing on the CPU")  # the warehouse is open for writing by now
+
+    second = subprocess.run([CALLSCORE, *job["args"]], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2
+    assert f"is in use by another callscore run (process {first.process.pid})" in second.stderr
+    assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
+
+    query = subprocess.run([CALLSCORE, "sql", "--db", str(db), "SELECT count(*) FROM evaluations"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert query.returncode == 2 and "is in use by another callscore run" in query.stderr
+    assert "Traceback" not in query.stderr
+
+    assert first.finish() == 0
+    assert complete_calls(db) == 3
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert rows(db, "SELECT status FROM runs") == [("completed",)]
