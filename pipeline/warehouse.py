@@ -320,9 +320,9 @@ class Warehouse:
         }
         for name in ("agent", "customer"):
             side = getattr(metrics, name)
-            for field in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
-                          "longest_monologue_s"):
-                columns[f"{name}_{field}"] = getattr(side, field) if side else None
+            for measure in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
+                            "longest_monologue_s"):
+                columns[f"{name}_{measure}"] = getattr(side, measure) if side else None
         names = ["recording_id", "whisper_model", *columns]
         self.connection.execute(
             f"INSERT OR REPLACE INTO call_metrics ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",

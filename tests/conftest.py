@@ -30,6 +30,34 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+# A two-criterion scorecard: scoring with it takes a fraction of the default's ten criteria.
+SMALL_CARD = """
+name: small-test
+criteria:
+  - id: greeted
+    question: The agent opens the call with a greeting that names the company.
+  - id: verified_identity
+    question: The agent checks the customer's identity before discussing the account.
+    critical: true
+"""
+
+
+@pytest.fixture
+def card(tmp_path: Path) -> Path:
+    """SMALL_CARD as a scorecard file."""
+    path = tmp_path / "card.yaml"
+    path.write_text(SMALL_CARD)
+    return path
+
+
+def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """The rows of a read-only query on a warehouse file."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql, params or []).fetchall()
+
+
 def run_cli(*args: str) -> Result:
     """Run `callscore ARGS...` in-process (stdout and stderr kept apart)."""
     return CliRunner().invoke(main, list(args), catch_exceptions=False)

@@ -15,21 +15,11 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, rows
 
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
-SMALL_CARD = """
-name: crash-test
-criteria:
-  - id: greeted
-    question: The agent opens the call with a greeting that names the company.
-  - id: verified_identity
-    question: The agent checks the customer's identity before discussing the account.
-    critical: true
-"""
 TIMEOUT_S = 240
 
 
@@ -72,21 +62,14 @@ class Watched:
 
 
 @pytest.fixture
-def job(tmp_path: Path) -> dict:
+def job(tmp_path: Path, card: Path) -> dict:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for call in (GOOD_CALL, POOR_CALL, MONO_CALL):
         shutil.copy(call, inbox)
         shutil.copy(call.with_suffix(".json"), inbox)
-    card = tmp_path / "card.yaml"
-    card.write_text(SMALL_CARD)
     db = tmp_path / "w.duckdb"
     return {"db": db, "args": ["score", str(inbox), "--db", str(db), "--scorecard", str(card), "-v"]}
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def complete_calls(db: Path) -> int:

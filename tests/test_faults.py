@@ -14,7 +14,6 @@ import textwrap
 import wave
 from pathlib import Path
 
-import duckdb
 import pytest
 
 import pipeline.batch
@@ -23,35 +22,16 @@ from pipeline.config import load_settings
 from pipeline.llm import LlamaBackend
 from pipeline.warehouse import Warehouse
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, run_cli
+from tests.conftest import MONO_CALL, ROOT, rows, run_cli
 
-SMALL_CARD = """
-name: fault-test
-criteria:
-  - id: greeted
-    question: The agent opens the call with a greeting that names the company.
-  - id: verified_identity
-    question: The agent checks the customer's identity before discussing the account.
-    critical: true
-"""
 TABLES = ("recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores")
 
-
-@pytest.fixture
-def card(tmp_path: Path) -> Path:
-    path = tmp_path / "card.yaml"
-    path.write_text(SMALL_CARD)
-    return path
 
 
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline.batch, "RETRY_DELAYS_S", (0.05, 0.05))
 
-
-def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as connection:
-        return connection.execute(sql, params or []).fetchall()
 
 
 def rows_of(db: Path, recording_id: str) -> dict[str, int]:

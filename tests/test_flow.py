@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 from prefect import get_client
@@ -32,17 +31,8 @@ from flows.nightly import ARTIFACT_CRITERIA, ARTIFACT_REPORT, ARTIFACT_SUMMARY, 
 from pipeline.batch import CallProcessor
 from pipeline.errors import TransientRecordingError
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, run_cli
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, rows, run_cli
 
-SMALL_CARD = """
-name: flow-test
-criteria:
-  - id: greeted
-    question: The agent opens the call with a greeting that names the company.
-  - id: verified_identity
-    question: The agent checks the customer's identity before discussing the account.
-    critical: true
-"""
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
@@ -88,12 +78,6 @@ def prefect_env(prefect_server: dict, tmp_path: Path):
         yield {**prefect_server, "PREFECT_LOCAL_STORAGE_PATH": str(storage)}
 
 
-@pytest.fixture
-def card(tmp_path: Path) -> Path:
-    path = tmp_path / "card.yaml"
-    path.write_text(SMALL_CARD)
-    return path
-
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
@@ -103,10 +87,6 @@ def inbox(tmp_path: Path) -> Path:
         shutil.copy(call, folder)
     return folder
 
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def artifact(key: str):

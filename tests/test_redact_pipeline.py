@@ -17,20 +17,8 @@ from samples.synth import Turn, add_line_noise, lay_out, write_audio
 from tests.conftest import run_cli
 from tests.factories import call_record, seg
 
-SMALL_CARD = """
-name: redact-test
-criteria:
-  - id: verified_identity
-    question: The agent checks the customer's identity before discussing the account.
-"""
 LONG_DIGITS = re.compile(r"\d[\d\s,.-]{4,}\d")  # six or more digits in a run, however grouped
 
-
-@pytest.fixture
-def card(tmp_path: Path) -> Path:
-    path = tmp_path / "card.yaml"
-    path.write_text(SMALL_CARD)
-    return path
 
 
 @pytest.fixture
