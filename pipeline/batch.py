@@ -7,6 +7,7 @@ time; ``run_batch`` drives it over folders for the CLI. A recording that fails i
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -14,11 +15,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 from pipeline.audio import AudioInfo, decode_stream
 from pipeline.config import Settings, worker_name
-from pipeline.errors import SetupError, TransientRecordingError, WarehouseError, as_recording_error
+from pipeline.errors import (
+    PermanentRecordingError, SetupError, TransientRecordingError, WarehouseError, as_recording_error,
+)
 from pipeline.inbox import CHANGED_MESSAGE, CallFacts, discover, file_state, identify_unchanged, read_call_facts
 from pipeline.llm import LlamaBackend
 from pipeline.metrics import CallMetrics, compute_metrics
@@ -28,7 +31,7 @@ from pipeline.redact import redact_segments
 from pipeline.score import CallScore, Scorer
 from pipeline.scorecard import Scorecard, load_scorecard
 from pipeline.transcribe import Segment, Transcriber
-from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehouse
+from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, StoredRecording, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +143,29 @@ class CallProcessor:
         """Process one recording; failures are recorded and returned, never raised (except
         setup problems, which stop the run). A transient failure (GPU out of memory, a busy
         model server, a file still being written) is tried again after ``retry_delays_s``."""
+        return self._with_retries(path, warehouse, run_id=run_id, attempt=self._process_once)
+
+    def rescore(self, recording_id: str, warehouse: Warehouse, *, run_id: str) -> Outcome:
+        """Score a stored transcript with this processor's scorecard, prompt and LLM, reading no
+        audio: for a new scorecard version or model. Earlier evaluations stay as they are."""
+        stored = warehouse.stored_recording(recording_id)
+        return self._with_retries(stored.path, warehouse, run_id=run_id,
+                                  attempt=functools.partial(self._rescore_once, stored=stored))
+
+    def _with_retries(self, path: Path, warehouse: Warehouse, *, run_id: str, attempt: Callable[..., Outcome]) -> Outcome:
         started = time.perf_counter()
-        for attempt in range(len(self.retry_delays_s) + 1):
+        for tried in range(len(self.retry_delays_s) + 1):
             position = _Position()
             try:
-                return self._process_once(path, warehouse, run_id=run_id, started=started, position=position)
+                return attempt(path, warehouse, run_id=run_id, started=started, position=position)
             except SetupError:
                 raise
             except Exception as exc:  # one bad recording must not stop the batch
                 error = as_recording_error(exc, stage=position.stage)
                 if error is not exc:
                     log.exception("unexpected error on %s at stage %s", path, position.stage)
-                if error.transient and attempt < len(self.retry_delays_s):
-                    delay = self.retry_delays_s[attempt]
+                if error.transient and tried < len(self.retry_delays_s):
+                    delay = self.retry_delays_s[tried]
                     log.warning("%s: %s; trying again in %g s", path.name, error, delay)
                     time.sleep(delay)
                     continue
@@ -181,6 +194,35 @@ class CallProcessor:
             transcription = self.transcribe_file(path)
         else:  # re-score an earlier transcript by this model
             transcription = Transcription(None, warehouse.stored_duration(recording_id), False, None, stored)
+
+        def unchanged() -> None:  # what was decoded may not be what was hashed
+            now = file_state(path)
+            if now is not None and now != state:
+                raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
+
+        return self._score_and_store(key, path, size, facts, transcription, warehouse, run_id=run_id,
+                                     started=started, position=position, before_store=unchanged)
+
+    def _rescore_once(self, path: Path, warehouse: Warehouse, *, stored: StoredRecording, run_id: str,
+                      started: float, position: _Position) -> Outcome:
+        position.recording_id = stored.recording_id
+        key = self.evaluation_key(stored.recording_id)
+        if warehouse.is_done(key):
+            qa_score, critical_failed = warehouse.call_score(key.recording_id, key.scorecard_version)
+            return Outcome(path, "skipped", key.recording_id, stored.duration_s, qa_score, critical_failed,
+                           seconds=time.perf_counter() - started)
+        segments = warehouse.stored_transcript(key.recording_id, key.whisper_model)
+        if segments is None:
+            raise PermanentRecordingError(f"no transcript by {key.whisper_model} is stored", stage="read")
+        transcription = Transcription(None, stored.duration_s, False, None, segments)
+        return self._score_and_store(key, path, stored.size_bytes, stored.facts, transcription, warehouse,
+                                     run_id=run_id, started=started, position=position)
+
+    def _score_and_store(self, key: EvaluationKey, path: Path, size: int, facts: CallFacts,
+                         transcription: Transcription, warehouse: Warehouse, *, run_id: str, started: float,
+                         position: _Position, before_store: Callable[[], None] = lambda: None) -> Outcome:
+        """Measure and score a transcription, and store the call in one transaction."""
+        position.stage = "score"
         metrics = compute_metrics(transcription.segments)
         score = self.score(transcription.segments) if call_status(transcription) == "scored" else None
         record = assemble_record(
@@ -188,14 +230,12 @@ class CallProcessor:
             transcription=transcription, metrics=metrics, score=score, worker=self.worker,
         )
         position.stage = "store"
-        now = file_state(path)
-        if now is not None and now != state:  # what was decoded may not be what was hashed
-            raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
+        before_store()
         warehouse.save_call(record)
         log.debug("stored %s: %s in %.1f s", path.name, record.status, time.perf_counter() - started)
-        qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
+        qa_score, critical_failed = warehouse.call_score(key.recording_id, key.scorecard_version)
         return Outcome(
-            path, record.status, recording_id, record.duration_s, qa_score, critical_failed,
+            path, record.status, key.recording_id, record.duration_s, qa_score, critical_failed,
             seconds=time.perf_counter() - started, flags=("truncated",) if record.truncated else (),
         )
 
@@ -280,6 +320,23 @@ def assemble_record(
     )
 
 
+def run_rescore(
+    processor: CallProcessor,
+    warehouse: Warehouse,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[Path], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> RunSummary:
+    """Score every stored transcript (by the processor's Whisper model) that the processor's
+    scorecard version, prompt and LLM have not scored yet; no audio is read. Recorded in ``runs``
+    with source 'rescore'."""
+    ids = warehouse.transcribed_recordings(processor.models.whisper_name)
+    return _run(ids, lambda recording_id, run_id: processor.rescore(recording_id, warehouse, run_id=run_id),
+                processor, warehouse, source="rescore", path_of=lambda rid: warehouse.stored_recording(rid).path,
+                on_start=on_start, on_file=on_file, on_outcome=on_outcome)
+
+
 def run_batch(
     paths: Iterable[Path],
     processor: CallProcessor,
@@ -291,9 +348,26 @@ def run_batch(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> RunSummary:
     """Process every recording under ``paths``; the run is recorded in ``runs``."""
+    files = discover(paths)
+    return _run(files, lambda path, run_id: processor.process(path, warehouse, run_id=run_id), processor, warehouse,
+                source=source, path_of=lambda path: path, on_start=on_start, on_file=on_file, on_outcome=on_outcome)
+
+
+def _run(
+    items: list[Any],
+    handle: Callable[[Any, str], Outcome],
+    processor: CallProcessor,
+    warehouse: Warehouse,
+    *,
+    source: str,
+    path_of: Callable[[Any], Path],
+    on_start: Callable[[int], None] | None,
+    on_file: Callable[[Path], None] | None,
+    on_outcome: Callable[[Outcome], None] | None,
+) -> RunSummary:
+    """Handle each item in turn inside one recorded run (``runs``: counts, audio and wall seconds)."""
     summary = RunSummary(run_id=uuid.uuid4().hex)
     started = time.perf_counter()
-    files = discover(paths)
     stale = warehouse.abort_stale_runs(source=source)  # this run holds the warehouse: others of its source died
     if stale:
         log.warning("%d earlier %s run(s) never finished (killed?): marked aborted in `runs`", stale, source)
@@ -301,13 +375,13 @@ def run_batch(
         run_id=summary.run_id, source=source, started_at=datetime.now(timezone.utc), models=processor.run_identity()
     )
     if on_start:
-        on_start(len(files))
+        on_start(len(items))
     status = "aborted"
     try:
-        for path in files:
+        for item in items:
             if on_file:
-                on_file(path)
-            outcome = processor.process(path, warehouse, run_id=summary.run_id)
+                on_file(path_of(item))
+            outcome = handle(item, summary.run_id)
             summary.outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)

@@ -97,6 +97,48 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
         _fail(str(exc))
         return
 
+    _run_and_report(
+        lambda **hooks: run_batch(paths, processor, warehouse, **hooks), warehouse, settings.db, as_json=as_json,
+        roots=paths,
+    )
+
+
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
+@click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard YAML to score against. [default: prompts/support-default.yaml]")
+@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file. [default: embedded SmolLM2-135M]")
+@click.option("--whisper-model", help="Whose stored transcripts to score (as for `score`). [default: embedded tiny.en]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where the LLM runs. [default: auto]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout instead of tables; no progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="More log lines on stderr.")
+def rescore(as_json: bool, verbose: bool, **flags: Any) -> None:
+    """Score the stored transcripts again with a new scorecard version or LLM, without touching
+    audio (the recordings need not be on disk any more).
+
+    Every call transcribed by the Whisper model that the scorecard version, prompt and LLM have
+    not scored yet is scored and stored as a new evaluation; earlier ones stay queryable (view
+    version_scores), and the KPI views show each scorecard's latest version. Exit codes as for
+    `score`.
+    """
+    _setup_logging(verbose)
+    from pipeline.batch import CallProcessor, run_rescore
+    from pipeline.config import load_settings
+    from pipeline.warehouse import Warehouse
+
+    try:
+        settings = load_settings(flags)
+        processor = CallProcessor(settings)
+        warehouse = Warehouse.open(settings.db)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), warehouse, settings.db,
+                    as_json=as_json, roots=())
+
+
+def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...]) -> None:
+    """Run a batch with a progress bar on a terminal, then print its summary (or JSON) and exit
+    with the documented code."""
     show_progress = not as_json and stderr.is_terminal
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -117,8 +159,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
 
     try:
         with progress, warehouse:
-            summary = run_batch(
-                paths, processor, warehouse,
+            summary = run(
                 on_start=lambda total: progress.update(task, total=total),
                 on_file=lambda path: progress.update(task, description=path.name[:30]),
                 on_outcome=on_outcome,
@@ -135,9 +176,9 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
         sys.exit(EXIT_INTERRUPTED)
 
     if as_json:
-        click.echo(json.dumps(_summary_json(summary, settings.db), indent=2))
+        click.echo(json.dumps(_summary_json(summary, db), indent=2))
     else:
-        _print_summary(summary, settings.db, paths)
+        _print_summary(summary, db, roots)
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
 
 
@@ -305,6 +346,91 @@ def report(out: Path, since: Any, db: Path | None) -> None:
         f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}", highlight=False, soft_wrap=True
     )
     click.echo(str(out.resolve()))
+
+
+@main.command("eval")
+@click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na).")
+@click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard whose verdicts to compare. [default: the configured one]")
+@click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, db: Path | None, as_json: bool) -> None:
+    """Measure agreement of the stored verdicts with human QA labels.
+
+    For the labelled calls in the warehouse (scored with the scorecard's current version), per
+    criterion and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
+    recall of "failed", a confusion table, and how many of the least confident answers a person
+    would review to reach 95% agreement on the rest. Compare models or prompts by scoring the
+    same calls with each and running eval with --llm (README: "Measuring agreement").
+    """
+    from dataclasses import asdict
+
+    from pipeline.config import load_settings
+    from pipeline.evaluation import TARGET_AGREEMENT, evaluate, read_labels
+    from pipeline.scorecard import load_scorecard
+
+    try:
+        card = load_scorecard(load_settings({"scorecard": scorecard}).scorecard)
+        rows = read_labels(labels)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    with _read_warehouse(db) as warehouse:
+        report = evaluate(warehouse, rows, scorecard_version=card.version,
+                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model)
+    if report.unmatched:
+        stderr.print(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
+                     f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
+                     + (" ..." if len(report.unmatched) > 5 else ""), highlight=False, soft_wrap=True)
+    if report.unknown_criteria:
+        stderr.print(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}",
+                     highlight=False, soft_wrap=True)
+    if not report.pairs:
+        _fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
+    if as_json:
+        data = asdict(report)
+        data.pop("pairs")
+        click.echo(json.dumps(data, indent=2))
+        return
+    _print_agreement(report, card.name, TARGET_AGREEMENT)
+
+
+def _print_agreement(report: Any, card_name: str, target: float) -> None:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.0f}%"
+
+    def num(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    out = Console(soft_wrap=False)
+    table = Table(title=f"agreement with the labels: {card_name} {report.scorecard_version}, "
+                        f"LLM {', '.join(report.llm_models)}", title_justify="left")
+    for column in ("criterion", "answers", "agreement", "kappa", "majority baseline", "precision (failed)",
+                   "recall (failed)", f"review for {target:.0%}"):
+        table.add_column(column, justify="left" if column == "criterion" else "right")
+    for row in (*report.criteria, report.overall):
+        table.add_row(row.criterion_id or "[bold]all criteria[/]", str(row.answers), pct(row.agreement), num(row.kappa),
+                      pct(row.majority_baseline), pct(row.precision_failed), pct(row.recall_failed),
+                      "-" if row.review_for_target is None else str(row.review_for_target))
+    out.print(table)
+    confusion = Table(title="labels (rows) against answers (columns), all criteria", title_justify="left")
+    confusion.add_column("label")
+    for answer in ("yes", "no", "na"):
+        confusion.add_column(answer, justify="right")
+    for label, answers in report.overall.confusion.items():
+        confusion.add_row(label, *(str(answers[a]) for a in ("yes", "no", "na")))
+    out.print(confusion)
+    review = Table(title="send answers under a confidence to a person", title_justify="left")
+    for column in ("confidence under", "answers to review", "agreement on the rest"):
+        review.add_column(column, justify="right")
+    for step in report.overall.review_steps:
+        review.add_row(f"{step.threshold:.1f}", str(step.reviewed), pct(step.agreement_rest))
+    out.print(review)
+    overall = report.overall
+    out.print(f"{overall.answers} answers: agreement {pct(overall.agreement)} (majority baseline "
+              f"{pct(overall.majority_baseline)}), kappa {num(overall.kappa)}; reviewing the "
+              f"{overall.review_for_target} least confident answers would leave {target:.0%} agreement on the rest.",
+              highlight=False, soft_wrap=True)
 
 
 @main.group()

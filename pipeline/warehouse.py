@@ -91,6 +91,17 @@ class CallRecord:
     worker: str | None = None  # the machine or worker that processed it
 
 
+@dataclass(frozen=True)
+class StoredRecording:
+    """What the warehouse knows of a recording, enough to score its transcript again."""
+
+    recording_id: str
+    path: Path  # where the file was last seen (it need not exist any more)
+    size_bytes: int
+    duration_s: float | None  # decoded seconds
+    facts: CallFacts
+
+
 def _open_error(path: Path, exc: Exception) -> WarehouseError:
     text = str(exc)
     if "lock" in text.lower():
@@ -228,6 +239,25 @@ class Warehouse:
             [recording_id, scorecard_version],
         ).fetchone()
         return (row[0], row[1]) if row else (None, None)
+
+    def stored_recording(self, recording_id: str) -> StoredRecording:
+        row = self.connection.execute(
+            "SELECT path, size_bytes, duration_s, agent, team, call_id, started_at, started_at_source, metadata"
+            " FROM recordings WHERE recording_id = ?", [recording_id],
+        ).fetchone()
+        if row is None:
+            raise WarehouseError(f"no recording {recording_id} in warehouse {self.path}")
+        path, size, duration, agent, team, call_id, started_at, source, metadata = row
+        facts = CallFacts(agent, team, call_id, started_at, source, json.loads(metadata) if metadata else {})
+        return StoredRecording(recording_id, Path(path), size, duration, facts)
+
+    def transcribed_recordings(self, whisper_model: str) -> list[str]:
+        """Recordings with a transcript by ``whisper_model``, oldest call first."""
+        rows = self.connection.execute(
+            "SELECT t.recording_id FROM transcripts AS t JOIN recordings AS r USING (recording_id)"
+            " WHERE t.whisper_model = ? ORDER BY r.started_at, t.recording_id", [whisper_model],
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def stored_duration(self, recording_id: str) -> float | None:
         row = self.connection.execute("SELECT duration_s FROM recordings WHERE recording_id = ?", [recording_id]).fetchone()

@@ -14,7 +14,7 @@ from pipeline.transcribe import Segment
 from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript
 
 # Weights: greeted 1, verified 2 (critical, may be n/a), closing 3.
-CARD = parse_scorecard("""
+CARD_YAML = """
 name: kpi-test
 criteria:
   - id: greeted
@@ -27,7 +27,8 @@ criteria:
   - id: closing
     question: The agent closes the call politely.
     weight: 3
-""")
+"""
+CARD = parse_scorecard(CARD_YAML)
 
 DEFAULT_SEGMENTS = (Segment("agent", 0, 0.5, 2.0, "Hello, Northwind Energy.", -0.2, 0.01, 1.1),)
 

@@ -1,8 +1,10 @@
 -- KPI views, re-created each time callscore opens the warehouse for writing.
--- Definitions: README "KPI definitions". A call's latest evaluation per scorecard version counts.
+-- Definitions: README "KPI definitions". A call's latest evaluation of each scorecard's current
+-- version counts (version_scores keeps every version).
 
--- Scores of each recording's latest evaluation per scorecard version, with the call's facts.
-CREATE OR REPLACE VIEW latest_scores AS
+-- Scores of each recording's latest evaluation per scorecard version, with the call's facts:
+-- every version, for comparing an old scorecard version with the new one.
+CREATE OR REPLACE VIEW version_scores AS
 WITH latest AS (
     SELECT *, row_number() OVER (
         PARTITION BY recording_id, scorecard_version ORDER BY evaluated_at DESC, llm_model
@@ -16,6 +18,19 @@ FROM latest AS l
 JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
 JOIN recordings AS r USING (recording_id)
 WHERE l.rank = 1;
+
+-- The same for each scorecard's current version only (the version evaluated most recently):
+-- what the KPI views below show, so a re-scored scorecard replaces the old one in them.
+CREATE OR REPLACE VIEW latest_scores AS
+WITH current_versions AS (
+    SELECT scorecard_name, arg_max(scorecard_version, evaluated_at) AS scorecard_version
+    FROM evaluations
+    WHERE status = 'scored'
+    GROUP BY scorecard_name
+)
+SELECT v.*
+FROM version_scores AS v
+JOIN current_versions AS c USING (scorecard_name, scorecard_version);
 
 -- One row per call and scorecard version, with the call's conversation metrics.
 -- qa_score = 100 * sum(weight of passed) / sum(weight of applicable criteria); NULL when no

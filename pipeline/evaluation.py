@@ -1,0 +1,249 @@
+"""How well the automated verdicts agree with human QA labels.
+
+A labels file (CSV: ``recording``, ``criterion_id``, ``label`` = yes/no/na; ``recording`` is a
+file name or a recording id) is matched with the warehouse's verdicts for one scorecard version
+(optionally one LLM), and for each criterion and overall this reports: agreement, Cohen's kappa,
+precision and recall of "failed" (label "no"), the majority-class baseline, a confusion table,
+and how agreement on the answers left to the model grows as the least confident answers go to a
+human (how many to review to reach ``TARGET_AGREEMENT`` on the rest).
+
+Plain arithmetic on (label, answer, confidence) triples; no model.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+from pipeline.errors import SetupError
+from pipeline.warehouse import Warehouse
+
+Answer = Literal["yes", "no", "na"]
+ANSWERS: tuple[Answer, ...] = ("yes", "no", "na")
+TARGET_AGREEMENT = 0.95  # share of agreeing answers a QA team accepts on what it does not review
+CONFIDENCE_STEPS = (0.5, 0.6, 0.7, 0.8, 0.9)  # thresholds shown in the review table
+
+
+class LabelsError(SetupError):
+    """The labels file is missing, not CSV, or has bad rows."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """A human's answer for one criterion of one call."""
+
+    recording: str  # file name or recording id, as written in the labels file
+    criterion_id: str
+    label: Answer
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A human label next to the model's answer for the same call and criterion."""
+
+    recording_id: str
+    file_name: str
+    criterion_id: str
+    label: Answer
+    answer: Answer
+    confidence: float | None  # 0-1, the model's probability of its answer
+
+    @property
+    def agrees(self) -> bool:
+        return self.label == self.answer
+
+
+@dataclass(frozen=True)
+class ReviewStep:
+    """Sending every answer under ``threshold`` confidence to a human."""
+
+    threshold: float
+    reviewed: int  # answers under the threshold (no confidence counts as under)
+    agreement_rest: float | None  # agreement on the answers left to the model
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Figures for one criterion, or for all of them (``criterion_id`` = None)."""
+
+    criterion_id: str | None
+    answers: int
+    agreement: float | None  # share of answers equal to the label, 0-1
+    kappa: float | None  # Cohen's kappa; None when chance agreement is 1 (a single class)
+    majority_baseline: float | None  # agreement of always giving the most common label
+    precision_failed: float | None  # of the answers "no", the share labelled "no"
+    recall_failed: float | None  # of the labels "no", the share answered "no"
+    confusion: dict[str, dict[str, int]]  # label -> answer -> count
+    review_for_target: int | None  # least-confident answers to review for TARGET_AGREEMENT on the rest
+    review_steps: tuple[ReviewStep, ...]
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    scorecard_version: str
+    llm_models: tuple[str, ...]  # the LLMs whose answers were compared
+    overall: Agreement
+    criteria: tuple[Agreement, ...]
+    unmatched: tuple[str, ...] = ()  # labelled recordings not found scored in the warehouse
+    unknown_criteria: tuple[str, ...] = ()  # labelled criteria the scorecard does not have
+    pairs: tuple[Pair, ...] = field(default=(), repr=False)
+
+
+def read_labels(path: Path) -> list[Label]:
+    """Rows of a labels CSV; a bad file or row is a ``LabelsError`` naming the line."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"recording", "criterion_id", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise LabelsError(f"{path}: missing column(s) {', '.join(sorted(missing))}"
+                                  " (expected recording,criterion_id,label)")
+            labels = []
+            for line, row in enumerate(reader, start=2):
+                value = (row["label"] or "").strip().lower()
+                if value not in ANSWERS:
+                    raise LabelsError(f"{path}:{line}: label must be yes, no or na, not {row['label']!r}")
+                recording, criterion = (row["recording"] or "").strip(), (row["criterion_id"] or "").strip()
+                if not recording or not criterion:
+                    raise LabelsError(f"{path}:{line}: recording and criterion_id must not be empty")
+                labels.append(Label(recording, criterion, value))  # type: ignore[arg-type]
+    except OSError as exc:
+        raise LabelsError(f"cannot read labels file {path}: {exc.strerror or exc}") from exc
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise LabelsError(f"{path} is not a CSV file: {exc}") from exc
+    if not labels:
+        raise LabelsError(f"{path} holds no labels")
+    return labels
+
+
+def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
+                 llm_model: str | None = None) -> tuple[list[Pair], list[str], tuple[str, ...]]:
+    """(pairs, labelled recordings without verdicts, LLMs involved): each label with the
+    answer of the call's latest evaluation for ``scorecard_version`` (by ``llm_model`` if given)."""
+    rows = warehouse.connection.execute(
+        """
+        WITH latest AS (
+            SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
+            FROM evaluations
+            WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
+        )
+        SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model
+        FROM latest AS l
+        JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
+        JOIN recordings AS r USING (recording_id)
+        WHERE l.rank = 1
+        """,
+        [scorecard_version, llm_model, llm_model],
+    ).fetchall()
+    by_call: dict[str, dict[str, tuple]] = {}
+    names: dict[str, list[str]] = {}
+    models = set()
+    for recording_id, file_name, criterion_id, passed, confidence, model in rows:
+        by_call.setdefault(recording_id, {})[criterion_id] = (file_name, passed, confidence)
+        names.setdefault(file_name, []).append(recording_id)
+        models.add(model)
+    pairs, unmatched = [], []
+    for label in labels:
+        recording_ids = names.get(label.recording) or ([label.recording] if label.recording in by_call else [])
+        if not recording_ids:
+            unmatched.append(label.recording)
+            continue
+        for recording_id in sorted(set(recording_ids)):
+            found = by_call[recording_id].get(label.criterion_id)
+            if found is None:
+                continue
+            file_name, passed, confidence = found
+            answer: Answer = "na" if passed is None else "yes" if passed else "no"
+            pairs.append(Pair(recording_id, file_name, label.criterion_id, label.label, answer, confidence))
+    return pairs, sorted(set(unmatched)), tuple(sorted(models))
+
+
+def agreement(pairs: Sequence[Pair], criterion_id: str | None = None) -> Agreement:
+    """The figures for ``pairs`` (all of one criterion, or all criteria when ``criterion_id`` is None)."""
+    confusion = {label: {answer: 0 for answer in ANSWERS} for label in ANSWERS}
+    for pair in pairs:
+        confusion[pair.label][pair.answer] += 1
+    n = len(pairs)
+    agreed = sum(p.agrees for p in pairs)
+    answered_no = sum(p.answer == "no" for p in pairs)
+    labelled_no = sum(p.label == "no" for p in pairs)
+    both_no = confusion["no"]["no"]
+    return Agreement(
+        criterion_id=criterion_id,
+        answers=n,
+        agreement=_share(agreed, n),
+        kappa=cohens_kappa([p.label for p in pairs], [p.answer for p in pairs]),
+        majority_baseline=majority_baseline(pairs),
+        precision_failed=_share(both_no, answered_no),
+        recall_failed=_share(both_no, labelled_no),
+        confusion=confusion,
+        review_for_target=review_needed(pairs, TARGET_AGREEMENT),
+        review_steps=tuple(review_step(pairs, threshold) for threshold in CONFIDENCE_STEPS),
+    )
+
+
+def cohens_kappa(labels: Sequence[str], answers: Sequence[str]) -> float | None:
+    """(observed - chance agreement) / (1 - chance agreement); None without answers or when
+    chance agreement is 1 (both sides always give the same single class)."""
+    n = len(labels)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in zip(labels, answers)) / n
+    label_counts, answer_counts = Counter(labels), Counter(answers)
+    chance = sum(label_counts[k] * answer_counts[k] for k in label_counts) / (n * n)
+    if chance >= 1.0:
+        return None
+    return (observed - chance) / (1 - chance)
+
+
+def majority_baseline(pairs: Sequence[Pair]) -> float | None:
+    """Agreement of answering every criterion with its most common label (per criterion, so the
+    overall baseline is as strong as a constant answer per criterion can be)."""
+    if not pairs:
+        return None
+    by_criterion: dict[str, Counter] = {}
+    for pair in pairs:
+        by_criterion.setdefault(pair.criterion_id, Counter())[pair.label] += 1
+    return sum(counts.most_common(1)[0][1] for counts in by_criterion.values()) / len(pairs)
+
+
+def review_step(pairs: Sequence[Pair], threshold: float) -> ReviewStep:
+    below = [p for p in pairs if p.confidence is None or p.confidence < threshold]
+    rest = [p for p in pairs if p.confidence is not None and p.confidence >= threshold]
+    return ReviewStep(threshold, len(below), _share(sum(p.agrees for p in rest), len(rest)))
+
+
+def review_needed(pairs: Sequence[Pair], target: float) -> int | None:
+    """How many of the least confident answers a human must review so that the answers left
+    agree with the labels at least ``target`` of the time (0 if they already do; all of them
+    when nothing short of that does). None without answers."""
+    if not pairs:
+        return None
+    ranked = sorted(pairs, key=lambda p: (-1.0 if p.confidence is None else p.confidence))
+    agreed_rest = sum(p.agrees for p in ranked)
+    for reviewed, pair in enumerate(ranked):
+        if agreed_rest / (len(ranked) - reviewed) >= target:
+            return reviewed
+        agreed_rest -= pair.agrees
+    return len(ranked)
+
+
+def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
+             criterion_ids: Iterable[str], llm_model: str | None = None) -> EvalReport:
+    """Compare ``labels`` with the warehouse's answers for one scorecard version."""
+    known = list(criterion_ids)
+    unknown = sorted({label.criterion_id for label in labels} - set(known))
+    pairs, unmatched, models = match_labels(warehouse, labels, scorecard_version=scorecard_version,
+                                            llm_model=llm_model)
+    per_criterion = tuple(
+        agreement([p for p in pairs if p.criterion_id == c], c) for c in known if any(p.criterion_id == c for p in pairs)
+    )
+    return EvalReport(scorecard_version, models, agreement(pairs), per_criterion, tuple(unmatched), tuple(unknown),
+                      tuple(pairs))
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

@@ -1,0 +1,144 @@
+"""`callscore eval` against human labels with known answers (kappa worked out by hand), and
+`callscore rescore`: a new scorecard version scored from stored transcripts, no audio read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline.evaluation import Pair, cohens_kappa, review_needed
+from pipeline.transcribe import Transcriber
+from tests.conftest import GOOD_CALL, POOR_CALL, SMALL_CARD, rows, run_cli
+from tests.factories import CARD_YAML
+
+# The hand-built warehouse (tests/factories.py RECENT_CALLS) answers:
+#   greeted:  A yes  B yes  C no   D yes  E yes
+#   verified: A yes  B no   C na   D no   E yes
+#   closing:  A yes  B yes  C yes  D no   E yes
+# The labels below differ only on B greeted (label no), so:
+#   greeted  agreement 4/5; labels yes 3, no 2; answers yes 4, no 1;
+#            chance = (3*4 + 2*1) / 25 = 14/25; kappa = (4/5 - 14/25) / (1 - 14/25) = 6/11
+#            failed: answered no 1 (C, right) -> precision 1; labelled no 2 (B, C) -> recall 1/2
+#            majority baseline: 3/5 (always "yes")
+#   overall  agreement 14/15; labels yes 9, no 5, na 1; answers yes 10, no 4, na 1;
+#            chance = (9*10 + 5*4 + 1*1) / 225 = 111/225; kappa = (14/15 - 111/225) / (1 - 111/225) = 99/114
+LABELS = """recording,criterion_id,label
+A.mp3,greeted,yes
+A.mp3,verified,yes
+A.mp3,closing,yes
+B,greeted,no
+B,verified,no
+B,closing,yes
+C.mp3,greeted,no
+C.mp3,verified,na
+C.mp3,closing,yes
+D.mp3,greeted,yes
+D.mp3,verified,no
+D.mp3,closing,no
+E.mp3,greeted,yes
+E.mp3,verified,yes
+E.mp3,closing,yes
+Z.mp3,greeted,yes
+"""
+
+
+@pytest.fixture
+def labelled(tmp_path: Path, kpi_warehouse_path: Path) -> dict:
+    labels, card = tmp_path / "labels.csv", tmp_path / "card.yaml"
+    labels.write_text(LABELS)
+    card.write_text(CARD_YAML)
+    return {"db": str(kpi_warehouse_path), "labels": str(labels), "card": str(card)}
+
+
+def test_eval_reports_agreement_kappa_baseline_and_failed_precision_recall(labelled: dict) -> None:
+    result = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"],
+                     "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["unmatched"] == ["Z.mp3"] and "1 labelled recordings have no verdicts" in result.stderr
+    greeted = next(c for c in report["criteria"] if c["criterion_id"] == "greeted")
+    assert greeted["answers"] == 5 and greeted["agreement"] == pytest.approx(4 / 5)
+    assert greeted["kappa"] == pytest.approx(float(Fraction(6, 11)))
+    assert (greeted["precision_failed"], greeted["recall_failed"]) == (1.0, 0.5)
+    assert greeted["majority_baseline"] == pytest.approx(3 / 5)
+    assert greeted["confusion"]["no"] == {"yes": 1, "no": 1, "na": 0}
+    verified = next(c for c in report["criteria"] if c["criterion_id"] == "verified")
+    assert verified["agreement"] == 1.0 and verified["kappa"] == pytest.approx(1.0)
+
+    overall = report["overall"]
+    assert overall["answers"] == 15 and overall["agreement"] == pytest.approx(14 / 15)
+    assert overall["kappa"] == pytest.approx(float(Fraction(99, 114)))
+    assert overall["confusion"] == {"yes": {"yes": 9, "no": 0, "na": 0}, "no": {"yes": 1, "no": 4, "na": 0},
+                                    "na": {"yes": 0, "no": 0, "na": 1}}
+    # answers under 0.7 confidence: B verified (0.5) and C greeted (0.6); both agree
+    step = next(s for s in overall["review_steps"] if s["threshold"] == 0.7)
+    assert step["reviewed"] == 2 and step["agreement_rest"] == pytest.approx(12 / 13)
+
+
+def test_eval_prints_tables_for_people(labelled: dict) -> None:
+    result = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"])
+    assert result.exit_code == 0, result.stderr
+    assert "kappa" in result.stdout and "0.55" in result.stdout and "majority baseline" in result.stdout
+    assert "15 answers: agreement 93% (majority baseline" in result.stdout
+
+
+def test_review_needed_counts_the_least_confident_answers_to_hand_over() -> None:
+    def pair(label: str, answer: str, confidence: float | None) -> Pair:
+        return Pair("r", "r.mp3", "c", label, answer, confidence)  # type: ignore[arg-type]
+
+    pairs = [pair("yes", "no", 0.55), pair("no", "no", None), pair("yes", "yes", 0.9), pair("yes", "yes", 0.95),
+             pair("no", "yes", 0.6)] + [pair("yes", "yes", 0.99)] * 15
+    # by confidence: None (right), 0.55 (wrong), 0.6 (wrong), then 17 right ones
+    assert review_needed(pairs, 0.95) == 3  # after two, 17 right of 18 left = 94.4% is not enough
+    assert review_needed(pairs[2:4], 0.95) == 0 and review_needed([], 0.95) is None
+    assert cohens_kappa(["yes", "yes"], ["yes", "yes"]) is None  # one class only: chance agreement is 1
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("recording,criterion_id,label\nA.mp3,greeted,maybe\n", "labels.csv:2: label must be yes, no or na"),
+    ("file,criterion,label\nA.mp3,greeted,yes\n", "missing column(s) criterion_id, recording"),
+    ("recording,criterion_id,label\n", "holds no labels"),
+])
+def test_a_bad_labels_file_is_one_line(tmp_path: Path, kpi_warehouse_path: Path, text: str, message: str) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(text)
+    result = run_cli("eval", "--labels", str(labels), "--db", str(kpi_warehouse_path))
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rescore_scores_a_new_scorecard_version_without_touching_audio(tmp_path: Path, card: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox, db = tmp_path / "inbox", tmp_path / "w.duckdb"
+    inbox.mkdir()
+    for call in (GOOD_CALL, POOR_CALL):
+        shutil.copy(call, inbox)
+    assert run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card)).exit_code == 0
+    shutil.rmtree(inbox)  # the audio is gone: rescoring must not need it
+
+    def no_transcription(self, *args, **kwargs):
+        raise AssertionError("rescore transcribed audio")
+
+    monkeypatch.setattr(Transcriber, "transcribe_stream", no_transcription)
+    monkeypatch.setattr(Transcriber, "__init__", no_transcription)  # not even a model load
+    new_card = tmp_path / "card-v2.yaml"
+    new_card.write_text(SMALL_CARD + "  - id: thanked\n    question: The agent thanks the customer.\n")
+    result = run_cli("rescore", "--db", str(db), "--scorecard", str(new_card), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["counts"]["scored"] == 2 and report["counts"]["failed"] == 0
+
+    versions = rows(db, "SELECT scorecard_version, count(DISTINCT recording_id), count(*) FROM version_scores"
+                        " GROUP BY scorecard_version ORDER BY count(*)")
+    assert [(calls, answers) for _, calls, answers in versions] == [(2, 4), (2, 6)]  # old version kept
+    new_version = versions[1][0]
+    assert rows(db, "SELECT DISTINCT scorecard_version FROM kpi_calls") == [(new_version,)]
+    assert rows(db, "SELECT count(*) FROM kpi_criteria") == [(3,)]
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(2,)]  # nothing transcribed again
+    assert rows(db, "SELECT source, files_scored FROM runs ORDER BY started_at") == [("cli", 2), ("rescore", 2)]
+
+    again = json.loads(run_cli("rescore", "--db", str(db), "--scorecard", str(new_card), "--json").stdout)
+    assert again["counts"]["skipped"] == 2 and again["counts"]["scored"] == 0
