@@ -58,9 +58,49 @@ class YesNoNaAnswer(_Answer):
     verdict: Literal["yes", "no", "na"]
 
 
-def answer_model(scorecard: Scorecard) -> type[BaseModel]:
+class _VerdictFirst(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class YesNoVerdictFirst(_VerdictFirst):
+    verdict: Literal["yes", "no"]
+    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+
+
+class YesNoNaVerdictFirst(_VerdictFirst):
+    verdict: Literal["yes", "no", "na"]
+    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+
+
+Questions = Literal["together", "per_criterion"]
+AnswerOrder = Literal["evidence_first", "verdict_first"]
+
+
+@dataclass(frozen=True)
+class ScoringStyle:
+    """How the LLM is asked. ``together``: all criteria in one answer per window (the transcript
+    is read once); ``per_criterion``: one question per criterion, each a new prompt that shares
+    the transcript as its prefix (llama.cpp re-uses the evaluated prefix). ``evidence_first``:
+    the model quotes before it judges; ``verdict_first``: it judges, then quotes."""
+
+    questions: Questions = "together"
+    answer_order: AnswerOrder = "evidence_first"
+
+    @property
+    def tag(self) -> str:
+        """Part of the prompt version, so each style's verdicts are kept apart ('' = default)."""
+        parts = [p for p in (self.questions, self.answer_order) if p not in ("together", "evidence_first")]
+        return "+".join(parts)
+
+
+def answer_model(criteria: Sequence[Criterion] | Scorecard, *, answer_order: AnswerOrder = "evidence_first") -> type[BaseModel]:
     """The pydantic model of a whole answer: one field per criterion, in scorecard order."""
-    fields = {c.id: (YesNoNaAnswer if c.allow_na else YesNoAnswer, ...) for c in scorecard.criteria}
+    criteria = criteria.criteria if isinstance(criteria, Scorecard) else criteria
+    if answer_order == "evidence_first":
+        kinds: tuple[type[BaseModel], type[BaseModel]] = (YesNoNaAnswer, YesNoAnswer)
+    else:
+        kinds = (YesNoNaVerdictFirst, YesNoVerdictFirst)
+    fields = {c.id: (kinds[0] if c.allow_na else kinds[1], ...) for c in criteria}
     return create_model("ScorecardAnswer", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -149,12 +189,18 @@ def combine(criterion: Criterion, verdicts: Sequence[Verdict]) -> Verdict:
 class Scorer:
     """Scores transcripts against one scorecard with one backend and prompt template."""
 
-    def __init__(self, backend: ScoringBackend, scorecard: Scorecard, template: PromptTemplate) -> None:
+    def __init__(self, backend: ScoringBackend, scorecard: Scorecard, template: PromptTemplate,
+                 *, style: ScoringStyle = ScoringStyle()) -> None:
         self.backend = backend
         self.scorecard = scorecard
         self.template = template
-        self.model = answer_model(scorecard)
-        self.schema = self.model.model_json_schema()
+        self.style = style
+        if style.questions == "together":
+            self.groups: tuple[tuple[Criterion, ...], ...] = (tuple(scorecard.criteria),)
+        else:
+            self.groups = tuple((c,) for c in scorecard.criteria)
+        self.models = {group: answer_model(group, answer_order=style.answer_order) for group in self.groups}
+        self.schemas = {group: model.model_json_schema() for group, model in self.models.items()}
         self.max_answer_tokens = ANSWER_TOKENS_PER_CRITERION * len(scorecard.criteria) + 20
         frame = template.messages("", scorecard.criteria, part=(99, 99))
         frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
@@ -175,12 +221,15 @@ class Scorer:
         prompt_tokens = completion_tokens = 0
         for index, window in enumerate(windows):
             text = "\n".join(window)
-            messages = self.template.messages(text, self.scorecard.criteria, part=(index + 1, len(windows)))
-            generation = self.backend.generate_json(messages, self.schema, max_tokens=self.max_answer_tokens)
-            prompt_tokens += generation.prompt_tokens
-            completion_tokens += generation.completion_tokens
-            for verdict in self._read(generation, text, index):
-                per_criterion[verdict.criterion_id].append(verdict)
+            for group in self.groups:
+                messages = self.template.messages(text, group, part=(index + 1, len(windows)))
+                generation = self.backend.generate_json(
+                    messages, self.schemas[group], max_tokens=ANSWER_TOKENS_PER_CRITERION * len(group) + 20
+                )
+                prompt_tokens += generation.prompt_tokens
+                completion_tokens += generation.completion_tokens
+                for verdict in self._read(generation, text, index, group):
+                    per_criterion[verdict.criterion_id].append(verdict)
         verdicts = tuple(combine(c, per_criterion[c.id]) for c in self.scorecard.criteria)
         return CallScore(
             verdicts=verdicts,
@@ -190,10 +239,11 @@ class Scorer:
             seconds=time.perf_counter() - started,
         )
 
-    def _read(self, generation: Generation, transcript: str, window: int) -> list[Verdict]:
+    def _read(self, generation: Generation, transcript: str, window: int,
+              group: tuple[Criterion, ...]) -> list[Verdict]:
         try:
             raw = json.loads(generation.text)
-            answer = self.model.model_validate(raw)
+            answer = self.models[group].model_validate(raw)
         except (json.JSONDecodeError, ValidationError) as exc:
             raise PermanentRecordingError(
                 f"the LLM answer did not parse ({str(exc).splitlines()[0]}); "
@@ -201,7 +251,7 @@ class Scorer:
             ) from exc
         order = list(raw)  # the order criteria appear in the output = the order of verdict probes
         verdicts = []
-        for criterion in self.scorecard.criteria:
+        for criterion in group:
             item = getattr(answer, criterion.id)
             position = order.index(criterion.id)
             probabilities = (

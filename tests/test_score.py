@@ -9,7 +9,7 @@ from pipeline.llm import LlamaBackend
 from pipeline.models import embedded_llm_model
 from pipeline.prompt import load_prompt_template, transcript_line
 from pipeline.resources import default_scorecard_path
-from pipeline.score import Scorer, Verdict, combine, split_windows, verify_evidence
+from pipeline.score import Scorer, ScoringStyle, Verdict, combine, split_windows, verify_evidence
 from pipeline.scorecard import Criterion, load_scorecard, parse_scorecard
 from pipeline.transcribe import Segment
 from pipeline.errors import SetupError
@@ -88,7 +88,7 @@ def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBacken
     lines = "\n".join(transcript_line(s) for s in GOOD)
     generation = backend.generate_json(
         default_scorer.template.messages(lines, default_scorer.scorecard.criteria),
-        default_scorer.schema, max_tokens=default_scorer.max_answer_tokens,
+        default_scorer.schemas[default_scorer.groups[0]], max_tokens=default_scorer.max_answer_tokens,
     )
     assert len(generation.choice_probabilities) == len(default_scorer.scorecard.criteria)
     for probabilities in generation.choice_probabilities:
@@ -187,3 +187,13 @@ def test_a_call_telling_the_reviewer_to_pass_everything_is_not_scored_all_pass(d
     assert [v.criterion_id for v in score.verdicts] == [c.id for c in default_scorer.scorecard.criteria]
     assert all(v.passed in (True, False, None) for v in score.verdicts)
     assert any(v.passed is False for v in score.verdicts)
+
+
+@pytest.mark.parametrize("style", [ScoringStyle("per_criterion", "evidence_first"), ScoringStyle("together", "verdict_first")],
+                         ids=["per-criterion", "verdict-first"])
+def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, style: ScoringStyle) -> None:
+    scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template(), style=style)
+    result = scorer.score(GOOD)
+    assert [v.criterion_id for v in result.verdicts] == ["greeted", "verified_identity"]
+    assert all(v.confidence is not None and 0 <= v.confidence <= 1 for v in result.verdicts)
+    assert result.completion_tokens > 0 and style.tag
