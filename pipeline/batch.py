@@ -28,7 +28,7 @@ from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.models import ModelChoice, choose_models
 from pipeline.prompt import PromptTemplate, load_prompt_template
 from pipeline.redact import redact_segments
-from pipeline.score import CallScore, Scorer
+from pipeline.score import CallScore, Scorer, ScoringStyle
 from pipeline.scorecard import Scorecard, load_scorecard
 from pipeline.transcribe import Segment, Transcriber
 from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, StoredRecording, Warehouse
@@ -111,22 +111,42 @@ class CallProcessor:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            backend = LlamaBackend(
-                self.models.llm_path,
-                n_ctx=self.settings.llm_context,
-                n_threads=self.settings.llm_threads,
-                device=self.settings.device,
-                gpu_layers=self.settings.llm_gpu_layers,
-            )
-            self._scorer = Scorer(backend, self.scorecard, self.template)
+            if self.settings.llm_backend == "openai":  # a shared server; the model named at choice time
+                from pipeline.openai_backend import OpenAIBackend
+
+                key = self.settings.llm_api_key
+                backend: Any = OpenAIBackend(
+                    str(self.settings.llm_url),
+                    model=self.models.llm_server_model,
+                    api_key=key.get_secret_value() if key else None,
+                    n_ctx=self.settings.llm_context,
+                )
+            else:
+                backend = LlamaBackend(
+                    self.models.llm_path,
+                    n_ctx=self.settings.llm_context,
+                    n_threads=self.settings.llm_threads,
+                    device=self.settings.device,
+                    gpu_layers=self.settings.llm_gpu_layers,
+                )
+            self._scorer = Scorer(backend, self.scorecard, self.template, style=self.style)
         return self._scorer
+
+    @property
+    def style(self) -> ScoringStyle:
+        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order)
+
+    @property
+    def prompt_version(self) -> str:
+        """The template's content hash, plus the scoring style when it is not the default."""
+        return "+".join(part for part in (self.template.version, self.style.tag) if part)
 
     def evaluation_key(self, recording_id: str) -> EvaluationKey:
         return EvaluationKey(
             recording_id=recording_id,
             whisper_model=self.models.whisper_name,
             scorecard_version=self.scorecard.version,
-            prompt_version=self.template.version,
+            prompt_version=self.prompt_version,
             llm_model=self.models.llm_name,
         )
 
@@ -136,7 +156,7 @@ class CallProcessor:
             "llm_model": self.models.llm_name,
             "scorecard_name": self.scorecard.name,
             "scorecard_version": self.scorecard.version,
-            "prompt_version": self.template.version,
+            "prompt_version": self.prompt_version,
         }
 
     def process(self, path: Path, warehouse: Warehouse, *, run_id: str) -> Outcome:

@@ -62,7 +62,9 @@ def main() -> None:
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
 @click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard YAML. [default: prompts/support-default.yaml]")
 @click.option("--whisper-model", help="faster-whisper model name (large-v3, ...) or CTranslate2 directory. [default: embedded tiny.en]")
-@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file. [default: embedded SmolLM2-135M]")
+@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file, or an LLM preset name (see `callscore models`). [default: embedded SmolLM2-135M]")
+@click.option("--llm-backend", type=click.Choice(["llama", "openai"]), help="llama: the GGUF model in this process; openai: a shared OpenAI-compatible server (--llm-url). [default: llama]")
+@click.option("--llm-url", metavar="URL", help="OpenAI base URL of the LLM server for --llm-backend openai, e.g. http://gpu-1:8000/v1.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where models run; auto uses CUDA when present. [default: auto]")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), help="Stereo channel with the agent. [default: left]")
 @click.option("--redact", metavar="KINDS", help="Personal data masked before anything is stored or sent to the LLM: comma list of card,email,phone,number, or none. [default: all four]")
@@ -106,7 +108,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
 @main.command()
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
 @click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard YAML to score against. [default: prompts/support-default.yaml]")
-@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file. [default: embedded SmolLM2-135M]")
+@click.option("--llm-model", type=click.Path(path_type=Path), help="GGUF chat model file, or an LLM preset name (see `callscore models`). [default: embedded SmolLM2-135M]")
 @click.option("--whisper-model", help="Whose stored transcripts to score (as for `score`). [default: embedded tiny.en]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where the LLM runs. [default: auto]")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout instead of tables; no progress bar.")
@@ -532,6 +534,123 @@ def flow_serve(inbox: Path, db: Path | None, scorecard: Path | None, shards: int
     stderr.print(f"callscore: serving the nightly flow at '{cron}' ({timezone or local_timezone()}) over {inbox}",
                  highlight=False, soft_wrap=True)
     serve_nightly(_flow_parameters(inbox, db, scorecard, shards, shard_deployment), cron=cron, timezone=timezone)
+
+
+def _models_dir_option(command: Any) -> Any:
+    return click.option(
+        "--models-dir", type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of downloaded GGUF files. [default: models/, or CALLSCORE_MODELS_DIR]",
+    )(command)
+
+
+def _list_models(as_json: bool, models_dir: Path | None) -> None:
+    from dataclasses import asdict
+
+    from pipeline.config import load_settings
+    from pipeline.models import model_inventory
+
+    try:
+        rows = model_inventory(load_settings({"models_dir": models_dir}))
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    columns = ("", "name", "kind", "here", "MB", "resolves to", "note")
+    cells = [
+        ["*" if row.configured else "", row.name, row.kind, "yes" if row.present else "no",
+         f"{row.size_mb:.0f}" if row.size_mb is not None else (f"~{row.approx_mb}" if row.approx_mb else ""),
+         row.resolves_to, row.note]
+        for row in rows
+    ]
+    table = Table(title="models (* = configured now; MB on disk, ~ approximate download size)", title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column == "MB" else "left", overflow="fold")
+    for line in cells:
+        table.add_row(*line)
+    # On a terminal, fit its width; piped or redirected, never fold a cell.
+    natural = sum(max([len(c)] + [len(line[i]) for line in cells]) + 3 for i, c in enumerate(columns)) + 1
+    console = Console()
+    Console(width=console.width if console.is_terminal else max(80, natural)).print(table)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+@_models_dir_option
+@click.pass_context
+def models(ctx: click.Context, as_json: bool, models_dir: Path | None) -> None:
+    """List the model presets and the configured models, or download a preset.
+
+    A preset name works wherever a model is asked for: --whisper-model large-v3,
+    --llm-model llama-3.1-8b-instruct-q4_k_m (its GGUF file in models_dir). Without a
+    subcommand: the same as `callscore models list`.
+    """
+    if ctx.invoked_subcommand is None:
+        _list_models(as_json, models_dir)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+@_models_dir_option
+def models_list(as_json: bool, models_dir: Path | None) -> None:
+    """List the presets and the configured models.
+
+    For every preset and the configured Whisper model and LLM: where it resolves, whether it
+    is on this machine and its size; * marks the two a run would use now."""
+    _list_models(as_json, models_dir)
+
+
+@models.command("pull")
+@click.argument("name")
+@_models_dir_option
+def models_pull(name: str, models_dir: Path | None) -> None:
+    """Download a preset from the Hugging Face Hub.
+
+    A Whisper model goes into the Hugging Face cache (where faster-whisper finds it), a GGUF
+    file into models_dir.
+
+    Without access to the hub it stops at once (exit 2) and says which file to copy by hand.
+    """
+    from pipeline.config import load_settings
+    from pipeline.models import model_inventory
+    from pipeline.registry import find_preset, preset_names, pull
+
+    preset = find_preset(name)
+    if preset is None:
+        _fail(f"unknown model {name!r}; known: {', '.join(preset_names())}")
+        return
+    try:
+        settings = load_settings({"models_dir": models_dir})
+        status = next(r for r in model_inventory(settings) if r.preset and r.name == name)
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    if status.present:
+        stderr.print(f"{name} is already here ({status.size_mb:.0f} MB)", highlight=False, soft_wrap=True)
+        click.echo(status.resolves_to)
+        return
+    if preset.source == "package":
+        _fail(f"{name} comes with the package {preset.package}, which is not installed: pip install {preset.package}")
+        return
+    progress = Progress(TextColumn(name), BarColumn(), TextColumn("{task.completed:.0f} of ~{task.total:.0f} MB"),
+                        TimeElapsedColumn(), console=stderr, disable=not stderr.is_terminal)
+    task = progress.add_task(name, total=preset.approx_mb)
+    try:
+        with progress:
+            path = pull(
+                preset, settings.models_dir, on_progress=lambda mb: progress.update(task, completed=mb),
+                on_start=lambda: stderr.print(f"downloading {name} ({preset.repo}, about {preset.approx_mb} MB)",
+                                              highlight=False, soft_wrap=True),
+            )
+    except CallscoreError as exc:
+        _fail(str(exc))
+        return
+    except KeyboardInterrupt:
+        stderr.print("interrupted: run the same command again to go on with the download")
+        sys.exit(EXIT_INTERRUPTED)
+    stderr.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    click.echo(str(path))
 
 
 if __name__ == "__main__":  # pragma: no cover

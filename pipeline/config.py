@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from pipeline.errors import SetupError
 from pipeline.resources import default_scorecard_path
@@ -34,9 +34,15 @@ class Settings(BaseModel):
     db: Path = Field(Path("warehouse/callscore.duckdb"), description="DuckDB warehouse file.")
     scorecard: Path = Field(default_factory=default_scorecard_path, description="Scorecard YAML.")
     whisper_model: str | None = Field(
-        None, description="faster-whisper model name (tiny.en, large-v3, ...) or CTranslate2 directory."
+        None, description="faster-whisper model name or preset (tiny.en, large-v3, ...) or CTranslate2 directory."
     )
-    llm_model: Path | None = Field(None, description="GGUF file of a chat model.")
+    llm_model: Path | None = Field(
+        None, description="GGUF file of a chat model, or an LLM preset name (callscore models)."
+    )
+    models_dir: Path = Field(
+        Path("models"), description="Folder of the GGUF files `callscore models pull` downloads and"
+        " LLM preset names resolve to (relative paths: to the working directory)."
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run.")
     agent_channel: Literal["left", "right"] = Field(
         "left", description="Stereo channel that carries the agent."
@@ -50,11 +56,45 @@ class Settings(BaseModel):
     llm_gpu_layers: int = Field(
         -1, description="Layers offloaded to the GPU when device is cuda (-1 = all)."
     )
+    llm_backend: Literal["llama", "openai"] = Field(
+        "llama", description="llama: the GGUF model in this process; openai: a shared OpenAI-compatible server."
+    )
+    llm_url: str | None = Field(
+        None, validate_default=True,
+        description="Base URL of the OpenAI-compatible LLM server (llm_backend openai), e.g. http://gpu-1:8000/v1.",
+    )
+    llm_server_model: str | None = Field(
+        None, description="Model name the LLM server knows; None uses the first it lists."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the LLM server (best set as CALLSCORE_LLM_API_KEY)."
+    )
+    llm_questions: Literal["together", "per_criterion"] = Field(
+        "together", description="Ask all criteria in one answer, or one question per criterion."
+    )
+    llm_answer_order: Literal["evidence_first", "verdict_first"] = Field(
+        "evidence_first", description="Quote the evidence before the verdict, or after it."
+    )
     redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(
         ("card", "email", "phone", "number"),
         description="Kinds of personal data masked before transcripts are stored or sent to the LLM;"
         " 'none' turns redaction off.",
     )
+
+    @field_validator("llm_url")
+    @classmethod
+    def _url_for_the_server_backend(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """llm_backend openai needs an http(s) URL; a trailing slash is dropped."""
+        if value is None:
+            if info.data.get("llm_backend") == "openai":
+                raise ValueError(
+                    "llm_backend is openai but llm_url is not set: give the server's OpenAI base URL,"
+                    " e.g. --llm-url http://gpu-1:8000/v1"
+                )
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://gpu-1:8000/v1)")
+        return value.rstrip("/")
 
     @field_validator("redact", mode="before")
     @classmethod

@@ -50,3 +50,11 @@ def test_bad_settings_say_what_and_where(tmp_path: Path, environ: dict, toml: st
         (tmp_path / "callscore.toml").write_text(toml)
     with pytest.raises(SetupError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings({}, environ=environ, cwd=tmp_path)
+
+
+def test_models_dir_defaults_to_models_and_is_overridable(tmp_path: Path) -> None:
+    assert load_settings({}, environ={}, cwd=tmp_path).models_dir == Path("models")
+    (tmp_path / "callscore.toml").write_text('models_dir = "/srv/gguf"\n')
+    assert load_settings({}, environ={}, cwd=tmp_path).models_dir == Path("/srv/gguf")
+    environ = {"CALLSCORE_MODELS_DIR": "/opt/models"}
+    assert load_settings({}, environ=environ, cwd=tmp_path).models_dir == Path("/opt/models")
