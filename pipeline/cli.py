@@ -87,17 +87,9 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
          before are kept, run again once fixed
     """
     _setup_logging(verbose)
-    from pipeline.batch import CallProcessor, run_batch
-    from pipeline.config import load_settings
-    from pipeline.warehouse import Warehouse
+    from pipeline.batch import run_batch
 
-    try:
-        settings = load_settings(flags)
-        processor = CallProcessor(settings)
-        warehouse = Warehouse.open(settings.db)
-    except CallscoreError as exc:
-        _fail(str(exc))
-        return
+    settings, processor, warehouse = _prepare_run(flags)
 
     _run_and_report(
         lambda **hooks: run_batch(paths, processor, warehouse, **hooks), warehouse, settings.db, as_json=as_json,
@@ -123,19 +115,26 @@ def rescore(as_json: bool, verbose: bool, **flags: Any) -> None:
     `score`.
     """
     _setup_logging(verbose)
-    from pipeline.batch import CallProcessor, run_rescore
+    from pipeline.batch import run_rescore
+
+    settings, processor, warehouse = _prepare_run(flags)
+    _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), warehouse, settings.db,
+                    as_json=as_json, roots=())
+
+
+def _prepare_run(flags: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(settings, processor, open warehouse) for a scoring run; a setup problem ends the command
+    with its one-line error before any work."""
+    from pipeline.batch import CallProcessor
     from pipeline.config import load_settings
     from pipeline.warehouse import Warehouse
 
     try:
         settings = load_settings(flags)
-        processor = CallProcessor(settings)
-        warehouse = Warehouse.open(settings.db)
+        return settings, CallProcessor(settings), Warehouse.open(settings.db)
     except CallscoreError as exc:
         _fail(str(exc))
-        return
-    _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), warehouse, settings.db,
-                    as_json=as_json, roots=())
+        raise  # unreachable: _fail exits
 
 
 def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...]) -> None:
