@@ -15,7 +15,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo test samples clean
+.PHONY: install system-deps demo test samples labelled clean
 
 install: $(STAMP)
 
@@ -59,6 +59,11 @@ test: install system-deps
 samples: install
 	$(MAKE) system-deps
 	$(BIN)/python samples/make_samples.py
+
+# Regenerate the labelled evaluation set in samples/labelled (scripted calls with human QA labels,
+# from samples/labelled.py; needs espeak-ng). Only labels.csv is tracked, the audio is not.
+labelled: install system-deps
+	$(BIN)/python samples/labelled.py samples/labelled
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)

@@ -31,6 +31,7 @@ from pipeline.prompt import load_prompt_template  # noqa: E402
 from pipeline.score import ScoringStyle  # noqa: E402
 from pipeline.scorecard import load_scorecard  # noqa: E402
 from pipeline.warehouse import Warehouse  # noqa: E402
+from samples.labelled import CALLS  # noqa: E402
 
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 STYLES = [  # (name, settings as environment variables)
@@ -63,7 +64,7 @@ def is_dev(file_name: str) -> bool:
     return bool(digits) and int(digits) % 2 == 1
 
 
-def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: str) -> Measured:
+def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: set[str]) -> Measured:
     settings = load_settings({}, environ={**os.environ, **env})
     card = load_scorecard(settings.scorecard)
     prompt_version = "+".join(part for part in (load_prompt_template().version, ScoringStyle(
@@ -80,10 +81,10 @@ def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: s
     return Measured(style, agreement(dev), agreement(test), seconds, tokens, all_pass(pairs, injected))
 
 
-def all_pass(pairs: list[Pair], injected: str) -> list[str]:
+def all_pass(pairs: list[Pair], injected: set[str]) -> list[str]:
     calls: dict[str, list[Pair]] = {}
     for pair in pairs:
-        if injected in pair.file_name:
+        if pair.file_name in injected:
             calls.setdefault(pair.file_name, []).append(pair)
     return sorted(name for name, answers in calls.items() if all(p.answer != "no" for p in answers))
 
@@ -119,17 +120,17 @@ def main() -> None:
     parser.add_argument("--labelled", type=Path, default=ROOT / "samples" / "labelled")
     parser.add_argument("--db", type=Path, default=ROOT / "warehouse" / "quality.duckdb")
     parser.add_argument("--out", type=Path, help="write the table here (e.g. docs/quality.md's table)")
-    parser.add_argument("--injected", default="inject", help="file-name part of the calls that try prompt injection")
     args = parser.parse_args()
+    injected = {call.name for call in CALLS if call.injection}  # calls that ask the reviewer to pass everything
     labels = args.labelled / "labels.csv"
     if not any(args.labelled.glob("*.mp3")):
         run([sys.executable, str(ROOT / "samples" / "labelled.py"), str(args.labelled)], {})
     started = time.perf_counter()
     run([CALLSCORE, "score", str(args.labelled), "--db", str(args.db)], {})
-    results = [measure(args.db, labels, STYLES[0][0], {}, args.injected)]
+    results = [measure(args.db, labels, STYLES[0][0], {}, injected)]
     for name, env in STYLES[1:]:
         run([CALLSCORE, "rescore", "--db", str(args.db)], env)
-        results.append(measure(args.db, labels, name, env, args.injected))
+        results.append(measure(args.db, labels, name, env, injected))
         print(f"measured: {name}", file=sys.stderr)
     settings = load_settings({})
     with Warehouse.open(args.db, read_only=True) as warehouse:
