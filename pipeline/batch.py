@@ -244,7 +244,7 @@ class CallProcessor:
         """Measure and score a transcription, and store the call in one transaction."""
         position.stage = "score"
         metrics = compute_metrics(transcription.segments)
-        score = self.score(transcription.segments) if call_status(transcription) == "scored" else None
+        score = self.score(transcription.segments, metrics) if call_status(transcription) == "scored" else None
         record = assemble_record(
             key, path=path, size_bytes=size, facts=facts, scorecard=self.scorecard, run_id=run_id,
             transcription=transcription, metrics=metrics, score=score, worker=self.worker,
@@ -284,11 +284,12 @@ class CallProcessor:
         )
         return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript)
 
-    def score(self, segments: tuple[Segment, ...]) -> CallScore:
+    def score(self, segments: tuple[Segment, ...], metrics: CallMetrics | None = None) -> CallScore:
         """The scorecard's verdicts for a transcript (stage ``score``). The transcript is redacted
-        again first, so a transcript stored before redaction was on never reaches the LLM as is."""
+        again first, so a transcript stored before redaction was on never reaches the LLM as is.
+        ``metrics``: the call's measures for rule criteria (computed here when not given)."""
         try:
-            return self.scorer.score(redact_segments(segments, kinds=self.settings.redact).segments)
+            return self.scorer.score(redact_segments(segments, kinds=self.settings.redact).segments, metrics)
         except SetupError:
             raise
         except Exception as exc:

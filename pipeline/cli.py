@@ -359,7 +359,7 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, db
     """Measure agreement of the stored verdicts with human QA labels.
 
     For the labelled calls in the warehouse (scored with the scorecard's current version), per
-    criterion and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
+    criterion, per kind of criterion (LLM or rule) and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
     recall of "failed", a confusion table, and how many of the least confident answers a person
     would review to reach 95% agreement on the rest. Compare models or prompts by scoring the
     same calls with each and running eval with --llm (README: "Measuring agreement").
@@ -378,7 +378,7 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, db
         return
     with _read_warehouse(db) as warehouse:
         report = evaluate(warehouse, rows, scorecard_version=card.version,
-                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model)
+                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model, kinds=card.kinds)
     if report.unmatched:
         stderr.print(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
                      f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
@@ -406,11 +406,12 @@ def _print_agreement(report: Any, card_name: str, target: float) -> None:
     out = Console(soft_wrap=False)
     table = Table(title=f"agreement with the labels: {card_name} {report.scorecard_version}, "
                         f"LLM {', '.join(report.llm_models)}", title_justify="left")
-    for column in ("criterion", "answers", "agreement", "kappa", "majority baseline", "precision (failed)",
+    for column in ("criterion", "kind", "answers", "agreement", "kappa", "majority baseline", "precision (failed)",
                    "recall (failed)", f"review for {target:.0%}"):
-        table.add_column(column, justify="left" if column == "criterion" else "right")
-    for row in (*report.criteria, report.overall):
-        table.add_row(row.criterion_id or "[bold]all criteria[/]", str(row.answers), pct(row.agreement), num(row.kappa),
+        table.add_column(column, justify="left" if column in ("criterion", "kind") else "right")
+    for row in (*report.criteria, *report.kinds, report.overall):
+        name = row.criterion_id or (f"[bold]all {row.kind} criteria[/]" if row.kind else "[bold]all criteria[/]")
+        table.add_row(name, row.kind or "", str(row.answers), pct(row.agreement), num(row.kappa),
                       pct(row.majority_baseline), pct(row.precision_failed), pct(row.recall_failed),
                       "-" if row.review_for_target is None else str(row.review_for_target))
     out.print(table)

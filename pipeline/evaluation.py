@@ -2,7 +2,8 @@
 
 A labels file (CSV: ``recording``, ``criterion_id``, ``label`` = yes/no/na; ``recording`` is a
 file name or a recording id) is matched with the warehouse's verdicts for one scorecard version
-(optionally one LLM), and for each criterion and overall this reports: agreement, Cohen's kappa,
+(optionally one LLM), and for each criterion, each kind of criterion (judged by the LLM or by a
+rule) and overall this reports: agreement, Cohen's kappa,
 precision and recall of "failed" (label "no"), the majority-class baseline, a confusion table,
 and how agreement on the answers left to the model grows as the least confident answers go to a
 human (how many to review to reach ``TARGET_AGREEMENT`` on the rest).
@@ -16,7 +17,7 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal, Mapping, Sequence
 
 from pipeline.errors import SetupError
 from pipeline.warehouse import Warehouse
@@ -67,7 +68,8 @@ class ReviewStep:
 
 @dataclass(frozen=True)
 class Agreement:
-    """Figures for one criterion, or for all of them (``criterion_id`` = None)."""
+    """Figures for one criterion, for all criteria of one kind (``criterion_id`` None, ``kind``
+    set), or for all of them (both None)."""
 
     criterion_id: str | None
     answers: int
@@ -79,6 +81,7 @@ class Agreement:
     confusion: dict[str, dict[str, int]]  # label -> answer -> count
     review_for_target: int | None  # least-confident answers to review for TARGET_AGREEMENT on the rest
     review_steps: tuple[ReviewStep, ...]
+    kind: str | None = None  # 'llm' or 'rule': of the criterion, or of the criteria counted
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class EvalReport:
     criteria: tuple[Agreement, ...]
     unmatched: tuple[str, ...] = ()  # labelled recordings not found scored in the warehouse
     unknown_criteria: tuple[str, ...] = ()  # labelled criteria the scorecard does not have
+    kinds: tuple[Agreement, ...] = ()  # one row per kind of criterion on the scorecard ('llm', 'rule')
     pairs: tuple[Pair, ...] = field(default=(), repr=False)
 
 
@@ -164,8 +168,9 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
     return pairs, sorted(set(unmatched)), tuple(sorted(models))
 
 
-def agreement(pairs: Sequence[Pair], criterion_id: str | None = None) -> Agreement:
-    """The figures for ``pairs`` (all of one criterion, or all criteria when ``criterion_id`` is None)."""
+def agreement(pairs: Sequence[Pair], criterion_id: str | None = None, kind: str | None = None) -> Agreement:
+    """The figures for ``pairs`` (all of one criterion, or all criteria when ``criterion_id`` is None;
+    ``kind`` labels the row)."""
     confusion = {label: {answer: 0 for answer in ANSWERS} for label in ANSWERS}
     for pair in pairs:
         confusion[pair.label][pair.answer] += 1
@@ -185,6 +190,7 @@ def agreement(pairs: Sequence[Pair], criterion_id: str | None = None) -> Agreeme
         confusion=confusion,
         review_for_target=review_needed(pairs, TARGET_AGREEMENT),
         review_steps=tuple(review_step(pairs, threshold) for threshold in CONFIDENCE_STEPS),
+        kind=kind,
     )
 
 
@@ -235,17 +241,25 @@ def review_needed(pairs: Sequence[Pair], target: float) -> int | None:
 
 
 def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
-             criterion_ids: Iterable[str], llm_model: str | None = None) -> EvalReport:
-    """Compare ``labels`` with the warehouse's answers for one scorecard version."""
+             criterion_ids: Iterable[str], llm_model: str | None = None,
+             kinds: Mapping[str, str] | None = None) -> EvalReport:
+    """Compare ``labels`` with the warehouse's answers for one scorecard version. ``kinds``
+    (criterion id -> 'llm' or 'rule', from the scorecard) adds a row per kind."""
     known = list(criterion_ids)
+    kinds = dict(kinds or {})
     unknown = sorted({label.criterion_id for label in labels} - set(known))
     pairs, unmatched, models = match_labels(warehouse, labels, scorecard_version=scorecard_version,
                                             llm_model=llm_model)
     per_criterion = tuple(
-        agreement([p for p in pairs if p.criterion_id == c], c) for c in known if any(p.criterion_id == c for p in pairs)
+        agreement([p for p in pairs if p.criterion_id == c], c, kinds.get(c))
+        for c in known if any(p.criterion_id == c for p in pairs)
+    )
+    per_kind = tuple(
+        agreement([p for p in pairs if kinds.get(p.criterion_id) == kind], kind=kind)
+        for kind in ("llm", "rule") if kind in kinds.values()
     )
     return EvalReport(scorecard_version, models, agreement(pairs), per_criterion, tuple(unmatched), tuple(unknown),
-                      tuple(pairs))
+                      kinds=per_kind, pairs=tuple(pairs))
 
 
 def _share(part: int, whole: int) -> float | None:

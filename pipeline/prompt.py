@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import yaml
 
 from pipeline.errors import ScorecardError
 from pipeline.resources import prompt_template_path
-from pipeline.scorecard import Criterion
 from pipeline.transcribe import Segment
+
+if TYPE_CHECKING:  # scorecard -> rules -> prompt: the criteria are only annotations here
+    from pipeline.scorecard import Criterion
 
 SPEAKER_LABELS = {"agent": "AGENT", "customer": "CUSTOMER", "unknown": "SPEAKER"}
 _FENCE = re.compile(r"(BEGIN|END)\s+TRANSCRIPT", re.IGNORECASE)

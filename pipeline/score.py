@@ -9,6 +9,12 @@ Transcripts longer than the context are split into overlapping windows of whole 
 window is scored, and per criterion the verdicts combine by the criterion's ``combine`` rule:
 ``any`` passes when some window passes, ``all`` fails when some window fails; windows that
 answer "na" do not count unless all do. Nothing is truncated.
+
+Rule criteria (``kind: rule``) are judged in plain code from the segments and the call's
+``CallMetrics`` (``pipeline.rules``), never by the LLM: their verdicts have confidence 1.0 and
+the matched words or the measured figure as evidence. A criterion whose ``only_if`` does not
+hold is "na" without asking anyone. Only the LLM criteria left are put to the model (the prompt
+and the answer grammar list only them); when none is left, the model is not called.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
 from pipeline.llm import Generation
+from pipeline.metrics import CallMetrics, compute_metrics
 from pipeline.prompt import PromptTemplate, transcript_line
+from pipeline.rules import Conversation, evaluate
 from pipeline.scorecard import Criterion, Scorecard
 from pipeline.transcribe import Segment
 
@@ -122,7 +130,7 @@ class CallScore:
     windows: int
     prompt_tokens: int
     completion_tokens: int
-    seconds: float  # wall time spent in the LLM
+    seconds: float  # wall time spent scoring: the LLM, and the rules (milliseconds)
 
 
 def _normalise(text: str) -> str:
@@ -195,49 +203,95 @@ class Scorer:
         self.scorecard = scorecard
         self.template = template
         self.style = style
-        if style.questions == "together":
-            self.groups: tuple[tuple[Criterion, ...], ...] = (tuple(scorecard.criteria),)
-        else:
-            self.groups = tuple((c,) for c in scorecard.criteria)
-        self.models = {group: answer_model(group, answer_order=style.answer_order) for group in self.groups}
-        self.schemas = {group: model.model_json_schema() for group, model in self.models.items()}
-        self.max_answer_tokens = ANSWER_TOKENS_PER_CRITERION * len(scorecard.criteria) + 20
-        frame = template.messages("", scorecard.criteria, part=(99, 99))
+        self.llm_criteria = scorecard.llm_criteria
+        self.groups: tuple[tuple[Criterion, ...], ...] = self._groups(self.llm_criteria)
+        self.models: dict[tuple[Criterion, ...], type[BaseModel]] = {}
+        self.schemas: dict[tuple[Criterion, ...], dict] = {}
+        for group in self.groups:
+            self._schema(group)
+        self.max_answer_tokens = ANSWER_TOKENS_PER_CRITERION * len(self.llm_criteria) + 20
+        frame = template.messages("", self.llm_criteria, part=(99, 99))
         frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
         self.transcript_budget = backend.n_ctx - frame_tokens - self.max_answer_tokens
-        if self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
+        if self.llm_criteria and self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
             raise SetupError(
                 f"the LLM context ({backend.n_ctx} tokens) is too small for this scorecard "
-                f"({len(scorecard.criteria)} criteria): raise llm_context to at least "
+                f"({len(self.llm_criteria)} LLM criteria): raise llm_context to at least "
                 f"{backend.n_ctx - self.transcript_budget + MIN_TRANSCRIPT_TOKENS}"
             )
 
-    def score(self, segments: Sequence[Segment]) -> CallScore:
+    def _groups(self, criteria: tuple[Criterion, ...]) -> tuple[tuple[Criterion, ...], ...]:
+        """The criteria of each question put to the model (see ``ScoringStyle``)."""
+        if not criteria:
+            return ()
+        if self.style.questions == "together":
+            return (criteria,)
+        return tuple((c,) for c in criteria)
+
+    def _schema(self, group: tuple[Criterion, ...]) -> dict:
+        """The answer model's JSON schema for ``group``, built once per distinct group."""
+        if group not in self.schemas:
+            self.models[group] = answer_model(group, answer_order=self.style.answer_order)
+            self.schemas[group] = self.models[group].model_json_schema()
+        return self.schemas[group]
+
+    def score(self, segments: Sequence[Segment], metrics: CallMetrics | None = None) -> CallScore:
+        """Verdicts for every criterion of the scorecard, in its order. ``metrics`` are the
+        call's measures (computed from ``segments`` when not given)."""
         started = time.perf_counter()
+        call = Conversation(segments, metrics if metrics is not None else compute_metrics(segments))
+        decided: dict[str, Verdict] = {}
+        asked: list[Criterion] = []
+        for criterion in self.scorecard.criteria:
+            if criterion.only_if is not None:
+                pre = evaluate(criterion.only_if, call)
+                if pre.holds is False:
+                    why = f" ({pre.evidence})" if pre.evidence else ""
+                    decided[criterion.id] = Verdict(criterion.id, None, 1.0, f"not applicable: only_if does not hold{why}",
+                                                    None, 0)
+                    continue
+            if criterion.kind == "rule":
+                assert criterion.rule is not None
+                result = evaluate(criterion.rule, call)
+                decided[criterion.id] = Verdict(criterion.id, result.holds, 1.0, result.evidence,
+                                                True if result.quoted else None, 0)
+            else:
+                asked.append(criterion)
+        windows, prompt_tokens, completion_tokens, per_criterion = self._ask(segments, tuple(asked))
+        verdicts = tuple(
+            decided[c.id] if c.id in decided else combine(c, per_criterion[c.id]) for c in self.scorecard.criteria
+        )
+        return CallScore(
+            verdicts=verdicts,
+            windows=windows,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]
+             ) -> tuple[int, int, int, dict[str, list[Verdict]]]:
+        """(windows, prompt tokens, completion tokens, verdicts per criterion per window) of
+        putting ``asked`` to the model; nothing is asked, and no window made, when it is empty."""
+        per_criterion: dict[str, list[Verdict]] = {c.id: [] for c in asked}
+        if not asked:
+            return 0, 0, 0, per_criterion
         lines = [transcript_line(s) for s in segments]
         counts = [self.backend.count_tokens(line + "\n") for line in lines]
         windows = split_windows(lines, counts, self.transcript_budget)
-        per_criterion: dict[str, list[Verdict]] = {c.id: [] for c in self.scorecard.criteria}
         prompt_tokens = completion_tokens = 0
         for index, window in enumerate(windows):
             text = "\n".join(window)
-            for group in self.groups:
+            for group in self._groups(asked):
                 messages = self.template.messages(text, group, part=(index + 1, len(windows)))
                 generation = self.backend.generate_json(
-                    messages, self.schemas[group], max_tokens=ANSWER_TOKENS_PER_CRITERION * len(group) + 20
+                    messages, self._schema(group), max_tokens=ANSWER_TOKENS_PER_CRITERION * len(group) + 20
                 )
                 prompt_tokens += generation.prompt_tokens
                 completion_tokens += generation.completion_tokens
                 for verdict in self._read(generation, text, index, group):
                     per_criterion[verdict.criterion_id].append(verdict)
-        verdicts = tuple(combine(c, per_criterion[c.id]) for c in self.scorecard.criteria)
-        return CallScore(
-            verdicts=verdicts,
-            windows=len(windows),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            seconds=time.perf_counter() - started,
-        )
+        return len(windows), prompt_tokens, completion_tokens, per_criterion
 
     def _read(self, generation: Generation, transcript: str, window: int,
               group: tuple[Criterion, ...]) -> list[Verdict]:

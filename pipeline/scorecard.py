@@ -1,7 +1,12 @@
 """Scorecards: the yes/no business criteria a call is scored against, loaded from YAML.
 
+A criterion is judged by the LLM (``kind: llm``, the default) or by a rule checked in plain code
+(``kind: rule``, implied by a ``rule:``; see ``pipeline.rules``). Either kind may carry
+``only_if``, a rule that must hold for the criterion to apply.
+
 The version of a scorecard is a hash of its normalised content (defaults filled in, comments
-and formatting ignored), so editing a question yields a new version and re-indenting does not.
+and formatting ignored, rules included), so editing a question or a rule yields a new version
+and re-indenting does not.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import ScorecardError
+from pipeline.rules import Condition
 
 VERSION_LENGTH = 12  # hex characters of the SHA-256 kept as the version
 
@@ -38,6 +44,34 @@ class Criterion(BaseModel):
             "'all' passes only when every window passes (something that must never happen)."
         ),
     )
+    kind: Literal["llm", "rule"] = Field(
+        "llm", description="Who judges it: the LLM, or ``rule`` in plain code; ``rule`` when a rule is given."
+    )
+    rule: Condition | None = Field(None, validate_default=True)
+    only_if: Condition | None = Field(
+        None,
+        description=(
+            "A pre-check: when it does not hold, the criterion is not applicable for the call "
+            "(passed NULL) and the LLM is not asked about it."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_from_rule(cls, data: object) -> object:
+        if isinstance(data, dict) and "kind" not in data and data.get("rule") is not None:
+            return {**data, "kind": "rule"}
+        return data
+
+    @field_validator("rule")
+    @classmethod
+    def _rule_fits_kind(cls, rule: Condition | None, info: ValidationInfo) -> Condition | None:
+        kind = info.data.get("kind")
+        if rule is not None and kind == "llm":
+            raise ValueError("a rule is given, but kind is 'llm' (leave kind out, or say kind: rule)")
+        if rule is None and kind == "rule":
+            raise ValueError("kind is 'rule', but no rule is given")
+        return rule
 
     @field_validator("question")
     @classmethod
@@ -65,9 +99,24 @@ class Scorecard(BaseModel):
 
     @cached_property
     def version(self) -> str:
-        """Content hash of the normalised scorecard (12 hex characters)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Content hash of the normalised scorecard (12 hex characters). Unset rule fields and
+        the default kind are left out, so a scorecard without rules keeps the version it had
+        before rules existed."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        for criterion in data["criteria"]:
+            if criterion.get("kind") == "llm":
+                del criterion["kind"]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
+
+    @property
+    def llm_criteria(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.kind == "llm")
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """criterion id -> 'llm' or 'rule'."""
+        return {c.id: c.kind for c in self.criteria}
 
     def criterion(self, criterion_id: str) -> Criterion:
         for criterion in self.criteria:

@@ -380,12 +380,12 @@ class Warehouse:
             criterion = record.scorecard.criterion(verdict.criterion_id)
             rows.append(identity + [
                 record.scorecard.name, verdict.criterion_id, criterion.weight, criterion.critical,
-                verdict.passed, verdict.confidence, verdict.evidence, verdict.evidence_verified,
+                verdict.passed, verdict.confidence, verdict.evidence, verdict.evidence_verified, criterion.kind,
             ])
         self.connection.executemany(
             "INSERT INTO scores (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
-            " scorecard_name, criterion_id, weight, critical, passed, confidence, evidence, evidence_verified)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " scorecard_name, criterion_id, weight, critical, passed, confidence, evidence, evidence_verified,"
+            " criterion_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 

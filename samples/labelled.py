@@ -1,5 +1,7 @@
 """The labelled evaluation set: scripted support calls to Northwind Energy, each with a human QA
-verdict for every criterion of the default scorecard, to measure how often the automated scores
+verdict for every criterion of the default scorecard that is judged from the words
+(``LABELLED_CRITERIA``; the timing rules ``no_long_silence`` and ``few_interruptions`` are not
+labelled: a reviewer reading a script cannot judge them), to measure how often the automated scores
 agree with human review (`make labelled`).
 
     python samples/labelled.py [OUT_DIR] [--only NAME ...]
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.redact import redact_text  # noqa: E402
 from pipeline.resources import default_scorecard_path  # noqa: E402
-from pipeline.scorecard import Scorecard, load_scorecard  # noqa: E402
+from pipeline.scorecard import Criterion, Scorecard, load_scorecard  # noqa: E402
 from samples.synth import Turn, add_line_noise, lay_out, write_audio  # noqa: E402
 
 Label = Literal["yes", "no", "na"]
@@ -57,6 +59,8 @@ SAMPLE_RATE = 16_000  # Hz
 BITRATE = 48_000  # bits per second of the MP3s
 MIN_PER_VERDICT = 3  # "yes" and "no" labels each criterion needs over the set
 MIN_TURNS, MAX_TURNS = 6, 20
+LABELLED_CRITERIA = ("greeted", "introduced", "verified_identity", "understood_issue", "empathy", "clear_next_step",
+                     "recap", "anything_else", "thanked_closing", "no_rude_language")
 MIXED_MAX_NO = 4  # "excellent": no "no" label; "mixed": 1 to 4; "poor": 5 or more
 
 AGENTS = {  # agent -> team, as in the sidecars
@@ -870,10 +874,18 @@ def default_scorecard() -> Scorecard:
     return load_scorecard(default_scorecard_path())
 
 
+def labelled_criteria(scorecard: Scorecard) -> list[Criterion]:
+    """The criteria of ``scorecard`` the set labels, in scorecard order."""
+    return [criterion for criterion in scorecard.criteria if criterion.id in LABELLED_CRITERIA]
+
+
 def check_set(calls: Sequence[LabelledCall], scorecard: Scorecard) -> None:
     """Raise ``LabelSetError`` listing every way ``calls`` do not fit ``scorecard`` or the set's rules."""
     problems: list[str] = []
-    ids = [criterion.id for criterion in scorecard.criteria]
+    ids = [criterion.id for criterion in labelled_criteria(scorecard)]
+    absent = [i for i in LABELLED_CRITERIA if i not in ids]
+    if absent:
+        problems.append(f"labelled criteria not on the scorecard: {', '.join(absent)}")
     allowed: set[str] = set(get_args(Label))
     names = Counter(call.name for call in calls)
     problems += [f"{name}: {count} calls have this name" for name, count in names.items() if count > 1]
@@ -885,7 +897,7 @@ def check_set(calls: Sequence[LabelledCall], scorecard: Scorecard) -> None:
             problems.append(f"{where}: no label for {', '.join(missing)}")
         if extra:
             problems.append(f"{where}: labels for criteria not on the scorecard: {', '.join(extra)}")
-        for criterion in scorecard.criteria:
+        for criterion in labelled_criteria(scorecard):
             label = call.labels.get(criterion.id)
             if label is not None and label not in allowed:
                 problems.append(f"{where}: {criterion.id}: label {label!r} is not one of yes, no, na")
@@ -923,7 +935,7 @@ def check_set(calls: Sequence[LabelledCall], scorecard: Scorecard) -> None:
 
 def label_rows(calls: Iterable[LabelledCall], scorecard: Scorecard) -> list[tuple[str, str, str]]:
     """(recording, criterion_id, label) for each call and criterion, in scorecard order."""
-    return [(call.name, c.id, call.labels[c.id]) for call in calls for c in scorecard.criteria]
+    return [(call.name, c.id, call.labels[c.id]) for call in calls for c in labelled_criteria(scorecard)]
 
 
 def write_labels(path: Path, rows: Iterable[tuple[str, str, str]]) -> None:

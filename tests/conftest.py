@@ -30,7 +30,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-# A two-criterion scorecard: scoring with it takes a fraction of the default's ten criteria.
+# A two-criterion scorecard: scoring with it takes a fraction of the default's twelve criteria.
 SMALL_CARD = """
 name: small-test
 criteria:

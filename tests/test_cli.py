@@ -36,7 +36,7 @@ def test_sample_calls_are_transcribed_scored_and_stored(scored_samples: dict) ->
     assert result.exit_code == 0, result.stderr
     assert report["counts"]["scored"] == 3 and report["counts"]["failed"] == 0
     assert all(r["qa_score"] is not None and 0 <= r["qa_score"] <= 100 for r in report["recordings"])
-    criteria = 10
+    criteria = 12  # the default scorecard: nine LLM criteria and three rules
     assert _count(db, "SELECT count(*) FROM scores") == 3 * criteria
     assert _count(db, "SELECT count(*) FROM kpi_calls") == 3
     assert _count(db, "SELECT count(DISTINCT scorecard_version) FROM scores WHERE llm_model LIKE '%.gguf' AND whisper_model = 'tiny.en'") == 1

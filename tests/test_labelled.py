@@ -32,10 +32,11 @@ def read_labels(path: Path) -> list[dict[str, str]]:
 def test_every_call_labels_every_criterion_with_yes_and_no_over_the_set() -> None:
     scorecard = default_scorecard()
     check_set(CALLS, scorecard)  # raises on any broken rule
-    ids = [criterion.id for criterion in scorecard.criteria]
+    ids = [criterion.id for criterion in labelled.labelled_criteria(scorecard)]
+    assert ids == list(labelled.LABELLED_CRITERIA)  # every labelled criterion is on the scorecard
     for call in CALLS:
         assert list(call.labels) == ids, call.name
-    for criterion in scorecard.criteria:
+    for criterion in labelled.labelled_criteria(scorecard):
         counts = Counter(call.labels[criterion.id] for call in CALLS)
         assert counts["yes"] >= 3 and counts["no"] >= 3, (criterion.id, counts)
         assert counts["na"] == 0 or criterion.allow_na, criterion.id
@@ -108,7 +109,7 @@ def test_writes_selected_calls_sidecars_and_labels(tmp_path: Path) -> None:
         assert (facts.agent, facts.call_id, facts.started_at_source) == (call.agent, call.call_id, "sidecar")
 
     rows = read_labels(tmp_path / labelled.LABELS_FILE)
-    ids = [criterion.id for criterion in default_scorecard().criteria]
+    ids = [criterion.id for criterion in labelled.labelled_criteria(default_scorecard())]
     assert len(rows) == len(calls) * len(ids)
     assert {row["recording"] for row in rows} == {call.name for call in calls}
     for criterion_id in ids:

@@ -75,9 +75,10 @@ def test_every_answer_parses_into_allowed_verdicts(default_scorer: Scorer, segme
     scorecard = default_scorer.scorecard
     assert [v.criterion_id for v in result.verdicts] == [c.id for c in scorecard.criteria]
     for verdict, criterion in zip(result.verdicts, scorecard.criteria):
-        assert verdict.passed in (True, False) or (verdict.passed is None and criterion.allow_na)
+        # a rule on the agent's words or figures cannot be judged on a mono call: not applicable
+        assert verdict.passed in (True, False) or (verdict.passed is None and (criterion.allow_na or criterion.rule))
         assert verdict.confidence is not None and 0.0 <= verdict.confidence <= 1.0
-        if verdict.evidence is not None:
+        if verdict.evidence is not None and criterion.kind == "llm":
             assert verdict.evidence_verified is True
     assert result.windows == 1 and result.prompt_tokens > 0 and result.completion_tokens > 0
 
@@ -87,10 +88,10 @@ def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBacken
     renormalised probability of the chosen answer is at least one half."""
     lines = "\n".join(transcript_line(s) for s in GOOD)
     generation = backend.generate_json(
-        default_scorer.template.messages(lines, default_scorer.scorecard.criteria),
+        default_scorer.template.messages(lines, default_scorer.llm_criteria),
         default_scorer.schemas[default_scorer.groups[0]], max_tokens=default_scorer.max_answer_tokens,
     )
-    assert len(generation.choice_probabilities) == len(default_scorer.scorecard.criteria)
+    assert len(generation.choice_probabilities) == len(default_scorer.llm_criteria)
     for probabilities in generation.choice_probabilities:
         assert set(probabilities) == {"yes", "no", "na"}
         assert all(0.0 <= p <= 1.0 for p in probabilities.values())

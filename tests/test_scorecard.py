@@ -27,6 +27,9 @@ def test_default_scorecard_covers_a_support_line() -> None:
         assert expected in ids
     assert scorecard.criterion("verified_identity").allow_na
     assert scorecard.criterion("no_rude_language").critical
+    kinds = scorecard.kinds  # exact checks are rules, judgement is the LLM's
+    assert kinds["anything_else"] == kinds["no_long_silence"] == kinds["few_interruptions"] == "rule"
+    assert kinds["no_rude_language"] == kinds["empathy"] == "llm"
 
 
 def test_version_ignores_formatting_and_follows_content() -> None:

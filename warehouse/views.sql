@@ -104,10 +104,10 @@ SELECT a.*, r.criterion_pass_rates
 FROM per_agent AS a
 LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_version = a.scorecard_version;
 
--- One row per criterion and scorecard version. Low confidence: below 0.7.
+-- One row per criterion and scorecard version. Low confidence: below 0.7. criterion_kind: 'llm' or 'rule'.
 CREATE OR REPLACE VIEW kpi_criteria AS
 SELECT scorecard_name, scorecard_version, criterion_id,
-       any_value(weight) AS weight, any_value(critical) AS critical,
+       any_value(weight) AS weight, any_value(critical) AS critical, any_value(criterion_kind) AS criterion_kind,
        count(*) AS answers,
        count(*) FILTER (WHERE passed) AS passed,
        count(*) FILTER (WHERE passed = false) AS failed,
