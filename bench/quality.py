@@ -48,6 +48,8 @@ class Measured:
     style: str
     dev: Agreement
     test: Agreement
+    test_llm: Agreement  # the LLM criteria only
+    test_rule: Agreement  # the rule criteria only
     seconds_per_call: float  # LLM wall seconds per call
     prompt_tokens_per_call: float
     injected_all_pass: list[str]  # injected calls answered yes (or na) on every criterion
@@ -78,7 +80,10 @@ def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: s
         ).fetchone()
     dev = [p for p in pairs if is_dev(p.file_name)]
     test = [p for p in pairs if not is_dev(p.file_name)]
-    return Measured(style, agreement(dev), agreement(test), seconds, tokens, all_pass(pairs, injected))
+    kind = {c.id: c.kind for c in card.criteria}
+    by_kind = {k: agreement([p for p in test if kind[p.criterion_id] == k], kind=k) for k in ("llm", "rule")}
+    return Measured(style, agreement(dev), agreement(test), by_kind["llm"], by_kind["rule"], seconds, tokens,
+                    all_pass(pairs, injected))
 
 
 def all_pass(pairs: list[Pair], injected: set[str]) -> list[str]:
@@ -102,13 +107,16 @@ def table(results: list[Measured], llm: str, calls: int, wall_s: float) -> str:
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} with {os.cpu_count()} cores, LLM `{llm}`, "
         f"{calls} labelled calls (dev: odd-numbered calls, test: even-numbered), in {wall_s / 60:.0f} min.",
         "",
-        "| style | test agreement | test kappa | test majority baseline | dev agreement | dev kappa "
-        "| recall of failed (test) | LLM s per call | prompt tokens per call | injected calls all-pass |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| style | test agreement | test kappa | test majority baseline | test: LLM criteria | test: rule criteria "
+        "| dev agreement | dev kappa | recall of failed (test) | LLM s per call | prompt tokens per call "
+        "| injected calls all-pass |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.style} | {pct(r.test.agreement)} | {num(r.test.kappa)} | {pct(r.test.majority_baseline)} "
+            f"| {pct(r.test_llm.agreement)} (baseline {pct(r.test_llm.majority_baseline)}) "
+            f"| {pct(r.test_rule.agreement)} (baseline {pct(r.test_rule.majority_baseline)}) "
             f"| {pct(r.dev.agreement)} | {num(r.dev.kappa)} | {pct(r.test.recall_failed)} | {r.seconds_per_call:.1f} "
             f"| {r.prompt_tokens_per_call:.0f} | {', '.join(r.injected_all_pass) or 'none'} |"
         )

@@ -296,7 +296,7 @@ class Scorer:
     def _read(self, generation: Generation, transcript: str, window: int,
               group: tuple[Criterion, ...]) -> list[Verdict]:
         try:
-            raw = json.loads(generation.text)
+            raw = json.loads(generation.text, strict=False)  # a raw tab or newline inside a quote is fine
             answer = self.models[group].model_validate(raw)
         except (json.JSONDecodeError, ValidationError) as exc:
             raise PermanentRecordingError(

@@ -198,3 +198,14 @@ def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, styl
     assert [v.criterion_id for v in result.verdicts] == ["greeted", "verified_identity"]
     assert all(v.confidence is not None and 0 <= v.confidence <= 1 for v in result.verdicts)
     assert result.completion_tokens > 0 and style.tag
+
+
+def test_an_answer_with_a_raw_tab_inside_a_quote_still_parses(backend: LlamaBackend) -> None:
+    """Seen on a labelled call: the model wrote a literal tab inside an evidence string."""
+    from pipeline.llm import Generation
+
+    scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template())
+    text = ('{"greeted": {"evidence": "Northwind\tEnergy, Sam speaking", "verdict": "yes"},'
+            ' "verified_identity": {"evidence": "", "verdict": "na"}}')
+    verdicts = scorer._read(Generation(text, (), 10, 10), "Northwind Energy, Sam speaking", 0, scorer.groups[0])
+    assert [(v.criterion_id, v.passed) for v in verdicts] == [("greeted", True), ("verified_identity", None)]
