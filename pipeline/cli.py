@@ -353,9 +353,11 @@ def report(out: Path, since: Any, db: Path | None) -> None:
 @click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na).")
 @click.option("--scorecard", type=click.Path(path_type=Path), help="Scorecard whose verdicts to compare. [default: the configured one]")
 @click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
+@click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Warehouse file. [default: warehouse/callscore.duckdb, or CALLSCORE_DB]")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
-def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, db: Path | None, as_json: bool) -> None:
+def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
+                 db: Path | None, as_json: bool) -> None:
     """Measure agreement of the stored verdicts with human QA labels.
 
     For the labelled calls in the warehouse (scored with the scorecard's current version), per
@@ -378,7 +380,8 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, db
         return
     with _read_warehouse(db) as warehouse:
         report = evaluate(warehouse, rows, scorecard_version=card.version,
-                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model, kinds=card.kinds)
+                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
+                          prompt_version=prompt_version, kinds=card.kinds)
     if report.unmatched:
         stderr.print(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
                      f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"

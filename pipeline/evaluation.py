@@ -241,7 +241,7 @@ def review_needed(pairs: Sequence[Pair], target: float) -> int | None:
 
 
 def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
-             criterion_ids: Iterable[str], llm_model: str | None = None,
+             criterion_ids: Iterable[str], llm_model: str | None = None, prompt_version: str | None = None,
              kinds: Mapping[str, str] | None = None) -> EvalReport:
     """Compare ``labels`` with the warehouse's answers for one scorecard version. ``kinds``
     (criterion id -> 'llm' or 'rule', from the scorecard) adds a row per kind."""
@@ -249,7 +249,7 @@ def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version
     kinds = dict(kinds or {})
     unknown = sorted({label.criterion_id for label in labels} - set(known))
     pairs, unmatched, models = match_labels(warehouse, labels, scorecard_version=scorecard_version,
-                                            llm_model=llm_model)
+                                            llm_model=llm_model, prompt_version=prompt_version)
     per_criterion = tuple(
         agreement([p for p in pairs if p.criterion_id == c], c, kinds.get(c))
         for c in known if any(p.criterion_id == c for p in pairs)
