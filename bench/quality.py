@@ -25,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.batch import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.evaluation import Agreement, Pair, agreement, match_labels, read_labels  # noqa: E402
-from pipeline.prompt import load_prompt_template  # noqa: E402
-from pipeline.score import ScoringStyle  # noqa: E402
 from pipeline.scorecard import load_scorecard  # noqa: E402
 from pipeline.warehouse import Warehouse  # noqa: E402
 from samples.labelled import CALLS  # noqa: E402
@@ -67,10 +66,8 @@ def is_dev(file_name: str) -> bool:
 
 
 def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: set[str]) -> Measured:
-    settings = load_settings({}, environ={**os.environ, **env})
-    card = load_scorecard(settings.scorecard)
-    prompt_version = "+".join(part for part in (load_prompt_template().version, ScoringStyle(
-        settings.llm_questions, settings.llm_answer_order).tag) if part)
+    processor = CallProcessor(load_settings({}, environ={**os.environ, **env}))  # loads no model
+    card, prompt_version = processor.scorecard, processor.prompt_version
     with Warehouse.open(db, read_only=True) as warehouse:
         pairs, _, _ = match_labels(warehouse, read_labels(labels), scorecard_version=card.version,
                                    prompt_version=prompt_version)

@@ -202,11 +202,7 @@ class CallProcessor:
         position.recording_id = recording_id
         key = self.evaluation_key(recording_id)
         if warehouse.is_done(key):
-            qa_score, critical_failed = warehouse.call_score(recording_id, key.scorecard_version)
-            return Outcome(
-                path, "skipped", recording_id, warehouse.stored_duration(recording_id), qa_score, critical_failed,
-                seconds=time.perf_counter() - started,
-            )
+            return _skipped(key, path, warehouse.stored_duration(recording_id), warehouse, started)
         position.stage = "sidecar"
         facts = read_call_facts(path)
         stored = warehouse.stored_transcript(key.recording_id, key.whisper_model)
@@ -228,9 +224,7 @@ class CallProcessor:
         position.recording_id = stored.recording_id
         key = self.evaluation_key(stored.recording_id)
         if warehouse.is_done(key):
-            qa_score, critical_failed = warehouse.call_score(key.recording_id, key.scorecard_version)
-            return Outcome(path, "skipped", key.recording_id, stored.duration_s, qa_score, critical_failed,
-                           seconds=time.perf_counter() - started)
+            return _skipped(key, path, stored.duration_s, warehouse, started)
         segments = warehouse.stored_transcript(key.recording_id, key.whisper_model)
         if segments is None:
             raise PermanentRecordingError(f"no transcript by {key.whisper_model} is stored", stage="read")
@@ -296,6 +290,14 @@ class CallProcessor:
             raise as_recording_error(exc, stage="score") from exc
 
 
+def _skipped(key: EvaluationKey, path: Path, duration_s: float | None, warehouse: Warehouse,
+             started: float) -> Outcome:
+    """The outcome of a recording already evaluated with ``key``, with its stored score."""
+    qa_score, critical_failed = warehouse.call_score(key.recording_id, key.scorecard_version)
+    return Outcome(path, "skipped", key.recording_id, duration_s, qa_score, critical_failed,
+                   seconds=time.perf_counter() - started)
+
+
 @dataclass
 class _Position:
     """How far one attempt at a recording got, for its failure record."""
@@ -352,9 +354,9 @@ def run_rescore(
     """Score every stored transcript (by the processor's Whisper model) that the processor's
     scorecard version, prompt and LLM have not scored yet; no audio is read. Recorded in ``runs``
     with source 'rescore'."""
-    ids = warehouse.transcribed_recordings(processor.models.whisper_name)
-    return _run(ids, lambda recording_id, run_id: processor.rescore(recording_id, warehouse, run_id=run_id),
-                processor, warehouse, source="rescore", path_of=lambda rid: warehouse.stored_recording(rid).path,
+    transcribed = warehouse.transcribed_recordings(processor.models.whisper_name)  # (recording id, path)
+    return _run(transcribed, lambda item, run_id: processor.rescore(item[0], warehouse, run_id=run_id),
+                processor, warehouse, source="rescore", path_of=lambda item: item[1],
                 on_start=on_start, on_file=on_file, on_outcome=on_outcome)
 
 

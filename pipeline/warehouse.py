@@ -7,12 +7,13 @@ transaction; the views in ``warehouse/views.sql`` are re-created on every writab
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import duckdb
 
@@ -251,13 +252,14 @@ class Warehouse:
         facts = CallFacts(agent, team, call_id, started_at, source, json.loads(metadata) if metadata else {})
         return StoredRecording(recording_id, Path(path), size, duration, facts)
 
-    def transcribed_recordings(self, whisper_model: str) -> list[str]:
-        """Recordings with a transcript by ``whisper_model``, oldest call first."""
+    def transcribed_recordings(self, whisper_model: str) -> list[tuple[str, Path]]:
+        """(recording id, path last seen) of the recordings with a transcript by ``whisper_model``,
+        oldest call first."""
         rows = self.connection.execute(
-            "SELECT t.recording_id FROM transcripts AS t JOIN recordings AS r USING (recording_id)"
+            "SELECT t.recording_id, r.path FROM transcripts AS t JOIN recordings AS r USING (recording_id)"
             " WHERE t.whisper_model = ? ORDER BY r.started_at, t.recording_id", [whisper_model],
         ).fetchall()
-        return [row[0] for row in rows]
+        return [(recording_id, Path(path)) for recording_id, path in rows]
 
     def stored_duration(self, recording_id: str) -> float | None:
         row = self.connection.execute("SELECT duration_s FROM recordings WHERE recording_id = ?", [recording_id]).fetchone()
@@ -271,7 +273,7 @@ class Warehouse:
     def save_call(self, record: CallRecord) -> None:
         """Write a processed recording in one transaction: all of it or nothing."""
         try:
-            with self.transaction():
+            with self._writing(), self.transaction():
                 self._upsert_recording(record)
                 if record.transcript is not None:
                     self._insert_transcript(record)
@@ -282,6 +284,12 @@ class Warehouse:
             if "conflict" not in str(exc).lower():  # e.g. "Failed to commit: Could not write file ...": disk full
                 raise self._write_error(exc) from exc
             raise TransientRecordingError(f"warehouse write conflict: {exc}", stage="store") from exc
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn the file failing under a write (disk full, read-only) into ``WarehouseWriteError``."""
+        try:
+            yield
         except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
             raise self._write_error(exc) from exc
 
@@ -393,14 +401,12 @@ class Warehouse:
                        error_type: str | None = None) -> None:
         """Note that a recording failed; the cause's type is recorded when it wraps a library error."""
         error_type = error_type or type(error.__cause__ or error).__name__
-        try:
+        with self._writing():
             self.connection.execute(
                 "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run_id, str(path), recording_id, error.stage, error_type, str(error), error.transient],
             )
-        except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
-            raise self._write_error(exc) from exc
 
     def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
         self.connection.execute(
