@@ -36,6 +36,9 @@ class Generation:
     choice_probabilities: tuple[dict[str, float], ...]
     prompt_tokens: int
     completion_tokens: int
+    # Prompt tokens the model actually evaluated: fewer than ``prompt_tokens`` when the start of
+    # the prompt was still in its cache from the previous generation. None when unknown.
+    evaluated_prompt_tokens: int | None = None
 
 
 class _ChoiceProbe:
@@ -147,7 +150,10 @@ class LlamaBackend:
         """Greedy generation constrained to ``schema``; probabilities read at each verdict."""
         from llama_cpp import LogitsProcessorList
 
+        import llama_cpp
+
         probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
+        llama_cpp.llama_perf_context_reset(self._llm._ctx.ctx)
         result = self._llm.create_chat_completion(
             messages,
             grammar=self._grammar(schema),
@@ -163,4 +169,5 @@ class LlamaBackend:
             choice_probabilities=tuple(probe.records.get(i, {}) for i in range(count)),
             prompt_tokens=int(usage["prompt_tokens"]),
             completion_tokens=int(usage["completion_tokens"]),
+            evaluated_prompt_tokens=int(llama_cpp.llama_perf_context(self._llm._ctx.ctx).n_p_eval),
         )

@@ -355,9 +355,12 @@ class OpenAIBackend:
             ) from exc
         content = (choice.get("logprobs") or {}).get("content") or ()
         usage = answer.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")  # servers that report it
         return Generation(
             text=text,
             choice_probabilities=choice_probabilities(content, options=choice_options) if content else (),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            prompt_tokens=prompt_tokens,
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            evaluated_prompt_tokens=prompt_tokens - int(cached) if isinstance(cached, int) else None,
         )

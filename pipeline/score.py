@@ -131,6 +131,27 @@ class CallScore:
     prompt_tokens: int
     completion_tokens: int
     seconds: float  # wall time spent scoring: the LLM, and the rules (milliseconds)
+    # prompt tokens the LLM evaluated (the rest came from its cache); None when the backend cannot tell
+    evaluated_prompt_tokens: int | None = None
+
+
+@dataclass
+class _Asking:
+    """What putting criteria to the model gave: verdicts per criterion (one per window) and cost."""
+
+    verdicts: dict[str, list[Verdict]]
+    windows: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    evaluated_prompt_tokens: int | None = 0  # None once a generation could not tell
+
+    def add(self, generation: Generation) -> None:
+        self.prompt_tokens += generation.prompt_tokens
+        self.completion_tokens += generation.completion_tokens
+        if self.evaluated_prompt_tokens is not None and generation.evaluated_prompt_tokens is not None:
+            self.evaluated_prompt_tokens += generation.evaluated_prompt_tokens
+        else:
+            self.evaluated_prompt_tokens = None
 
 
 def _normalise(text: str) -> str:
@@ -257,29 +278,29 @@ class Scorer:
                                                 True if result.quoted else None, 0)
             else:
                 asked.append(criterion)
-        windows, prompt_tokens, completion_tokens, per_criterion = self._ask(segments, tuple(asked))
+        asking = self._ask(segments, tuple(asked))
         verdicts = tuple(
-            decided[c.id] if c.id in decided else combine(c, per_criterion[c.id]) for c in self.scorecard.criteria
+            decided[c.id] if c.id in decided else combine(c, asking.verdicts[c.id]) for c in self.scorecard.criteria
         )
         return CallScore(
             verdicts=verdicts,
-            windows=windows,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+            windows=asking.windows,
+            prompt_tokens=asking.prompt_tokens,
+            completion_tokens=asking.completion_tokens,
             seconds=time.perf_counter() - started,
+            evaluated_prompt_tokens=asking.evaluated_prompt_tokens,
         )
 
-    def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]
-             ) -> tuple[int, int, int, dict[str, list[Verdict]]]:
-        """(windows, prompt tokens, completion tokens, verdicts per criterion per window) of
-        putting ``asked`` to the model; nothing is asked, and no window made, when it is empty."""
-        per_criterion: dict[str, list[Verdict]] = {c.id: [] for c in asked}
+    def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]) -> _Asking:
+        """The verdicts per criterion per window, and the cost, of putting ``asked`` to the model;
+        nothing is asked, and no window made, when it is empty."""
+        asking = _Asking(verdicts={c.id: [] for c in asked})
         if not asked:
-            return 0, 0, 0, per_criterion
+            return asking
         lines = [transcript_line(s) for s in segments]
         counts = [self.backend.count_tokens(line + "\n") for line in lines]
         windows = split_windows(lines, counts, self.transcript_budget)
-        prompt_tokens = completion_tokens = 0
+        asking.windows = len(windows)
         for index, window in enumerate(windows):
             text = "\n".join(window)
             for group in self._groups(asked):
@@ -287,11 +308,10 @@ class Scorer:
                 generation = self.backend.generate_json(
                     messages, self._schema(group), max_tokens=ANSWER_TOKENS_PER_CRITERION * len(group) + 20
                 )
-                prompt_tokens += generation.prompt_tokens
-                completion_tokens += generation.completion_tokens
+                asking.add(generation)
                 for verdict in self._read(generation, text, index, group):
-                    per_criterion[verdict.criterion_id].append(verdict)
-        return len(windows), prompt_tokens, completion_tokens, per_criterion
+                    asking.verdicts[verdict.criterion_id].append(verdict)
+        return asking
 
     def _read(self, generation: Generation, transcript: str, window: int,
               group: tuple[Criterion, ...]) -> list[Verdict]:

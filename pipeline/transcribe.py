@@ -3,7 +3,8 @@ recording, see ``Transcriber.transcribe_stream``).
 
 Settings chosen for call audio: Silero VAD on (silent halves of a stereo call cost nothing),
 ``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
-int8 on CPU and float16 on CUDA. Segments that look like Whisper hallucinating on silence are
+int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
+``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
 dropped (see ``drop_hallucinations``).
 """
 
@@ -28,6 +29,7 @@ MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
 # silence (for example two separate answers of the customer). Segments are split where the
 # words are further apart than this.
 SPLIT_GAP_S = 1.0
+CUDA_BATCH_SIZE = 16  # stretches of speech (of up to 30 s) decoded together on a GPU
 _REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
 
 
@@ -49,6 +51,12 @@ class Segment:
 class DeviceChoice:
     device: Literal["cpu", "cuda"]
     compute_type: Literal["int8", "float16"]
+
+    @property
+    def batched(self) -> bool:
+        """Decode with faster-whisper's batched pipeline: on a GPU, where batches fill it; on the
+        CPU a batch takes as long as its parts one after another, so there is nothing to gain."""
+        return self.device == "cuda"
 
 
 def cuda_device_count() -> int:
@@ -143,6 +151,11 @@ class Transcriber:
                 f"cannot load Whisper model {model!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                 " (give --whisper-model a CTranslate2 model directory, or a model name that can be downloaded)"
             ) from exc
+        self._batched = None
+        if self.choice.batched:
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched = BatchedInferencePipeline(self._model)
 
     def transcribe(self, channels: Iterable[ChannelAudio]) -> list[Segment]:
         """Transcribe every channel and return its segments merged in time order."""
@@ -169,14 +182,20 @@ class Transcriber:
     def _transcribe_channel(self, channel: ChannelAudio, *, offset_s: float, repeats: RepeatGuard) -> list[Segment]:
         if channel.samples.size == 0:
             return []
-        generator, _info = self._model.transcribe(
-            channel.samples,
-            beam_size=self.beam_size,
-            language=self.language,
-            vad_filter=True,
-            condition_on_previous_text=False,
-            word_timestamps=True,
-        )
+        if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
+            generator, _info = self._batched.transcribe(
+                channel.samples, beam_size=self.beam_size, language=self.language, batch_size=CUDA_BATCH_SIZE,
+                vad_filter=True, word_timestamps=True,
+            )
+        else:
+            generator, _info = self._model.transcribe(
+                channel.samples,
+                beam_size=self.beam_size,
+                language=self.language,
+                vad_filter=True,
+                condition_on_previous_text=False,
+                word_timestamps=True,
+            )
         raw: list[Segment] = []
         for segment in generator:  # consumes the generator: decoding happens here
             raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))

@@ -60,6 +60,12 @@ def test_auto_device_picks_cuda_float16_when_a_gpu_is_visible() -> None:
     assert choose_device("cpu", cuda_devices=1).device == "cpu"
 
 
+def test_only_a_gpu_uses_the_batched_pipeline() -> None:
+    assert choose_device("auto", cuda_devices=1).batched
+    assert not choose_device("auto", cuda_devices=0).batched
+    assert not choose_device("cpu", cuda_devices=1).batched
+
+
 def test_cuda_requested_without_a_gpu_is_a_setup_error() -> None:
     with pytest.raises(ModelError, match="no CUDA device"):
         choose_device("cuda", cuda_devices=0)

@@ -1,0 +1,491 @@
+"""Where the time goes: callscore against plain baselines, measured in one run on the same calls.
+
+    .venv/bin/python bench/speed.py [FOLDER ...] [--calls N] [--scoring-calls N]
+                                    [--sizes 10000 100000 1000000] [--price-per-hour USD]
+                                    [--only transcription,scoring,end_to_end,warehouse]
+                                    [--json FILE] [--update-doc docs/benchmarks.md]
+
+(``make bench`` runs it on the bundled calls and writes docs/benchmarks.md.) Every figure that
+has a target is a ratio against a baseline measured in the same run, on the same recordings, with
+the same loaded model, so a busy machine slows both sides alike:
+
+1. transcription: ``CallProcessor.transcribe_file`` (streamed decode, both channels, redaction)
+   against a bare faster-whisper loop with the same model and settings: our overhead;
+2. our transcription settings against faster-whisper's defaults on the same files (beam 5, no
+   VAD, stereo mixed to mono, conditioned on previous text): speed and word error rate;
+3. scoring against naive scoring (each LLM criterion asked in its own call, the model's cache
+   cleared before each): seconds and prompt tokens evaluated per call, and agreement with the
+   human labels of the labelled calls, so speed is never bought with accuracy;
+4. end to end: ``callscore score`` on the sample calls in a child process: audio seconds per
+   wall second, calls per hour, peak memory, and the cost per audio hour;
+5. warehouse: writing calls, and the KPI views over 10k, 100k and 1M synthetic scored calls
+   (``bench/warehouse.py``).
+
+FOLDER defaults to the sample calls and the labelled calls (written with espeak-ng on first use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.fixtures import (  # noqa: E402
+    LABELLED_DIR, SAMPLE_CALLS_DIR, FixtureCall, WordErrors, ensure_labelled_calls, find_calls, word_errors,
+)
+from pipeline.batch import CallProcessor  # noqa: E402
+from pipeline.config import Settings, load_settings  # noqa: E402
+from pipeline.evaluation import Pair, agreement, read_labels  # noqa: E402
+from pipeline.llm import Generation  # noqa: E402
+from pipeline.metrics import compute_metrics  # noqa: E402
+from pipeline.score import CallScore, Scorer, ScoringStyle  # noqa: E402
+from pipeline.transcribe import Segment  # noqa: E402
+
+CALLSCORE = str(Path(sys.executable).with_name("callscore"))
+DOC_BEGIN = "<!-- bench:begin (written by bench/speed.py --update-doc; edit outside these markers) -->"
+DOC_END = "<!-- bench:end -->"
+SECTIONS = ("transcription", "scoring", "end_to_end", "warehouse")
+DEFAULT_PRICE_PER_HOUR = 0.10  # USD per machine hour: roughly a 2-vCPU cloud VM on demand
+
+TARGETS = {
+    "transcription_overhead": "ours at most 1.05x the bare faster-whisper loop",
+    "settings_speedup": "our settings at least 2x faster than faster-whisper's defaults",
+    "settings_wer": "at most 1 point worse word error rate than the defaults",
+    "scoring_cheaper": "scoring at least 3x cheaper than naive scoring, at equal or better agreement",
+    "end_to_end": "at least 10 audio seconds per wall second, peak memory under 2 GB",
+    "views": "every KPI query under 0.5 s at 1M calls",
+}
+
+
+# -- measurements -----------------------------------------------------------------------------------
+
+@dataclass
+class Timed:
+    """Seconds spent by one variant over all calls."""
+
+    seconds: float = 0.0
+    errors: WordErrors = field(default_factory=lambda: WordErrors(0, 0))
+
+    def add(self, seconds: float, errors: WordErrors | None) -> None:
+        self.seconds += seconds
+        if errors is not None:
+            self.errors = self.errors + errors
+
+
+@dataclass
+class TranscriptionBench:
+    calls: int
+    audio_s: float
+    wer_calls: int  # calls with a reference text
+    ours: Timed
+    bare: Timed  # the same model and settings, a plain loop
+    defaults: Timed  # faster-whisper's defaults: beam 5, no VAD, mono mix
+    segments: dict[str, tuple[Segment, ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def overhead(self) -> float:
+        """Our seconds / the bare loop's (1.0 = no overhead)."""
+        return self.ours.seconds / self.bare.seconds
+
+    @property
+    def speedup_over_defaults(self) -> float:
+        return self.defaults.seconds / self.ours.seconds
+
+
+@dataclass
+class ScoringVariant:
+    seconds: float = 0.0
+    llm_calls: int = 0
+    prompt_tokens: int = 0  # prompt tokens sent
+    evaluated_prompt_tokens: int = 0  # of those, evaluated (not found in the model's cache)
+    completion_tokens: int = 0
+    pairs: list[Pair] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class ScoringBench:
+    calls: int
+    labelled_calls: int
+    llm_criteria: int
+    ours: ScoringVariant
+    naive: ScoringVariant
+
+    @property
+    def speedup(self) -> float:
+        """Naive seconds / ours."""
+        return self.naive.seconds / self.ours.seconds
+
+    @property
+    def token_ratio(self) -> float:
+        """Naive prompt tokens evaluated / ours."""
+        return self.naive.evaluated_prompt_tokens / max(1, self.ours.evaluated_prompt_tokens)
+
+
+@dataclass
+class EndToEndBench:
+    calls: int
+    audio_s: float
+    wall_s: float  # the whole `callscore score` process: start, model loads, every call, exit
+    peak_rss_mb: float  # the child process's peak resident memory, MiB
+    transcription_s: float  # from the warehouse: decode + transcribe + redact
+    llm_s: float  # from the warehouse: scoring
+    price_per_hour: float
+
+    @property
+    def audio_per_wall(self) -> float:
+        return self.audio_s / self.wall_s
+
+    @property
+    def calls_per_hour(self) -> float:
+        return 3600 * self.calls / self.wall_s
+
+    @property
+    def cost_per_audio_hour(self) -> float:
+        """USD per hour of audio: machine hours needed for one audio hour x price."""
+        return self.price_per_hour / self.audio_per_wall
+
+
+# -- 1 and 2: transcription ---------------------------------------------------------------------
+
+def bare_loop(model: Any, call: FixtureCall, settings: Settings) -> str:
+    """What a user of faster-whisper would write for our settings: decode, split, transcribe."""
+    from faster_whisper.audio import decode_audio
+
+    stereo = call.channels == 2
+    audio = decode_audio(str(call.path), split_stereo=stereo)
+    channels = audio if stereo else (audio,)
+    pieces: list[tuple[float, str]] = []
+    for samples in channels:
+        segments, _ = model.transcribe(
+            samples, beam_size=settings.beam_size, language=settings.language, vad_filter=True,
+            condition_on_previous_text=False, word_timestamps=True,
+        )
+        pieces.extend((s.start, s.text) for s in segments)
+    return " ".join(text for _, text in sorted(pieces))
+
+
+def defaults_loop(model: Any, call: FixtureCall) -> str:
+    """faster-whisper's defaults: the file mixed to mono, beam 5, no VAD."""
+    segments, _ = model.transcribe(str(call.path))
+    return " ".join(s.text for s in segments)
+
+
+def bench_transcription(processor: CallProcessor, calls: Sequence[FixtureCall], *, with_defaults: bool = True
+                        ) -> TranscriptionBench:
+    """Each call by each variant in turn (the order rotates per call, so drift hits all alike)."""
+    model = processor.transcriber._model  # the same loaded model for every variant
+    result = TranscriptionBench(len(calls), sum(c.duration_s for c in calls),
+                                sum(1 for c in calls if c.reference), Timed(), Timed(), Timed())
+
+    def ours(call: FixtureCall) -> str:
+        transcription = processor.transcribe_file(call.path)
+        segments = transcription.transcript.segments if transcription.transcript else ()
+        result.segments[call.path.name] = segments
+        return " ".join(s.text for s in segments)
+
+    variants: list[tuple[Timed, Callable[[FixtureCall], str]]] = [
+        (result.ours, ours),
+        (result.bare, lambda call: bare_loop(model, call, processor.settings)),
+    ]
+    if with_defaults:
+        variants.append((result.defaults, lambda call: defaults_loop(model, call)))
+    ours(calls[0])  # warm-up: first inference allocates
+    for index, call in enumerate(calls):
+        for timed, run in variants[index % len(variants):] + variants[: index % len(variants)]:
+            started = time.perf_counter()
+            text = run(call)
+            timed.add(time.perf_counter() - started, word_errors(call.reference, text) if call.reference else None)
+        print(f"  transcribed {call.path.name} ({index + 1}/{len(calls)})", file=sys.stderr)
+    return result
+
+
+# -- 3: scoring -------------------------------------------------------------------------------------
+
+class UncachedBackend:
+    """The naive baseline's model access: the model's cache is cleared before every question,
+    so nothing of an earlier prompt is reused."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.name, self.n_ctx = backend.name, backend.n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return self._backend.count_tokens(text)
+
+    def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation:
+        self._backend._llm.reset()
+        return self._backend.generate_json(messages, schema, max_tokens=max_tokens)
+
+
+def _score_all(scorer: Scorer, transcripts: dict[str, tuple[Segment, ...]], labels: dict[tuple[str, str], str],
+               processor: CallProcessor) -> ScoringVariant:
+    from pipeline.redact import redact_segments
+
+    variant = ScoringVariant()
+    for name, segments in transcripts.items():
+        segments = redact_segments(segments, kinds=processor.settings.redact).segments
+        started = time.perf_counter()
+        score: CallScore = scorer.score(segments, compute_metrics(segments))
+        variant.seconds += time.perf_counter() - started
+        variant.prompt_tokens += score.prompt_tokens
+        variant.evaluated_prompt_tokens += score.evaluated_prompt_tokens or 0
+        variant.completion_tokens += score.completion_tokens
+        for verdict in score.verdicts:
+            label = labels.get((name, verdict.criterion_id))
+            if label is not None:
+                answer = "na" if verdict.passed is None else ("yes" if verdict.passed else "no")
+                variant.pairs.append(Pair(name, name, verdict.criterion_id, label, answer, verdict.confidence))  # type: ignore[arg-type]
+        print(f"  scored {name}", file=sys.stderr)
+    return variant
+
+
+def bench_scoring(processor: CallProcessor, transcripts: dict[str, tuple[Segment, ...]], labels_file: Path
+                  ) -> ScoringBench:
+    """Ours (all LLM criteria in one answer, the prompt's shared start reused from the cache)
+    on every call, then the naive baseline on the same transcripts."""
+    labels = {(label.recording, label.criterion_id): label.label for label in read_labels(labels_file)}
+    ours_scorer = processor.scorer
+    naive_scorer = Scorer(UncachedBackend(ours_scorer.backend), processor.scorecard, processor.template,
+                          style=ScoringStyle(questions="per_criterion", answer_order=processor.style.answer_order))
+    first = next(iter(transcripts.values()))
+    ours_scorer.score(first)  # warm-up; then the cache is cleared, so no call finds its own prompt there
+    ours_scorer.backend._llm.reset()
+    ours = _score_all(ours_scorer, transcripts, labels, processor)
+    naive = _score_all(naive_scorer, transcripts, labels, processor)
+    llm_criteria = len(processor.scorecard.llm_criteria)
+    ours.llm_calls, naive.llm_calls = len(transcripts), len(transcripts) * llm_criteria
+    labelled = len({p.file_name for p in ours.pairs})
+    return ScoringBench(len(transcripts), labelled, llm_criteria, ours, naive)
+
+
+# -- 4: end to end ----------------------------------------------------------------------------------
+
+def bench_end_to_end(folder: Path, price_per_hour: float) -> EndToEndBench:
+    """``callscore score FOLDER`` on a new warehouse, in a child process of its own."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as scratch:
+        db = Path(scratch) / "bench.duckdb"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        result = subprocess.run([CALLSCORE, "score", str(folder), "--db", str(db), "--json"],
+                                capture_output=True, text=True)
+        wall_s = time.perf_counter() - started
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if result.returncode != 0:
+            raise SystemExit(f"callscore score failed ({result.returncode}):\n{result.stderr[-2000:]}")
+        if peak_kib <= before:
+            print("warning: peak memory of the child could not be told apart from an earlier one", file=sys.stderr)
+        with duckdb.connect(str(db), read_only=True) as connection:
+            calls, audio_s = connection.execute(
+                "SELECT count(*), sum(duration_s) FROM recordings").fetchone()
+            transcription_s = connection.execute("SELECT sum(seconds) FROM transcripts").fetchone()[0] or 0.0
+            llm_s = connection.execute("SELECT sum(llm_seconds) FROM evaluations").fetchone()[0] or 0.0
+    return EndToEndBench(calls, audio_s, wall_s, peak_kib / 1024, transcription_s, llm_s, price_per_hour)
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+        memory = f", {kib / 1024 ** 2:.0f} GiB memory"
+    except (OSError, AttributeError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def report(results: dict[str, Any], *, models: dict[str, str], machine: str, wall_s: float) -> str:
+    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine}; no GPU.",
+             f"Models: Whisper `{models['whisper']}` ({models['device']}), LLM `{models['llm']}`. "
+             f"The whole run took {wall_s / 60:.1f} min.", ""]
+    summary: list[str] = []
+    t: TranscriptionBench | None = results.get("transcription")
+    if t:
+        overhead_ok = t.overhead <= 1.05
+        speed_ok = t.speedup_over_defaults >= 2
+        wer_ours, wer_defaults = t.ours.errors.rate, t.defaults.errors.rate
+        wer_ok = wer_ours is not None and wer_defaults is not None and wer_ours - wer_defaults <= 0.01
+        lines += [
+            f"### 1-2. Transcription ({t.calls} calls, {t.audio_s / 60:.1f} min of audio; "
+            f"word error rate on the {t.wer_calls} with a script)", "",
+            "| variant | seconds | audio s per wall s | vs ours | word error rate |", "|---|---|---|---|---|",
+            f"| ours: streamed decode, VAD, both channels, greedy, word times, redaction | {t.ours.seconds:.1f} "
+            f"| {t.audio_s / t.ours.seconds:.1f} | 1.00x | {_pct(wer_ours)} |",
+            f"| bare faster-whisper loop, same model and settings | {t.bare.seconds:.1f} "
+            f"| {t.audio_s / t.bare.seconds:.1f} | {t.bare.seconds / t.ours.seconds:.2f}x | {_pct(t.bare.errors.rate)} |",
+        ]
+        if t.defaults.seconds:
+            lines.append(
+                f"| faster-whisper defaults: mono mix, beam 5, no VAD | {t.defaults.seconds:.1f} "
+                f"| {t.audio_s / t.defaults.seconds:.1f} | {t.defaults.seconds / t.ours.seconds:.2f}x | {_pct(wer_defaults)} |")
+        lines.append("")
+        summary.append(f"| our overhead over the bare loop | {TARGETS['transcription_overhead']} "
+                       f"| {t.overhead:.3f}x | {_met(overhead_ok)} |")
+        if t.defaults.seconds:
+            summary.append(f"| our settings vs defaults, speed | {TARGETS['settings_speedup']} "
+                           f"| {t.speedup_over_defaults:.2f}x faster | {_met(speed_ok)} |")
+            if wer_ours is not None and wer_defaults is not None:
+                summary.append(f"| our settings vs defaults, word error rate | {TARGETS['settings_wer']} "
+                               f"| {100 * (wer_ours - wer_defaults):+.1f} points ({_pct(wer_ours)} vs "
+                               f"{_pct(wer_defaults)}) | {_met(wer_ok)} |")
+    s: ScoringBench | None = results.get("scoring")
+    if s:
+        ours_agreement, naive_agreement = agreement(s.ours.pairs), agreement(s.naive.pairs)
+        lines += [
+            f"### 3. Scoring ({s.calls} calls, {s.llm_criteria} LLM criteria each; agreement on the "
+            f"{s.labelled_calls} labelled calls)", "",
+            "| variant | LLM calls | s per call | prompt tokens sent per call | evaluated per call "
+            "| generated per call | agreement with labels | kappa |", "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, v, a in (("ours: one answer for all criteria, cached prompt start", s.ours, ours_agreement),
+                           ("naive: one uncached call per LLM criterion", s.naive, naive_agreement)):
+            lines.append(
+                f"| {name} | {v.llm_calls} | {v.seconds / s.calls:.2f} | {v.prompt_tokens / s.calls:.0f} "
+                f"| {v.evaluated_prompt_tokens / s.calls:.0f} | {v.completion_tokens / s.calls:.0f} "
+                f"| {_pct(a.agreement)} | {'-' if a.kappa is None else f'{a.kappa:.2f}'} |")
+        lines.append("")
+        equal_or_better = (ours_agreement.agreement or 0) >= (naive_agreement.agreement or 0)
+        summary.append(f"| scoring vs naive | {TARGETS['scoring_cheaper']} | {s.speedup:.2f}x faster, "
+                       f"{s.token_ratio:.1f}x fewer prompt tokens evaluated; agreement {_pct(ours_agreement.agreement)} "
+                       f"vs {_pct(naive_agreement.agreement)} | {_met(s.speedup >= 3 and equal_or_better)} |")
+    e: EndToEndBench | None = results.get("end_to_end")
+    if e:
+        other_s = e.wall_s - e.transcription_s - e.llm_s
+        lines += [
+            f"### 4. End to end (`callscore score samples/calls`, {e.calls} calls, {e.audio_s:.0f} s of audio)", "",
+            "| wall s | audio s per wall s | calls per hour | peak memory | transcription s | LLM s "
+            "| start, model loads, storing | cost per audio hour |", "|---|---|---|---|---|---|---|---|",
+            f"| {e.wall_s:.1f} | {e.audio_per_wall:.1f} | {e.calls_per_hour:.0f} | {e.peak_rss_mb:.0f} MiB "
+            f"| {e.transcription_s:.1f} | {e.llm_s:.1f} | {other_s:.1f} "
+            f"| ${e.cost_per_audio_hour:.4f} at ${e.price_per_hour:.2f} per machine hour |", "",
+        ]
+        summary.append(f"| end to end | {TARGETS['end_to_end']} | {e.audio_per_wall:.1f} audio s per s, "
+                       f"{e.peak_rss_mb:.0f} MiB | {_met(e.audio_per_wall >= 10 and e.peak_rss_mb < 2048)} |")
+    w = results.get("warehouse")
+    if w is not None:
+        lines += ["### 5. Warehouse", "", w.markdown(), ""]
+        summary.append(f"| KPI views | {TARGETS['views']} | {w.summary()} | {_met(w.target_met())} |")
+    head = ["| measure | target | measured | |", "|---|---|---|---|", *summary, ""]
+    return "\n".join(head + lines)
+
+
+def update_doc(path: Path, text: str) -> None:
+    """Replace what is between the bench markers of ``path`` with ``text``."""
+    doc = path.read_text(encoding="utf-8")
+    if DOC_BEGIN not in doc or DOC_END not in doc:
+        raise SystemExit(f"{path} has no bench markers ({DOC_BEGIN} ... {DOC_END})")
+    head, rest = doc.split(DOC_BEGIN, 1)
+    _, tail = rest.split(DOC_END, 1)
+    path.write_text(f"{head}{DOC_BEGIN}\n{text}\n{DOC_END}{tail}", encoding="utf-8")
+
+
+def _jsonable(results: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in results.items():
+        data = value.as_dict() if hasattr(value, "as_dict") else asdict(value)
+        data.pop("segments", None)
+        for variant in ("ours", "naive"):
+            if isinstance(data.get(variant), dict):
+                data[variant].pop("pairs", None)
+        out[name] = data
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
+    parser.add_argument("folders", nargs="*", type=Path, help="recordings to run on (default: sample and labelled calls)")
+    parser.add_argument("--calls", type=int, help="use at most this many recordings for transcription")
+    parser.add_argument("--scoring-calls", type=int, help="score at most this many labelled calls (default: all)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="synthetic calls in the warehouse bench")
+    parser.add_argument("--price-per-hour", type=float, default=DEFAULT_PRICE_PER_HOUR,
+                        help="machine price in USD per hour, for the cost per audio hour")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, of {', '.join(SECTIONS)}")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--update-doc", type=Path, help="write the report between the bench markers of this file")
+    args = parser.parse_args(argv)
+    sections = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}")
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    settings = load_settings({})
+    processor = CallProcessor(settings)
+    if not args.folders:
+        ensure_labelled_calls()
+    folders = args.folders or [SAMPLE_CALLS_DIR, LABELLED_DIR]
+    if "end_to_end" in sections:  # first, while this process holds no model: its memory is the child's alone
+        print("end to end ...", file=sys.stderr)
+        results["end_to_end"] = bench_end_to_end(folders[0], args.price_per_hour)
+    transcription = None
+    if "transcription" in sections or "scoring" in sections:
+        calls = find_calls(folders, limit=args.calls)
+        print(f"transcription: {len(calls)} calls ...", file=sys.stderr)
+        transcription = bench_transcription(processor, calls, with_defaults="transcription" in sections)
+        if "transcription" in sections:
+            results["transcription"] = transcription
+    if "scoring" in sections and transcription is not None:
+        labels_file = next((f / "labels.csv" for f in folders if (f / "labels.csv").is_file()), None)
+        if labels_file is None:
+            raise SystemExit("scoring needs a folder with labels.csv (the labelled calls)")
+        labelled = {row.recording for row in read_labels(labels_file)}
+        transcripts = {name: segs for name, segs in transcription.segments.items() if name in labelled and segs}
+        if args.scoring_calls:
+            transcripts = dict(list(transcripts.items())[: args.scoring_calls])
+        print(f"scoring: {len(transcripts)} calls ...", file=sys.stderr)
+        results["scoring"] = bench_scoring(processor, transcripts, labels_file)
+    if "warehouse" in sections:
+        from bench.warehouse import run as bench_warehouse
+
+        print("warehouse ...", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as scratch:
+            results["warehouse"] = bench_warehouse(args.sizes, Path(scratch))
+
+    models = {"whisper": processor.models.whisper_name, "llm": processor.models.llm_name,
+              "device": "cpu int8" if processor._transcriber is None else
+              f"{processor.transcriber.choice.device} {processor.transcriber.choice.compute_type}"}
+    text = report(results, models=models, machine=machine_description(), wall_s=time.perf_counter() - started)
+    print(text)
+    if args.update_doc:
+        update_doc(args.update_doc, text)
+    if args.json:
+        args.json.write_text(json.dumps(_jsonable(results), indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
