@@ -15,7 +15,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo test samples labelled clean
+.PHONY: install system-deps demo test bench samples labelled clean
 
 install: $(STAMP)
 
@@ -54,6 +54,14 @@ demo: install
 
 test: install system-deps
 	$(BIN)/python -m pytest
+
+# Speed benchmark: callscore against plain baselines in one run (bench/speed.py; about 15 minutes
+# on 2 cores). Writes its report into docs/benchmarks.md and the figures to warehouse/bench.json.
+# BENCH_ARGS: e.g. "--scoring-calls 27" (all labelled calls; the naive baseline takes ~40 s a call),
+# "--only transcription", or a folder of your own recordings.
+BENCH_ARGS ?= --scoring-calls 10
+bench: install system-deps
+	$(BIN)/python bench/speed.py $(BENCH_ARGS) --json warehouse/bench.json --update-doc docs/benchmarks.md
 
 # Regenerate samples/calls from the scripts in samples/make_samples.py (needs espeak-ng).
 samples: install
