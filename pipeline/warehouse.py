@@ -3,6 +3,16 @@ one transaction per call so that a crash never leaves half a call behind.
 
 Migrations are ``warehouse/migrations/NNN_name.sql``, applied in order, each in its own
 transaction; the views in ``warehouse/views.sql`` are re-created on every writable open.
+
+The KPI views read two tables that each call's transaction keeps up to date (migration 006):
+``call_scores`` (one row per scored evaluation: its QA score and answer counts, the call's facts
+and conversation measures, and whether it is the recording's latest evaluation of its scorecard
+version) and ``criterion_totals`` (the answers of those latest evaluations counted per agent,
+scorecard version and criterion). Views in views.sql define what they hold. A recording met for
+the first time (the common case) adds its row and counts in a few milliseconds; for one stored
+before (re-scored, or delivered again) which of its evaluations is latest, its facts, measures
+and counts are worked out again. Rows loaded into the base tables other than by ``save_call``
+need ``rebuild_kpi_tables``.
 """
 
 from __future__ import annotations
@@ -29,6 +39,34 @@ from pipeline.scorecard import Scorecard
 from pipeline.transcribe import Segment
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
+# Migrations after which call_scores and criterion_totals are filled again from the views.
+REBUILD_KPI_TABLES_AFTER = frozenset({6})
+
+# call_scores' copies of the recording's facts and of the conversation measures kpi_calls shows.
+_CALL_SCORES_FACTS = ("file_name", "path", "agent", "team", "call_id", "started_at", "duration_s")
+_CALL_SCORES_METRICS = (
+    "speaker_separated", "conversation_s", "talk_s", "non_talk_s", "non_talk_ratio", "silences", "longest_silence_s",
+    "overlap_s", "words_per_minute", "agent_talk_ratio", "customer_talk_ratio", "agent_words_per_minute",
+    "customer_words_per_minute", "agent_interruptions", "agent_interruption_s", "customer_interruptions",
+    "customer_interruption_s", "agent_longest_monologue_s", "customer_longest_monologue_s", "longest_monologue_s",
+)
+# (column, type) of the rows written many to a call.
+_SEGMENT_COLUMNS = (
+    ("recording_id", "VARCHAR"), ("whisper_model", "VARCHAR"), ("segment_index", "INTEGER"), ("speaker", "VARCHAR"),
+    ("channel", "INTEGER"), ("start_s", "DOUBLE"), ("end_s", "DOUBLE"), ("text", "VARCHAR"), ("avg_logprob", "DOUBLE"),
+    ("no_speech_prob", "DOUBLE"), ("compression_ratio", "DOUBLE"),
+)
+_SCORE_COLUMNS = (
+    ("recording_id", "VARCHAR"), ("whisper_model", "VARCHAR"), ("scorecard_version", "VARCHAR"),
+    ("prompt_version", "VARCHAR"), ("llm_model", "VARCHAR"), ("scorecard_name", "VARCHAR"), ("criterion_id", "VARCHAR"),
+    ("weight", "DOUBLE"), ("critical", "BOOLEAN"), ("passed", "BOOLEAN"), ("confidence", "DOUBLE"),
+    ("evidence", "VARCHAR"), ("evidence_verified", "BOOLEAN"), ("criterion_kind", "VARCHAR"), ("evaluation_id", "BIGINT"),
+)
+# criterion_totals: its key, what is kept of each criterion, and the counts summed from counted_answers.
+_TOTALS_KEY = ("agent", "scorecard_name", "scorecard_version", "criterion_id")
+_TOTALS_CRITERION = ("weight", "critical", "criterion_kind")
+_TOTALS_COUNTS = ("answers", "passed", "failed", "not_applicable", "confidences", "confidence_sum",
+                  "low_confidence_answers", "unverified_evidence")
 
 
 @dataclass(frozen=True)
@@ -193,6 +231,8 @@ class Warehouse:
                     )
                 done.append(migration.version)
             self.connection.execute((data_dir("warehouse") / "views.sql").read_text(encoding="utf-8"))
+            if REBUILD_KPI_TABLES_AFTER & set(done):
+                self.rebuild_kpi_tables()
             self.backfill_metrics()
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot migrate warehouse {self.path}: {str(exc).splitlines()[0]}") from exc
@@ -207,18 +247,38 @@ class Warehouse:
         for recording_id, whisper_model in missing:
             metrics = compute_metrics(self.stored_transcript(recording_id, whisper_model) or ())
             if metrics is not None:
-                self._upsert_metrics(recording_id, whisper_model, metrics)
+                with self.transaction():
+                    self._upsert_metrics(recording_id, whisper_model, metrics)
+                    self._recount_recording(recording_id)
         return len(missing)
+
+    def rebuild_kpi_tables(self) -> None:
+        """Fill ``call_scores`` and ``criterion_totals`` afresh from the base tables, in one
+        transaction: after a migration that changes what they hold, or rows loaded in bulk
+        (``save_call`` keeps them up to date)."""
+        with self.transaction():
+            self.connection.execute("DELETE FROM criterion_totals")
+            self.connection.execute("DELETE FROM call_scores")
+            self.connection.execute(
+                "INSERT INTO call_scores BY NAME SELECT * FROM call_scores_source ORDER BY evaluation_id")
+            self.connection.execute(f"INSERT INTO criterion_totals BY NAME {self._counted('counted_answers', 'true')}")
 
     # -- reads ----------------------------------------------------------------------------
 
     def is_done(self, key: EvaluationKey) -> bool:
+        if not self._is_stored(key.recording_id):  # a look-up in the recordings' key: the common answer, fast
+            return False
         row = self.connection.execute(
             "SELECT 1 FROM evaluations WHERE recording_id = ? AND whisper_model = ? AND scorecard_version = ?"
             " AND prompt_version = ? AND llm_model = ?",
             [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model],
         ).fetchone()
         return row is not None
+
+    def _is_stored(self, recording_id: str) -> bool:
+        """Whether the recording has been stored (every evaluation is written with its recording)."""
+        return self.connection.execute(
+            "SELECT 1 FROM recordings WHERE recording_id = ?", [recording_id]).fetchone() is not None
 
     def stored_transcript(self, recording_id: str, whisper_model: str) -> tuple[Segment, ...] | None:
         """Segments of an earlier transcription by this model, or None if there was none."""
@@ -274,12 +334,15 @@ class Warehouse:
         """Write a processed recording in one transaction: all of it or nothing."""
         try:
             with self._writing(), self.transaction():
-                self._upsert_recording(record)
+                # A recording met for the first time (the common case) has no rows to update: plain inserts.
+                first = not self._is_stored(record.key.recording_id)
+                self._upsert_recording(record, first=first)
                 if record.transcript is not None:
                     self._insert_transcript(record)
                 if record.metrics is not None:
-                    self._upsert_metrics(record.key.recording_id, record.key.whisper_model, record.metrics)
+                    self._upsert_metrics(record.key.recording_id, record.key.whisper_model, record.metrics, first=first)
                 self._insert_evaluation(record)
+                self._update_kpi_tables(record, first=first)
         except duckdb.TransactionException as exc:
             if "conflict" not in str(exc).lower():  # e.g. "Failed to commit: Could not write file ...": disk full
                 raise self._write_error(exc) from exc
@@ -297,18 +360,21 @@ class Warehouse:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return WarehouseWriteError(f"cannot write to warehouse {self.path}: {reason}")
 
-    def _upsert_recording(self, record: CallRecord) -> None:
+    def _upsert_recording(self, record: CallRecord, *, first: bool = False) -> None:
+        """Store the recording; one stored before keeps its audio facts and takes the new names and facts.
+        ``first``: it is not stored yet (an upsert costs DuckDB a few milliseconds more)."""
         facts, audio = record.facts, record.audio
         self.connection.execute(
             """
             INSERT INTO recordings (recording_id, path, file_name, size_bytes, container, codec, channels,
                 sample_rate, duration_s, truncated, agent, team, call_id, started_at, started_at_source, metadata)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """ + ("" if first else """
             ON CONFLICT (recording_id) DO UPDATE SET path = excluded.path, file_name = excluded.file_name,
                 agent = excluded.agent, team = excluded.team, call_id = excluded.call_id,
                 started_at = excluded.started_at, started_at_source = excluded.started_at_source,
                 metadata = excluded.metadata
-            """,
+            """),
             [
                 record.key.recording_id, str(record.path), record.path.name, record.size_bytes,
                 audio.container if audio else None, audio.codec if audio else None,
@@ -337,8 +403,8 @@ class Warehouse:
             ],
         )
         if transcript.segments:
-            self.connection.executemany(
-                "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._insert_rows(
+                "segments", _SEGMENT_COLUMNS,
                 [
                     [key.recording_id, key.whisper_model, index, s.speaker, s.channel, s.start, s.end, s.text,
                      s.avg_logprob, s.no_speech_prob, s.compression_ratio]
@@ -346,42 +412,41 @@ class Warehouse:
                 ],
             )
 
-    def _upsert_metrics(self, recording_id: str, whisper_model: str, metrics: CallMetrics) -> None:
-        """Metrics follow from the transcript alone, so a re-computation replaces the row."""
-        columns = {
-            "speaker_separated": metrics.speaker_separated, "conversation_s": metrics.conversation_s,
-            "talk_s": metrics.talk_s, "non_talk_s": metrics.non_talk_s, "non_talk_ratio": metrics.non_talk_ratio,
-            "silences": metrics.silences, "longest_silence_s": metrics.longest_silence_s,
-            "overlap_s": metrics.overlap_s if metrics.speaker_separated else None,
-            "words": metrics.words, "words_per_minute": metrics.words_per_minute,
-            "longest_monologue_s": metrics.longest_monologue_s,
-        }
-        for name in ("agent", "customer"):
-            side = getattr(metrics, name)
-            for measure in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
-                            "longest_monologue_s"):
-                columns[f"{name}_{measure}"] = getattr(side, measure) if side else None
+    def _insert_rows(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows`` (values in the order of ``columns``, (name, type) pairs) with one statement:
+        each column goes in as one list parameter (DuckDB's ``executemany`` runs a statement per row)."""
+        self.connection.execute(
+            f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) SELECT "
+            + ", ".join(f"unnest(CAST(? AS {kind}[]))" for _, kind in columns),
+            [list(values) for values in zip(*rows)],
+        )
+
+    def _upsert_metrics(self, recording_id: str, whisper_model: str, metrics: CallMetrics, *,
+                        first: bool = False) -> None:
+        """Metrics follow from the transcript alone, so a re-computation replaces the row
+        (``first``: the recording is not stored yet, so there is none)."""
+        columns = _metrics_columns(metrics)
         names = ["recording_id", "whisper_model", *columns]
         self.connection.execute(
-            f"INSERT OR REPLACE INTO call_metrics ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            f"INSERT {'' if first else 'OR REPLACE '}INTO call_metrics ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
             [recording_id, whisper_model, *columns.values()],
         )
 
     def _insert_evaluation(self, record: CallRecord) -> None:
         key, score = record.key, record.score
         identity = [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model]
-        self.connection.execute(
+        (evaluation_id,) = self.connection.execute(
             "INSERT INTO evaluations (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
             " scorecard_name, status, windows, prompt_tokens, completion_tokens, llm_seconds, run_id, worker)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING evaluation_id",
             identity + [
                 record.scorecard.name, record.status,
                 score.windows if score else None, score.prompt_tokens if score else None,
                 score.completion_tokens if score else None, round(score.seconds, 3) if score else None,
                 record.run_id, record.worker,
             ],
-        )
-        if score is None:
+        ).fetchone()
+        if score is None or not score.verdicts:
             return
         rows = []
         for verdict in score.verdicts:
@@ -389,12 +454,116 @@ class Warehouse:
             rows.append(identity + [
                 record.scorecard.name, verdict.criterion_id, criterion.weight, criterion.critical,
                 verdict.passed, verdict.confidence, verdict.evidence, verdict.evidence_verified, criterion.kind,
+                evaluation_id,
             ])
-        self.connection.executemany(
-            "INSERT INTO scores (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
-            " scorecard_name, criterion_id, weight, critical, passed, confidence, evidence, evidence_verified,"
-            " criterion_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+        self._insert_rows("scores", _SCORE_COLUMNS, rows)
+
+    # -- call_scores and criterion_totals (see the module's docstring) ---------------------
+
+    def _update_kpi_tables(self, record: CallRecord, *, first: bool) -> None:
+        """Bring ``call_scores`` and ``criterion_totals`` up to date with the call just written."""
+        scored = record.status == "scored"
+        if scored:
+            # A later evaluation is the latest one unless the recount below finds otherwise.
+            evaluation_id = self._insert_call_row(record, is_latest=first)
+        if not first:
+            self._recount_recording(record.key.recording_id)  # its facts, or which evaluation is latest, may change
+        elif scored:  # a first evaluation is the latest: its answers count
+            self._count_answers(record.facts.agent, [evaluation_id])
+
+    def _insert_call_row(self, record: CallRecord, *, is_latest: bool) -> int:
+        """Add the ``call_scores`` row of the evaluation just written, as call_scores_source has it:
+        figures from ``evaluation_figures``, facts from ``recordings``, measures as stored by
+        ``_upsert_metrics`` (none when the transcript was not new: ``_recount_recording`` fills them)."""
+        metrics = _metrics_columns(record.metrics) if record.metrics is not None else {}
+        (evaluation_id,) = self.connection.execute("SELECT currval('evaluation_ids')").fetchone()
+        self.connection.execute(
+            f"""
+            INSERT INTO call_scores BY NAME
+            SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.prompt_version, e.llm_model,
+                   e.scorecard_name, e.evaluated_at, ? AS is_latest,
+                   coalesce(f.answers, 0) AS answers, f.qa_score, coalesce(f.critical_failed, false) AS critical_failed,
+                   coalesce(f.criteria_passed, 0) AS criteria_passed, coalesce(f.criteria_failed, 0) AS criteria_failed,
+                   coalesce(f.criteria_na, 0) AS criteria_na, f.mean_confidence,
+                   coalesce(f.low_confidence_answers, 0) AS low_confidence_answers,
+                   {', '.join(f'r.{name}' for name in _CALL_SCORES_FACTS)},
+                   {', '.join(f'? AS {name}' for name in _CALL_SCORES_METRICS)}
+            FROM evaluations AS e
+            JOIN recordings AS r USING (recording_id)
+            LEFT JOIN evaluation_figures AS f USING (evaluation_id)
+            WHERE e.evaluation_id = ? AND r.recording_id = ?
+            """,
+            [is_latest] + [metrics.get(name) for name in _CALL_SCORES_METRICS] + [evaluation_id, record.key.recording_id],
+        )
+        return evaluation_id
+
+    def _recount_recording(self, recording_id: str) -> None:
+        """After a stored recording's facts, measures or evaluations changed: work out again which
+        of its ``call_scores`` rows are latest, their facts and measures, as call_scores_source has
+        them (figures never change), and its share of ``criterion_totals``."""
+        self._count_recording(recording_id, sign=-1)  # as counted so far
+        derived = ("is_latest", *_CALL_SCORES_FACTS, *_CALL_SCORES_METRICS)
+        self.connection.execute(
+            f"""
+            UPDATE call_scores SET {', '.join(f'{name} = u.{name}' for name in derived)}
+            FROM (
+                SELECT c.evaluation_id,
+                       row_number() OVER (
+                           PARTITION BY c.recording_id, c.scorecard_version ORDER BY c.evaluated_at DESC, c.llm_model
+                       ) = 1 AS is_latest,
+                       {', '.join(f'r.{name}' for name in _CALL_SCORES_FACTS)},
+                       {', '.join(f'm.{name}' for name in _CALL_SCORES_METRICS)}
+                FROM call_scores AS c
+                JOIN recordings AS r USING (recording_id)
+                LEFT JOIN call_metrics AS m USING (recording_id, whisper_model)
+                WHERE c.recording_id = ?
+            ) AS u
+            WHERE call_scores.evaluation_id = u.evaluation_id
+            """,
+            [recording_id],
+        )
+        self._count_recording(recording_id)
+        self.connection.execute("DELETE FROM criterion_totals WHERE answers = 0")
+
+    def _count_recording(self, recording_id: str, *, sign: int = 1) -> None:
+        """Add (``sign`` -1: take away) the answers of the recording's latest evaluations, as
+        ``call_scores`` has them now, to ``criterion_totals``."""
+        latest = self.connection.execute(
+            "SELECT agent, list(evaluation_id) FROM call_scores WHERE recording_id = ? AND is_latest GROUP BY agent",
+            [recording_id]).fetchall()
+        for agent, evaluation_ids in latest:
+            self._count_answers(agent, evaluation_ids, sign=sign)
+
+    def _count_answers(self, agent: str | None, evaluation_ids: list[int], *, sign: int = 1) -> None:
+        """Add (``sign`` -1: take away) the answers of these evaluations of a call of ``agent`` to
+        ``criterion_totals``: counted_answers' rows for them, read by evaluation (a few table blocks)."""
+        where = f"evaluation_id IN ({', '.join('?' * len(evaluation_ids))})"
+        self._add_to_totals(self._counted("answer_counts", where, agent="CAST(? AS VARCHAR)", sign=sign),
+                            [agent, *evaluation_ids])
+
+    @staticmethod
+    def _counted(source: str, where: str, *, agent: str = "agent", sign: int = 1) -> str:
+        """A query of the rows of ``source`` (counted_answers, or answer_counts with ``agent`` given)
+        that match ``where``, summed up as criterion_totals keeps them (``sign`` -1: negated)."""
+        criterion = ", ".join(f"any_value({name}) AS {name}" for name in _TOTALS_CRITERION)
+        counts = ", ".join(f"{sign} * sum({name}) AS {name}" for name in _TOTALS_COUNTS)
+        return (f"SELECT {agent} AS agent, {', '.join(_TOTALS_KEY[1:])}, {criterion}, {counts}"
+                f" FROM {source} WHERE {where} GROUP BY ALL")
+
+    def _add_to_totals(self, source: str, parameters: list) -> None:
+        """Add the counts of ``source`` (a query with criterion_totals' columns, at most one row per
+        key) to ``criterion_totals``."""
+        columns = (*_TOTALS_KEY, *_TOTALS_CRITERION, *_TOTALS_COUNTS)
+        self.connection.execute(
+            f"""
+            MERGE INTO criterion_totals AS t
+            USING ({source}) AS d
+            ON t.agent IS NOT DISTINCT FROM d.agent AND t.scorecard_name = d.scorecard_name
+               AND t.scorecard_version = d.scorecard_version AND t.criterion_id = d.criterion_id
+            WHEN MATCHED THEN UPDATE SET {', '.join(f'{name} = t.{name} + d.{name}' for name in _TOTALS_COUNTS)}
+            WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({', '.join(f'd.{name}' for name in columns)})
+            """,
+            parameters,
         )
 
     def record_failure(self, *, run_id: str, path: Path, recording_id: str | None, error: RecordingError,
@@ -439,6 +608,24 @@ class Warehouse:
             )
         except duckdb.Error as exc:
             raise self._write_error(exc) from exc
+
+
+def _metrics_columns(metrics: CallMetrics) -> dict[str, object]:
+    """``call_metrics`` columns (but the key) of ``metrics``."""
+    columns: dict[str, object] = {
+        "speaker_separated": metrics.speaker_separated, "conversation_s": metrics.conversation_s,
+        "talk_s": metrics.talk_s, "non_talk_s": metrics.non_talk_s, "non_talk_ratio": metrics.non_talk_ratio,
+        "silences": metrics.silences, "longest_silence_s": metrics.longest_silence_s,
+        "overlap_s": metrics.overlap_s if metrics.speaker_separated else None,
+        "words": metrics.words, "words_per_minute": metrics.words_per_minute,
+        "longest_monologue_s": metrics.longest_monologue_s,
+    }
+    for name in ("agent", "customer"):
+        side = getattr(metrics, name)
+        for measure in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
+                        "longest_monologue_s"):
+            columns[f"{name}_{measure}"] = getattr(side, measure) if side else None
+    return columns
 
 
 class _Transaction:

@@ -1,79 +1,138 @@
 -- KPI views, re-created each time callscore opens the warehouse for writing.
 -- Definitions: README "KPI definitions". A call's latest evaluation of each scorecard's current
 -- version counts (version_scores keeps every version).
+--
+-- So that they answer in a fraction of a second over millions of calls, the views read two tables
+-- that each call's write keeps up to date in its own transaction (migration 006,
+-- pipeline/warehouse.py): call_scores, one row per scored evaluation with its figures, the
+-- call's facts and conversation measures, and whether it is the recording's latest evaluation of
+-- its scorecard version; and criterion_totals, the answers of those latest evaluations counted
+-- per agent, scorecard version and criterion. The first four views say what those two tables
+-- hold. Each write and Warehouse.rebuild_kpi_tables fill the tables from them, so a change to
+-- one of them needs a migration after which the tables are rebuilt; so do rows loaded into the
+-- base tables other than by Warehouse.save_call.
 
--- Scores of each recording's latest evaluation per scorecard version, with the call's facts:
--- every version, for comparing an old scorecard version with the new one.
-CREATE OR REPLACE VIEW version_scores AS
-WITH latest AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY recording_id, scorecard_version ORDER BY evaluated_at DESC, llm_model
-    ) AS rank
-    FROM evaluations
-    WHERE status = 'scored'
-)
-SELECT s.*, r.file_name, r.path, r.agent, r.team, r.call_id, r.started_at,
-       CAST(r.started_at AS DATE) AS call_date, r.duration_s, l.evaluated_at
-FROM latest AS l
-JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
-JOIN recordings AS r USING (recording_id)
-WHERE l.rank = 1;
+-- One evaluation's answers summed up. qa_score = 100 * sum(weight of passed) / sum(weight of
+-- applicable criteria); NULL when no criterion applied. critical_failed: a critical criterion was
+-- answered "no". Low confidence: below 0.7.
+CREATE OR REPLACE VIEW evaluation_figures AS
+SELECT evaluation_id,
+       count(*) AS answers,
+       round(100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
+             / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0), 1) AS qa_score,
+       coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
+       count(*) FILTER (WHERE passed) AS criteria_passed,
+       count(*) FILTER (WHERE passed = false) AS criteria_failed,
+       count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
+       round(avg(CAST(confidence AS DECIMAL(18, 12))), 3) AS mean_confidence,  -- exact sum: the same every time
+       count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
+FROM scores
+GROUP BY evaluation_id;
 
--- The same for each scorecard's current version only (the version evaluated most recently):
--- what the KPI views below show, so a re-scored scorecard replaces the old one in them.
-CREATE OR REPLACE VIEW latest_scores AS
-WITH current_versions AS (
-    SELECT scorecard_name, arg_max(scorecard_version, evaluated_at) AS scorecard_version
-    FROM evaluations
-    WHERE status = 'scored'
-    GROUP BY scorecard_name
-)
-SELECT v.*
-FROM version_scores AS v
-JOIN current_versions AS c USING (scorecard_name, scorecard_version);
-
--- One row per call and scorecard version, with the call's conversation metrics.
--- qa_score = 100 * sum(weight of passed) / sum(weight of applicable criteria); NULL when no
--- criterion applied. critical_failed: a critical criterion was answered "no".
-CREATE OR REPLACE VIEW kpi_calls AS
-WITH calls AS (
-    SELECT recording_id, any_value(file_name) AS file_name, any_value(path) AS path,
-           any_value(agent) AS agent, any_value(team) AS team, any_value(call_id) AS call_id,
-           any_value(started_at) AS started_at, any_value(call_date) AS call_date,
-           any_value(duration_s) AS duration_s,
-           scorecard_name, scorecard_version, llm_model, whisper_model,
-           round(100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
-                 / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0), 1) AS qa_score,
-           coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
-           count(*) FILTER (WHERE passed) AS criteria_passed,
-           count(*) FILTER (WHERE passed = false) AS criteria_failed,
-           count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
-           round(avg(confidence), 3) AS mean_confidence,
-           count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers,
-           any_value(evaluated_at) AS evaluated_at
-    FROM latest_scores
-    GROUP BY recording_id, scorecard_name, scorecard_version, llm_model, whisper_model
-)
-SELECT c.*,
+-- What call_scores holds: every scored evaluation of a stored recording with its figures, the
+-- recording's facts and the conversation measures of its transcript. is_latest: the recording's
+-- latest evaluation of that scorecard version, so a later one (another LLM, say) replaces it.
+CREATE OR REPLACE VIEW call_scores_source AS
+SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.prompt_version, e.llm_model,
+       e.scorecard_name, e.evaluated_at,
+       row_number() OVER (
+           PARTITION BY e.recording_id, e.scorecard_version ORDER BY e.evaluated_at DESC, e.llm_model
+       ) = 1 AS is_latest,
+       coalesce(f.answers, 0) AS answers, f.qa_score, coalesce(f.critical_failed, false) AS critical_failed,
+       coalesce(f.criteria_passed, 0) AS criteria_passed, coalesce(f.criteria_failed, 0) AS criteria_failed,
+       coalesce(f.criteria_na, 0) AS criteria_na, f.mean_confidence,
+       coalesce(f.low_confidence_answers, 0) AS low_confidence_answers,
+       r.file_name, r.path, r.agent, r.team, r.call_id, r.started_at, r.duration_s,
        m.speaker_separated, m.conversation_s, m.talk_s, m.non_talk_s, m.non_talk_ratio, m.silences,
        m.longest_silence_s, m.overlap_s, m.words_per_minute,
        m.agent_talk_ratio, m.customer_talk_ratio, m.agent_words_per_minute, m.customer_words_per_minute,
        m.agent_interruptions, m.agent_interruption_s, m.customer_interruptions, m.customer_interruption_s,
        m.agent_longest_monologue_s, m.customer_longest_monologue_s, m.longest_monologue_s
-FROM calls AS c
-LEFT JOIN call_metrics AS m USING (recording_id, whisper_model);
+FROM evaluations AS e
+JOIN recordings AS r USING (recording_id)
+LEFT JOIN evaluation_figures AS f USING (evaluation_id)
+LEFT JOIN call_metrics AS m USING (recording_id, whisper_model)
+WHERE e.status = 'scored';
+
+-- What each answer adds to the counts of criterion_totals.
+CREATE OR REPLACE VIEW answer_counts AS
+SELECT evaluation_id, scorecard_name, scorecard_version, criterion_id, weight, critical, criterion_kind,
+       1 AS answers,
+       CAST(passed IS TRUE AS BIGINT) AS passed,
+       CAST(passed IS FALSE AS BIGINT) AS failed,
+       CAST(passed IS NULL AS BIGINT) AS not_applicable,
+       CAST(confidence IS NOT NULL AS BIGINT) AS confidences,
+       CAST(coalesce(confidence, 0) AS DECIMAL(38, 12)) AS confidence_sum,
+       CAST(coalesce(confidence < 0.7, false) AS BIGINT) AS low_confidence_answers,
+       CAST(evidence_verified IS FALSE AS BIGINT) AS unverified_evidence
+FROM scores;
+
+-- The answers that count, those of each recording's latest evaluation per scorecard version,
+-- with the call's agent. criterion_totals holds the sums of their counts per agent, scorecard
+-- version and criterion.
+CREATE OR REPLACE VIEW counted_answers AS
+SELECT c.recording_id, c.agent, a.*
+FROM call_scores AS c
+JOIN answer_counts AS a USING (evaluation_id)
+WHERE c.is_latest;
+
+-- Each scorecard's current version: the version evaluated most recently.
+CREATE OR REPLACE VIEW current_versions AS
+SELECT scorecard_name, arg_max(scorecard_version, evaluated_at) AS scorecard_version
+FROM evaluations
+WHERE status = 'scored'
+GROUP BY scorecard_name;
+
+-- The latest evaluation of each call by each scorecard's current version: what the KPI views
+-- below show, so a re-scored scorecard replaces the old one in them.
+CREATE OR REPLACE VIEW current_calls AS
+SELECT c.*
+FROM call_scores AS c
+SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+WHERE c.is_latest;
+
+-- Scores of each recording's latest evaluation per scorecard version, with the call's facts:
+-- every version, for comparing an old scorecard version with the new one.
+CREATE OR REPLACE VIEW version_scores AS
+SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
+       CAST(c.started_at AS DATE) AS call_date, c.duration_s, c.evaluated_at
+FROM scores AS s
+JOIN call_scores AS c USING (evaluation_id)
+WHERE c.is_latest;
+
+-- The same for each scorecard's current version only.
+CREATE OR REPLACE VIEW latest_scores AS
+SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
+       CAST(c.started_at AS DATE) AS call_date, c.duration_s, c.evaluated_at
+FROM scores AS s
+JOIN current_calls AS c USING (evaluation_id);
+
+-- One row per call and scorecard version, with the call's conversation metrics.
+-- qa_score 0-100 (NULL when no criterion applied) and critical_failed: see evaluation_figures.
+CREATE OR REPLACE VIEW kpi_calls AS
+SELECT recording_id, file_name, path, agent, team, call_id, started_at, CAST(started_at AS DATE) AS call_date,
+       duration_s, scorecard_name, scorecard_version, llm_model, whisper_model,
+       qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na, mean_confidence,
+       low_confidence_answers, evaluated_at,
+       speaker_separated, conversation_s, talk_s, non_talk_s, non_talk_ratio, silences,
+       longest_silence_s, overlap_s, words_per_minute,
+       agent_talk_ratio, customer_talk_ratio, agent_words_per_minute, customer_words_per_minute,
+       agent_interruptions, agent_interruption_s, customer_interruptions, customer_interruption_s,
+       agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s
+FROM current_calls
+WHERE answers > 0;
 
 -- Pass rate of each agent on each criterion (one row per agent, scorecard version and criterion).
 CREATE OR REPLACE VIEW kpi_agent_criteria AS
-SELECT agent, scorecard_name, scorecard_version, criterion_id,
-       count(*) AS calls,
-       count(*) FILTER (WHERE passed) AS passed,
-       count(*) FILTER (WHERE passed = false) AS failed,
-       count(*) FILTER (WHERE passed IS NULL) AS not_applicable,
-       round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
-       round(avg(confidence), 3) AS mean_confidence
-FROM latest_scores
-GROUP BY agent, scorecard_name, scorecard_version, criterion_id;
+SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
+       t.answers AS calls,
+       t.passed,
+       t.failed,
+       t.not_applicable,
+       round(t.passed / nullif(t.passed + t.failed, 0), 3) AS pass_rate,
+       round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence
+FROM criterion_totals AS t
+SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version);
 
 -- One row per agent and scorecard version. criterion_pass_rates maps criterion id -> pass rate
 -- (kpi_agent_criteria has the same figures as rows). Interruptions are the agent's own.
@@ -106,19 +165,20 @@ LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_ver
 
 -- One row per criterion and scorecard version. Low confidence: below 0.7. criterion_kind: 'llm' or 'rule'.
 CREATE OR REPLACE VIEW kpi_criteria AS
-SELECT scorecard_name, scorecard_version, criterion_id,
-       any_value(weight) AS weight, any_value(critical) AS critical, any_value(criterion_kind) AS criterion_kind,
-       count(*) AS answers,
-       count(*) FILTER (WHERE passed) AS passed,
-       count(*) FILTER (WHERE passed = false) AS failed,
-       count(*) FILTER (WHERE passed IS NULL) AS not_applicable,
-       round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
-       round(count(*) FILTER (WHERE passed IS NULL) / count(*), 3) AS na_rate,
-       round(avg(confidence), 3) AS mean_confidence,
-       count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers,
-       count(*) FILTER (WHERE evidence_verified = false) AS unverified_evidence
-FROM latest_scores
-GROUP BY scorecard_name, scorecard_version, criterion_id;
+SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
+       any_value(t.weight) AS weight, any_value(t.critical) AS critical, any_value(t.criterion_kind) AS criterion_kind,
+       CAST(sum(t.answers) AS BIGINT) AS answers,
+       CAST(sum(t.passed) AS BIGINT) AS passed,
+       CAST(sum(t.failed) AS BIGINT) AS failed,
+       CAST(sum(t.not_applicable) AS BIGINT) AS not_applicable,
+       round(sum(t.passed) / nullif(sum(t.passed) + sum(t.failed), 0), 3) AS pass_rate,
+       round(sum(t.not_applicable) / sum(t.answers), 3) AS na_rate,
+       round(CAST(sum(t.confidence_sum) AS DOUBLE) / nullif(sum(t.confidences), 0), 3) AS mean_confidence,
+       CAST(sum(t.low_confidence_answers) AS BIGINT) AS low_confidence_answers,
+       CAST(sum(t.unverified_evidence) AS BIGINT) AS unverified_evidence
+FROM criterion_totals AS t
+SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+GROUP BY t.scorecard_name, t.scorecard_version, t.criterion_id;
 
 -- One row per call day (UTC), scorecard version and criterion.
 CREATE OR REPLACE VIEW kpi_daily AS
