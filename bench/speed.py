@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import resource
 import subprocess
 import sys
@@ -46,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bench.fixtures import (  # noqa: E402
     LABELLED_DIR, SAMPLE_CALLS_DIR, FixtureCall, WordErrors, ensure_labelled_calls, find_calls, word_errors,
 )
+from bench.machine import describe_machine  # noqa: E402
 from pipeline.batch import CallProcessor  # noqa: E402
 from pipeline.config import Settings, load_settings  # noqa: E402
 from pipeline.evaluation import Pair, agreement, read_labels  # noqa: E402
@@ -226,7 +224,7 @@ class UncachedBackend:
         return self._backend.count_tokens(text)
 
     def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation:
-        self._backend._llm.reset()
+        self._backend.clear_cache()
         return self._backend.generate_json(messages, schema, max_tokens=max_tokens)
 
 
@@ -262,7 +260,7 @@ def bench_scoring(processor: CallProcessor, transcripts: dict[str, tuple[Segment
                           style=ScoringStyle(questions="per_criterion", answer_order=processor.style.answer_order))
     first = next(iter(transcripts.values()))
     ours_scorer.score(first)  # warm-up; then the cache is cleared, so no call finds its own prompt there
-    ours_scorer.backend._llm.reset()
+    ours_scorer.backend.clear_cache()
     ours = _score_all(ours_scorer, transcripts, labels, processor)
     naive = _score_all(naive_scorer, transcripts, labels, processor)
     llm_criteria = len(processor.scorecard.llm_criteria)
@@ -305,24 +303,6 @@ def _met(ok: bool) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
-        memory = f", {kib / 1024 ** 2:.0f} GiB memory"
-    except (OSError, AttributeError):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def report(results: dict[str, Any], *, models: dict[str, str], machine: str, wall_s: float) -> str:
@@ -478,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = {"whisper": processor.models.whisper_name, "llm": processor.models.llm_name,
               "device": "cpu int8" if processor._transcriber is None else
               f"{processor.transcriber.choice.device} {processor.transcriber.choice.compute_type}"}
-    text = report(results, models=models, machine=machine_description(), wall_s=time.perf_counter() - started)
+    text = report(results, models=models, machine=describe_machine(), wall_s=time.perf_counter() - started)
     print(text)
     if args.update_doc:
         update_doc(args.update_doc, text)

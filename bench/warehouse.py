@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -44,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
+
+from bench.machine import describe_machine  # noqa: E402
 
 from pipeline.audio import AudioInfo  # noqa: E402
 from pipeline.inbox import CallFacts  # noqa: E402
@@ -556,10 +556,6 @@ def time_queries(path: Path, *, repeats: int = 3) -> list[QueryTime]:
 
 # -- the whole bench -------------------------------------------------------------------------------
 
-def machine_description() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
 def bench_size(calls: int, directory: Path, *, writes: bool = True,
                log: Callable[[str], None] = print) -> SizeResult:
     """Generate a warehouse of ``calls`` calls in ``directory`` (replacing one there), query it, write to it."""
@@ -592,7 +588,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, directory: Path | None = None, *, 
     finally:
         if owned:
             shutil.rmtree(directory, ignore_errors=True)
-    return WarehouseBench(results, machine_description(), duckdb.__version__)
+    return WarehouseBench(results, describe_machine(), duckdb.__version__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -127,6 +127,10 @@ class LlamaBackend:
             raise ModelError(f"cannot load LLM {model_path}: {exc} (is it a GGUF chat model?)") from exc
         self.n_ctx = self._llm.n_ctx()
 
+    def clear_cache(self) -> None:
+        """Forget the evaluated prompt, so the next generation reads its whole prompt anew."""
+        self._llm.reset()
+
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in the prompt."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -148,8 +152,6 @@ class LlamaBackend:
         choice_options: Sequence[str] = ("yes", "no", "na"),
     ) -> Generation:
         """Greedy generation constrained to ``schema``; probabilities read at each verdict."""
-        from llama_cpp import LogitsProcessorList
-
         import llama_cpp
 
         probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
@@ -160,7 +162,7 @@ class LlamaBackend:
             temperature=0.0,
             repeat_penalty=1.0,
             max_tokens=max_tokens,
-            logits_processor=LogitsProcessorList([probe]),
+            logits_processor=llama_cpp.LogitsProcessorList([probe]),
         )
         usage = result["usage"]
         count = max(probe.records, default=-1) + 1

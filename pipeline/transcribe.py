@@ -182,20 +182,12 @@ class Transcriber:
     def _transcribe_channel(self, channel: ChannelAudio, *, offset_s: float, repeats: RepeatGuard) -> list[Segment]:
         if channel.samples.size == 0:
             return []
+        options: dict[str, Any] = dict(beam_size=self.beam_size, language=self.language, vad_filter=True,
+                                       word_timestamps=True)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
-            generator, _info = self._batched.transcribe(
-                channel.samples, beam_size=self.beam_size, language=self.language, batch_size=CUDA_BATCH_SIZE,
-                vad_filter=True, word_timestamps=True,
-            )
+            generator, _info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
-            generator, _info = self._model.transcribe(
-                channel.samples,
-                beam_size=self.beam_size,
-                language=self.language,
-                vad_filter=True,
-                condition_on_previous_text=False,
-                word_timestamps=True,
-            )
+            generator, _info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
         raw: list[Segment] = []
         for segment in generator:  # consumes the generator: decoding happens here
             raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))

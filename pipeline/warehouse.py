@@ -341,8 +341,8 @@ class Warehouse:
                     self._insert_transcript(record)
                 if record.metrics is not None:
                     self._upsert_metrics(record.key.recording_id, record.key.whisper_model, record.metrics, first=first)
-                self._insert_evaluation(record)
-                self._update_kpi_tables(record, first=first)
+                evaluation_id = self._insert_evaluation(record)
+                self._update_kpi_tables(record, evaluation_id, first=first)
         except duckdb.TransactionException as exc:
             if "conflict" not in str(exc).lower():  # e.g. "Failed to commit: Could not write file ...": disk full
                 raise self._write_error(exc) from exc
@@ -432,7 +432,8 @@ class Warehouse:
             [recording_id, whisper_model, *columns.values()],
         )
 
-    def _insert_evaluation(self, record: CallRecord) -> None:
+    def _insert_evaluation(self, record: CallRecord) -> int:
+        """Store the evaluation and its scores; its ``evaluation_id``."""
         key, score = record.key, record.score
         identity = [key.recording_id, key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model]
         (evaluation_id,) = self.connection.execute(
@@ -447,7 +448,7 @@ class Warehouse:
             ],
         ).fetchone()
         if score is None or not score.verdicts:
-            return
+            return evaluation_id
         rows = []
         for verdict in score.verdicts:
             criterion = record.scorecard.criterion(verdict.criterion_id)
@@ -457,26 +458,27 @@ class Warehouse:
                 evaluation_id,
             ])
         self._insert_rows("scores", _SCORE_COLUMNS, rows)
+        return evaluation_id
 
     # -- call_scores and criterion_totals (see the module's docstring) ---------------------
 
-    def _update_kpi_tables(self, record: CallRecord, *, first: bool) -> None:
-        """Bring ``call_scores`` and ``criterion_totals`` up to date with the call just written."""
+    def _update_kpi_tables(self, record: CallRecord, evaluation_id: int, *, first: bool) -> None:
+        """Bring ``call_scores`` and ``criterion_totals`` up to date with the call just written
+        (``evaluation_id``: its evaluation)."""
         scored = record.status == "scored"
         if scored:
             # A later evaluation is the latest one unless the recount below finds otherwise.
-            evaluation_id = self._insert_call_row(record, is_latest=first)
+            self._insert_call_row(record, evaluation_id, is_latest=first)
         if not first:
             self._recount_recording(record.key.recording_id)  # its facts, or which evaluation is latest, may change
         elif scored:  # a first evaluation is the latest: its answers count
             self._count_answers(record.facts.agent, [evaluation_id])
 
-    def _insert_call_row(self, record: CallRecord, *, is_latest: bool) -> int:
+    def _insert_call_row(self, record: CallRecord, evaluation_id: int, *, is_latest: bool) -> None:
         """Add the ``call_scores`` row of the evaluation just written, as call_scores_source has it:
         figures from ``evaluation_figures``, facts from ``recordings``, measures as stored by
         ``_upsert_metrics`` (none when the transcript was not new: ``_recount_recording`` fills them)."""
         metrics = _metrics_columns(record.metrics) if record.metrics is not None else {}
-        (evaluation_id,) = self.connection.execute("SELECT currval('evaluation_ids')").fetchone()
         self.connection.execute(
             f"""
             INSERT INTO call_scores BY NAME
@@ -495,7 +497,6 @@ class Warehouse:
             """,
             [is_latest] + [metrics.get(name) for name in _CALL_SCORES_METRICS] + [evaluation_id, record.key.recording_id],
         )
-        return evaluation_id
 
     def _recount_recording(self, recording_id: str) -> None:
         """After a stored recording's facts, measures or evaluations changed: work out again which

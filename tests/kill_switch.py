@@ -19,11 +19,11 @@ from pipeline.warehouse import Warehouse
 def _kill_in_nth_store(n: int) -> None:
     original, seen = Warehouse._insert_evaluation, []
 
-    def insert_evaluation(self: Warehouse, record: object) -> None:
+    def insert_evaluation(self: Warehouse, record: object) -> int:
         seen.append(record)
         if len(seen) == n:
             os.kill(os.getpid(), signal.SIGKILL)
-        original(self, record)
+        return original(self, record)
 
     Warehouse._insert_evaluation = insert_evaluation  # type: ignore[method-assign]
 
