@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterable, Literal
 from pipeline.audio import AudioInfo, decode_stream
 from pipeline.config import Settings, worker_name
 from pipeline.errors import (
-    PermanentRecordingError, SetupError, TransientRecordingError, WarehouseError, as_recording_error,
+    DiskFullError, PermanentRecordingError, SetupError, TransientRecordingError, WarehouseError, as_recording_error,
+    is_disk_full,
 )
 from pipeline.inbox import CHANGED_MESSAGE, CallFacts, discover, file_state, identify_unchanged, read_call_facts
 from pipeline.llm import LlamaBackend
@@ -181,6 +182,8 @@ class CallProcessor:
             except SetupError:
                 raise
             except Exception as exc:  # one bad recording must not stop the batch
+                if is_disk_full(exc):  # but a full disk stops it: every later one would fail the same way
+                    raise DiskFullError.from_os_error(exc) from exc
                 error = as_recording_error(exc, stage=position.stage)
                 if error is not exc:
                     log.exception("unexpected error on %s at stage %s", path, position.stage)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.errors import CallscoreError, SetupError, WarehouseWriteError
+from pipeline.errors import CallscoreError, DiskFullError, SetupError, WarehouseWriteError, is_disk_full
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -160,11 +160,16 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
 
     try:
         with progress, warehouse:
-            summary = run(
-                on_start=lambda total: progress.update(task, total=total),
-                on_file=lambda path: progress.update(task, description=path.name[:30]),
-                on_outcome=on_outcome,
-            )
+            try:
+                summary = run(
+                    on_start=lambda total: progress.update(task, total=total),
+                    on_file=lambda path: progress.update(task, description=path.name[:30]),
+                    on_outcome=on_outcome,
+                )
+            except OSError as exc:  # a full disk under any layer stops the run as the warehouse's would
+                if not is_disk_full(exc):
+                    raise
+                raise DiskFullError.from_os_error(exc) from exc
     except WarehouseWriteError as exc:
         stderr.print(f"[bold red]error:[/] {exc}; recordings stored before are kept: run again once fixed",
                      highlight=False, soft_wrap=True)

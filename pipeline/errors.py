@@ -11,6 +11,8 @@ Only the CLI turns these into exit codes and one-line messages.
 
 from __future__ import annotations
 
+import errno
+
 
 class CallscoreError(Exception):
     """Base of every error callscore raises on purpose."""
@@ -41,6 +43,21 @@ class WarehouseBusyError(WarehouseError):
 class WarehouseWriteError(WarehouseError):
     """The warehouse could not be written mid-run (disk full, file system gone read-only). The
     call being written was rolled back; calls stored before it are kept."""
+
+
+class DiskFullError(WarehouseWriteError):
+    """A disk the run writes to (the warehouse's, or one a library writes a temporary file to) is
+    full. Nothing about the recording in hand is wrong: the run stops, calls stored before are kept."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> "DiskFullError":
+        where = f" ({exc.filename})" if exc.filename else ""
+        return cls(f"no room left on the disk{where}: {exc.strerror or exc}")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """``exc`` says a disk is full or over quota, whichever layer raised it."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class RecordingError(CallscoreError):

@@ -155,7 +155,7 @@ class LlamaBackend:
         import llama_cpp
 
         probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
-        llama_cpp.llama_perf_context_reset(self._llm._ctx.ctx)
+        llama_cpp.llama_perf_context_reset(self._llm.ctx)
         result = self._llm.create_chat_completion(
             messages,
             grammar=self._grammar(schema),
@@ -171,5 +171,5 @@ class LlamaBackend:
             choice_probabilities=tuple(probe.records.get(i, {}) for i in range(count)),
             prompt_tokens=int(usage["prompt_tokens"]),
             completion_tokens=int(usage["completion_tokens"]),
-            evaluated_prompt_tokens=int(llama_cpp.llama_perf_context(self._llm._ctx.ctx).n_p_eval),
+            evaluated_prompt_tokens=int(llama_cpp.llama_perf_context(self._llm.ctx).n_p_eval),
         )

@@ -65,14 +65,14 @@ def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
                count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
         FROM latest_scores WHERE {window} GROUP BY criterion_id ORDER BY criterion_id""", params)
     agents = _rows(warehouse, f"""
-        SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls, round(avg(qa_score), 1) AS mean_qa_score,
+        SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls, kpi_round(avg(qa_score), 1) AS mean_qa_score,
                count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
                avg(agent_talk_ratio) AS mean_talk_ratio, avg(agent_interruptions) AS interruptions_per_call
-        FROM kpi_calls WHERE {window} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""", params)
+        FROM scored_calls WHERE {window} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""", params)
     daily = _rows(warehouse, f"""
         SELECT call_date AS day, count(*) AS calls, avg(qa_score) AS mean_qa_score,
                count(*) FILTER (WHERE critical_failed) AS critical_failed_calls
-        FROM kpi_calls WHERE {window} GROUP BY ALL ORDER BY day""", params)
+        FROM scored_calls WHERE {window} GROUP BY ALL ORDER BY day""", params)
     set_variables(warehouse.connection, {"since": first_day.isoformat()})
     review = _rows(warehouse, f"SELECT * FROM ({bundled_queries()['calls_to_review'].sql.rstrip().rstrip(';')})"
                               f" WHERE recording_id IN (SELECT recording_id FROM kpi_calls WHERE {window})"

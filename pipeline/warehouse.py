@@ -40,7 +40,7 @@ from pipeline.transcribe import Segment
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
 # Migrations after which call_scores and criterion_totals are filled again from the views.
-REBUILD_KPI_TABLES_AFTER = frozenset({6})
+REBUILD_KPI_TABLES_AFTER = frozenset({6, 7})
 
 # call_scores' copies of the recording's facts and of the conversation measures kpi_calls shows.
 _CALL_SCORES_FACTS = ("file_name", "path", "agent", "team", "call_id", "started_at", "duration_s")

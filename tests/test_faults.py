@@ -4,6 +4,7 @@ a library cannot be made to fail on demand; the disk-full case fills a real (tmp
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -118,7 +119,7 @@ DISK_FULL_DRIVER = textwrap.dedent("""
     original = pipeline.batch.CallProcessor.process
     def process(self, path, warehouse, **kw):
         if path.name.startswith("b"):  # the first call is stored: now the disk fills up
-            with open(filler, "wb") as f:
+            with open(filler, "wb", buffering=0) as f:  # unbuffered: closing it cannot fail again
                 try:
                     while True:
                         f.write(b"\\0" * 65536); f.flush()
@@ -153,6 +154,42 @@ def test_a_full_disk_stops_the_run_with_exit_3_and_keeps_the_calls_stored_before
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["counts"]["scored"] == 1
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(2, 2)]
+
+
+@pytest.mark.parametrize("layer", ["transcription", "progress"])
+def test_a_full_disk_under_any_layer_exits_3_with_one_line(tmp_path: Path, card: Path, layer: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC raised by a library writing a temporary file (inside a recording's processing) or by
+    the CLI's own reporting (outside it) stops the run as a full warehouse disk does."""
+    inbox = tmp_path / "inbox"
+    short_call(inbox / "a.mp3")
+    short_call(inbox / "b.mp3", "Hello, Northwind Energy, Priya speaking.")
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "scratch"))
+    if layer == "transcription":
+        original = CallProcessor.transcribe_file
+
+        def transcribe_file(self, path):
+            if path.name == "b.mp3":
+                raise full
+            return original(self, path)
+
+        monkeypatch.setattr(CallProcessor, "transcribe_file", transcribe_file)
+    else:
+        original_run = pipeline.batch.CallProcessor.process
+
+        def process(self, path, warehouse, **kwargs):
+            if path.name == "b.mp3":
+                raise full  # outside the per-recording error handling
+            return original_run(self, path, warehouse, **kwargs)
+
+        monkeypatch.setattr(CallProcessor, "process", process)
+    db = tmp_path / "w.duckdb"
+    result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card))
+    assert result.exit_code == 3, result.stderr
+    assert "no room left on the disk" in result.stderr and "recordings stored before are kept" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert rows(db, "SELECT file_name FROM recordings") == [("a.mp3",)]
+    assert rows(db, "SELECT count(*) FROM failures") == [(0,)]  # not b.mp3's fault: nothing recorded against it
 
 
 # -- the file moves under our feet -----------------------------------------------------------------

@@ -102,7 +102,8 @@ def test_kpi_views_follow_the_definitions(tmp_path: Path) -> None:
         assert calls["critical"] == (66.7, True, 0)  # 4 / 6, and a critical criterion failed
 
         agents = dict(warehouse.connection.execute("SELECT agent, (calls, mean_qa_score, critical_failed_calls) FROM kpi_agents").fetchall())
-        assert agents == {"sam": (2, 83.4, 1), "alex": (1, 75.0, 0)}
+        # the mean of the exact scores 100 and 66.67 (83.33), not of the rounded 100.0 and 66.7 (83.35)
+        assert agents == {"sam": (2, 83.3, 1), "alex": (1, 75.0, 0)}
 
         criteria = {row[0]: row[1:] for row in warehouse.connection.execute(
             "SELECT criterion_id, answers, pass_rate, na_rate, mean_confidence, low_confidence_answers FROM kpi_criteria").fetchall()}
@@ -112,6 +113,31 @@ def test_kpi_views_follow_the_definitions(tmp_path: Path) -> None:
         daily = warehouse.connection.execute(
             "SELECT day, calls, pass_rate FROM kpi_daily WHERE criterion_id = 'greeted' ORDER BY day").fetchall()
         assert [(str(d), c, r) for d, c, r in daily] == [("2026-11-16", 2, 0.5), ("2026-11-17", 1, 1.0)]
+
+
+def test_kpi_figures_round_half_away_from_zero_on_every_duckdb(tmp_path: Path) -> None:
+    """DuckDB 2 rounds a DOUBLE by its binary value (83.35 is held as 83.34999...: 83.3), DuckDB 1
+    did not (83.4); kpi_round gives the decimal answer on both."""
+    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+        figures = warehouse.connection.execute(
+            "SELECT kpi_round(83.35::DOUBLE, 1), kpi_round(2.675::DOUBLE, 2), kpi_round(-1.15::DOUBLE, 1),"
+            " kpi_round(2 / 3, 3), kpi_round(NULL::DOUBLE, 1), typeof(kpi_round(1.25::DOUBLE, 1))").fetchone()
+    assert figures == (83.4, 2.68, -1.2, 0.667, None, "DOUBLE")
+
+
+def test_migration_7_refills_call_scores_with_unrounded_figures(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as warehouse:
+        warehouse.save_call(_record("all-pass", [("greeted", True, 0.9), ("verified", True, 0.8), ("closing", True, 0.7)]))
+        warehouse.save_call(_record("critical", [("greeted", True, 0.9), ("verified", False, 0.5), ("closing", True, 0.9)]))
+        # as migration 6 left a warehouse: figures rounded where they were stored
+        warehouse.connection.execute("UPDATE call_scores SET qa_score = round(qa_score, 1), mean_confidence = round(mean_confidence, 3)")
+        warehouse.connection.execute("DELETE FROM schema_migrations WHERE version = 7")
+    with Warehouse.open(path) as warehouse:
+        assert 7 in warehouse.applied_migrations()
+        stored = dict(warehouse.connection.execute("SELECT recording_id, qa_score FROM call_scores").fetchall())
+        assert stored["critical"] == pytest.approx(400 / 6, abs=1e-9)
+        assert warehouse.connection.execute("SELECT mean_qa_score FROM kpi_agents").fetchall() == [(83.3,)]
 
 
 def test_kpi_calls_shows_the_latest_evaluation_of_a_scorecard_version(tmp_path: Path) -> None:

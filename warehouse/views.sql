@@ -12,19 +12,25 @@
 -- one of them needs a migration after which the tables are rebuilt; so do rows loaded into the
 -- base tables other than by Warehouse.save_call.
 
--- One evaluation's answers summed up. qa_score = 100 * sum(weight of passed) / sum(weight of
--- applicable criteria); NULL when no criterion applied. critical_failed: a critical criterion was
--- answered "no". Low confidence: below 0.7.
+-- How every KPI figure is rounded (README "KPI definitions"): half away from zero, on the value
+-- first fixed to 9 decimal places, so that binary noise (83.35 held as 83.34999...) cannot move a
+-- tie, and DuckDB 1.x and 2.x (which round a DOUBLE differently) give the same figure. Means are
+-- taken of unrounded values and rounded once, here.
+CREATE OR REPLACE MACRO kpi_round(x, places) AS CAST(round(CAST(x AS DECIMAL(38, 9)), places) AS DOUBLE);
+
+-- One evaluation's answers summed up, unrounded (kpi_calls rounds them). qa_score = 100 *
+-- sum(weight of passed) / sum(weight of applicable criteria); NULL when no criterion applied.
+-- critical_failed: a critical criterion was answered "no". Low confidence: below 0.7.
 CREATE OR REPLACE VIEW evaluation_figures AS
 SELECT evaluation_id,
        count(*) AS answers,
-       round(100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
-             / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0), 1) AS qa_score,
+       100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
+           / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0) AS qa_score,
        coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
        count(*) FILTER (WHERE passed) AS criteria_passed,
        count(*) FILTER (WHERE passed = false) AS criteria_failed,
        count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
-       round(avg(CAST(confidence AS DECIMAL(18, 12))), 3) AS mean_confidence,  -- exact sum: the same every time
+       avg(CAST(confidence AS DECIMAL(18, 12))) AS mean_confidence,  -- exact sum: the same every time
        count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
 FROM scores
 GROUP BY evaluation_id;
@@ -107,20 +113,26 @@ SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
 FROM scores AS s
 JOIN current_calls AS c USING (evaluation_id);
 
+-- The calls the KPI views count: current_calls with at least one answer, figures unrounded.
+CREATE OR REPLACE VIEW scored_calls AS
+SELECT *, CAST(started_at AS DATE) AS call_date
+FROM current_calls
+WHERE answers > 0;
+
 -- One row per call and scorecard version, with the call's conversation metrics.
--- qa_score 0-100 (NULL when no criterion applied) and critical_failed: see evaluation_figures.
+-- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see evaluation_figures.
 CREATE OR REPLACE VIEW kpi_calls AS
-SELECT recording_id, file_name, path, agent, team, call_id, started_at, CAST(started_at AS DATE) AS call_date,
+SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
        duration_s, scorecard_name, scorecard_version, llm_model, whisper_model,
-       qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na, mean_confidence,
+       kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
+       kpi_round(mean_confidence, 3) AS mean_confidence,
        low_confidence_answers, evaluated_at,
        speaker_separated, conversation_s, talk_s, non_talk_s, non_talk_ratio, silences,
        longest_silence_s, overlap_s, words_per_minute,
        agent_talk_ratio, customer_talk_ratio, agent_words_per_minute, customer_words_per_minute,
        agent_interruptions, agent_interruption_s, customer_interruptions, customer_interruption_s,
        agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s
-FROM current_calls
-WHERE answers > 0;
+FROM scored_calls;
 
 -- Pass rate of each agent on each criterion (one row per agent, scorecard version and criterion).
 CREATE OR REPLACE VIEW kpi_agent_criteria AS
@@ -129,8 +141,8 @@ SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
        t.passed,
        t.failed,
        t.not_applicable,
-       round(t.passed / nullif(t.passed + t.failed, 0), 3) AS pass_rate,
-       round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence
+       kpi_round(t.passed / nullif(t.passed + t.failed, 0), 3) AS pass_rate,
+       kpi_round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence
 FROM criterion_totals AS t
 SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version);
 
@@ -140,17 +152,17 @@ CREATE OR REPLACE VIEW kpi_agents AS
 WITH per_agent AS (
     SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
            count(*) AS calls,
-           round(avg(qa_score), 1) AS mean_qa_score,
+           kpi_round(avg(qa_score), 1) AS mean_qa_score,
            count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
-           round(count(*) FILTER (WHERE critical_failed) / count(*), 3) AS critical_fail_rate,
-           round(avg(agent_talk_ratio), 3) AS mean_talk_ratio,
-           round(avg(agent_interruptions), 2) AS interruptions_per_call,
-           round(avg(customer_interruptions), 2) AS interrupted_per_call,
-           round(avg(agent_words_per_minute), 1) AS mean_words_per_minute,
-           round(avg(non_talk_ratio), 3) AS mean_non_talk_ratio,
+           kpi_round(count(*) FILTER (WHERE critical_failed) / count(*), 3) AS critical_fail_rate,
+           kpi_round(avg(agent_talk_ratio), 3) AS mean_talk_ratio,
+           kpi_round(avg(agent_interruptions), 2) AS interruptions_per_call,
+           kpi_round(avg(customer_interruptions), 2) AS interrupted_per_call,
+           kpi_round(avg(agent_words_per_minute), 1) AS mean_words_per_minute,
+           kpi_round(avg(non_talk_ratio), 3) AS mean_non_talk_ratio,
            min(started_at) AS first_call_at,
            max(started_at) AS last_call_at
-    FROM kpi_calls
+    FROM scored_calls
     GROUP BY agent, scorecard_name, scorecard_version
 ),
 rates AS (
@@ -171,9 +183,9 @@ SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
        CAST(sum(t.passed) AS BIGINT) AS passed,
        CAST(sum(t.failed) AS BIGINT) AS failed,
        CAST(sum(t.not_applicable) AS BIGINT) AS not_applicable,
-       round(sum(t.passed) / nullif(sum(t.passed) + sum(t.failed), 0), 3) AS pass_rate,
-       round(sum(t.not_applicable) / sum(t.answers), 3) AS na_rate,
-       round(CAST(sum(t.confidence_sum) AS DOUBLE) / nullif(sum(t.confidences), 0), 3) AS mean_confidence,
+       kpi_round(sum(t.passed) / nullif(sum(t.passed) + sum(t.failed), 0), 3) AS pass_rate,
+       kpi_round(sum(t.not_applicable) / sum(t.answers), 3) AS na_rate,
+       kpi_round(CAST(sum(t.confidence_sum) AS DOUBLE) / nullif(sum(t.confidences), 0), 3) AS mean_confidence,
        CAST(sum(t.low_confidence_answers) AS BIGINT) AS low_confidence_answers,
        CAST(sum(t.unverified_evidence) AS BIGINT) AS unverified_evidence
 FROM criterion_totals AS t
@@ -186,9 +198,9 @@ SELECT call_date AS day, scorecard_name, scorecard_version, criterion_id,
        count(*) AS calls,
        count(*) FILTER (WHERE passed) AS passed,
        count(*) FILTER (WHERE passed = false) AS failed,
-       round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
-       round(count(*) FILTER (WHERE passed IS NULL) / count(*), 3) AS na_rate,
-       round(avg(confidence), 3) AS mean_confidence,
+       kpi_round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
+       kpi_round(count(*) FILTER (WHERE passed IS NULL) / count(*), 3) AS na_rate,
+       kpi_round(avg(confidence), 3) AS mean_confidence,
        count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
 FROM latest_scores
 GROUP BY call_date, scorecard_name, scorecard_version, criterion_id;

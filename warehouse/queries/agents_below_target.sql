@@ -5,7 +5,7 @@ SELECT agent, criterion_id,
        count(*) AS calls,
        count(*) FILTER (WHERE passed) AS passed,
        count(*) FILTER (WHERE passed = false) AS failed,
-       round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
+       kpi_round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
        coalesce(CAST(getvariable('target') AS DOUBLE), 0.9) AS target
 FROM latest_scores
 WHERE criterion_id = coalesce(CAST(getvariable('criterion') AS VARCHAR), 'verified_identity')

@@ -3,8 +3,8 @@
 SELECT CAST(date_trunc('week', call_date) AS DATE) AS week, criterion_id,
        count(*) AS calls,
        count(*) FILTER (WHERE passed) AS passed,
-       round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
-       round(avg(confidence), 3) AS mean_confidence
+       kpi_round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
+       kpi_round(avg(confidence), 3) AS mean_confidence
 FROM latest_scores
 WHERE criterion_id = coalesce(CAST(getvariable('criterion') AS VARCHAR), 'verified_identity')
   AND call_date >= date_trunc('week', current_date) - INTERVAL 7 DAY * (coalesce(CAST(getvariable('weeks') AS INTEGER), 12) - 1)
