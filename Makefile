@@ -1,5 +1,5 @@
 # callscore: `make demo` scores the bundled sample calls, `make test` runs the test suite.
-# Both set up .venv first (once; again only when pyproject.toml changes).
+# Both set up .venv first (once; again only when pyproject.toml or requirements.lock changes).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,6 +8,19 @@ STAMP := $(VENV)/.installed
 DEMO_DB ?= warehouse/demo.duckdb
 DEMO_REPORT ?= warehouse/demo-report.html
 
+# The exact versions `make test` was last green on (`make lock` writes it). pip honours
+# PIP_CONSTRAINT also in the environments where it builds packages, so the build tools are
+# pinned too. `make test LOCK= VENV=.venv-latest` ignores it: the newest versions the ranges
+# in pyproject.toml allow, in a venv of their own.
+LOCK ?= requirements.lock
+PIP := $(if $(LOCK),PIP_CONSTRAINT="$(abspath $(LOCK))") $(BIN)/python -m pip
+# The newest DuckDB 1.x, also written by `make lock`: the warehouse tests run on it as well.
+DUCKDB1_LOCK := requirements-duckdb1.lock
+DUCKDB1_DIR := $(VENV)/duckdb1
+DUCKDB1_TESTS := tests/test_warehouse.py tests/test_kpi.py tests/test_warehouse_bench.py tests/test_report.py \
+	tests/test_eval.py tests/test_crash_safety.py tests/test_faults.py
+LOCK_COMMAND := uv pip compile --universal --python-version 3.10 --custom-compile-command "make lock"
+
 # llama-cpp-python compiles llama.cpp on install. Built for "this CPU", its AMX kernels crash on
 # Xeons that have AMX (SIGSEGV in ggml_backend_amx_mul_mat), so on x86-64 it is built for AVX2.
 # For a GPU build: make install LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
@@ -15,16 +28,16 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo test bench samples labelled clean
+.PHONY: install system-deps demo test test-duckdb1 lock bench samples labelled clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 	@echo "installing callscore and its models into $(VENV) (the first time compiles llama-cpp-python: a few minutes)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir 'llama-cpp-python>=0.3.8,<0.4'
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --quiet --no-cache-dir 'llama-cpp-python>=0.3.8,<0.4'  # pyproject.toml's range
+	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # Debian packages the tests use: espeak-ng speaks the timed test calls, chromium renders the report.
@@ -54,6 +67,20 @@ demo: install
 
 test: install system-deps
 	$(BIN)/python -m pytest
+	$(MAKE) test-duckdb1
+
+# The warehouse's tests again on the newest DuckDB 1.x (users have warehouses of either major version).
+test-duckdb1: install system-deps
+	$(BIN)/python -m pip install --quiet --upgrade --target $(DUCKDB1_DIR) -r $(DUCKDB1_LOCK)
+	PYTHONPATH=$(abspath $(DUCKDB1_DIR)) $(BIN)/python -c "import duckdb; assert duckdb.__version__.startswith('1.'); print('DuckDB', duckdb.__version__)"
+	PYTHONPATH=$(abspath $(DUCKDB1_DIR)) $(BIN)/python -m pytest $(DUCKDB1_TESTS)
+
+# Move requirements.lock on to the newest versions pyproject.toml's ranges allow (PACKAGES="duckdb
+# prefect": those alone), on purpose: then `make test`, and commit the lock with what it needed.
+lock: install
+	$(BIN)/$(LOCK_COMMAND) pyproject.toml --extra dev --group build -o requirements.lock \
+		$(if $(PACKAGES),$(addprefix --upgrade-package ,$(PACKAGES)),--upgrade)
+	echo 'duckdb>=1.4,<2' | $(BIN)/$(LOCK_COMMAND) - --upgrade -o $(DUCKDB1_LOCK)
 
 # Speed benchmark: callscore against plain baselines in one run (bench/speed.py; about 15 minutes
 # on 2 cores). Writes its report into docs/benchmarks.md and the figures to warehouse/bench.json.

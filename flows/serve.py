@@ -28,19 +28,17 @@ def local_timezone() -> str:
 
 
 def nightly_schedule(cron: str, timezone: str) -> Any:
-    """A Prefect cron schedule; a bad expression or zone is a ``ValueError`` naming it."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from prefect._internal.schemas.validators import validate_cron_string
+    """A Prefect cron schedule; a bad expression or zone is a ``ValueError`` naming it. Checked by
+    Prefect's own public schedule model, so what passes here is what Prefect will accept."""
+    from prefect.client.schemas.schedules import CronSchedule
     from prefect.schedules import Cron
+    from pydantic import ValidationError
 
     try:
-        validate_cron_string(cron)
-    except ValueError as exc:
-        raise ValueError(f"not a cron expression: {cron!r} (five fields, e.g. {DEFAULT_CRON!r} for 02:00)") from exc
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        CronSchedule(cron=cron, timezone=timezone)
+    except ValidationError as exc:
+        if any(error["loc"][:1] == ("cron",) for error in exc.errors()):
+            raise ValueError(f"not a cron expression: {cron!r} (five fields, e.g. {DEFAULT_CRON!r} for 02:00)") from exc
         raise ValueError(f"unknown time zone {timezone!r} (an IANA name such as Europe/London)") from exc
     return Cron(cron, timezone=timezone)
 

@@ -212,6 +212,11 @@ class Warehouse:
     def migrate(self, available: Sequence[Migration] | None = None) -> list[int]:
         """Apply pending migrations in order and re-create the views; returns versions applied."""
         available = list(available if available is not None else migrations())
+        # Every commit below goes straight into the database file (a checkpoint) instead of the
+        # write-ahead log: DuckDB 1.x cannot replay some of this DDL from the log (ALTER TABLE ...
+        # DEFAULT nextval fails with an internal error), so a run killed or out of disk before
+        # its next checkpoint would leave a warehouse that no longer opens.
+        self.connection.execute("SET checkpoint_threshold = '0b'")
         try:
             applied = set(self.applied_migrations())
             known = {m.version for m in available}
@@ -236,6 +241,8 @@ class Warehouse:
             self.backfill_metrics()
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot migrate warehouse {self.path}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            self.connection.execute("RESET checkpoint_threshold")
         return done
 
     def backfill_metrics(self) -> int:

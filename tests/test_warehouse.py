@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from pipeline.errors import WarehouseError, WarehouseWriteError
 from pipeline.resources import data_dir
 from pipeline.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
+from tests.conftest import ROOT
 from tests.factories import CARD, call_record
 
 TABLES = {"recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores", "failures", "runs",
@@ -52,6 +55,24 @@ def test_an_existing_database_gets_only_the_new_migrations(tmp_path: Path) -> No
         assert warehouse.migrate(migrations(staged)) == [900]
         assert warehouse.connection.execute("SELECT run_id, note FROM runs").fetchall() == [("r1", None)]
         assert 900 in warehouse.applied_migrations()
+
+
+def test_a_process_killed_right_after_creating_the_warehouse_leaves_one_that_opens(tmp_path: Path) -> None:
+    """Nothing after the schema's creation is checkpointed: the write-ahead log is all there is.
+    DuckDB 1.x cannot replay schema changes such as migration 6's from it, so migrate() commits
+    them into the file itself."""
+    path = tmp_path / "w.duckdb"
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, sys\n"
+        "from pipeline.warehouse import Warehouse\n"
+        "warehouse = Warehouse.open(sys.argv[1])\n"
+        "warehouse.connection.execute(\"INSERT INTO runs (run_id, source, status, started_at)"
+        " VALUES ('r1', 'cli', 'running', now())\")\n"
+        "os._exit(9)  # killed: no checkpoint, no close\n"), str(path)], cwd=ROOT, capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    with Warehouse.open(path) as warehouse:
+        assert warehouse.connection.execute("SELECT run_id FROM runs").fetchall() == [("r1",)]
+        assert warehouse.pending_migrations() == []
 
 
 def test_a_database_from_a_newer_callscore_is_refused(tmp_path: Path) -> None:

@@ -171,13 +171,13 @@ def test_a_warehouse_from_before_the_kpi_tables_is_upgraded(tmp_path: Path) -> N
                 connection.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
                                    [migration.version, migration.name])
         connection.execute("INSERT INTO recordings (recording_id, path, file_name, size_bytes, agent, started_at)"
-                           " VALUES ('r1', '/a/r1.mp3', 'r1.mp3', 1, 'sam', '2026-11-02 10:00+00'),"
-                           " ('r2', '/a/r2.mp3', 'r2.mp3', 1, NULL, '2026-11-03 10:00+00')")
+                           " VALUES ('r1', '/a/r1.mp3', 'r1.mp3', 1, 'sam', '2026-11-02 10:00:00+00'),"
+                           " ('r2', '/a/r2.mp3', 'r2.mp3', 1, NULL, '2026-11-03 10:00:00+00')")
         for recording_id, llm_model, at in (("r1", "a.gguf", "09:00"), ("r1", "b.gguf", "10:00"), ("r2", "a.gguf", "09:00")):
             connection.execute(
                 "INSERT INTO evaluations (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
                 " scorecard_name, status, evaluated_at) VALUES (?, 'tiny.en', 'v1', 'p1', ?, 'card', 'scored', ?)",
-                [recording_id, llm_model, f"2026-11-05 {at}+00"])
+                [recording_id, llm_model, f"2026-11-05 {at}:00+00"])
             for criterion, weight, passed in (("greeted", 1, llm_model == "b.gguf"), ("verified", 3, True)):
                 connection.execute(
                     "INSERT INTO scores (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,"
