@@ -101,4 +101,4 @@ labelled: install system-deps
 	$(BIN)/python samples/labelled.py samples/labelled
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)
+	rm -rf $(VENV) .venv-latest .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)
