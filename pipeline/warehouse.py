@@ -212,13 +212,15 @@ class Warehouse:
     def migrate(self, available: Sequence[Migration] | None = None) -> list[int]:
         """Apply pending migrations in order and re-create the views; returns versions applied."""
         available = list(available if available is not None else migrations())
-        # Every commit below goes straight into the database file (a checkpoint) instead of the
-        # write-ahead log: DuckDB 1.x cannot replay some of this DDL from the log (ALTER TABLE ...
-        # DEFAULT nextval fails with an internal error), so a run killed or out of disk before
-        # its next checkpoint would leave a warehouse that no longer opens.
-        self.connection.execute("SET checkpoint_threshold = '0b'")
+        # While migrations are pending, every commit below goes straight into the database file
+        # (a checkpoint) instead of the write-ahead log: DuckDB 1.x cannot replay some migration
+        # DDL from the log (ALTER TABLE ... DEFAULT nextval fails with an internal error), so a
+        # run killed or out of disk before its next checkpoint would leave a warehouse that no
+        # longer opens. (The views, re-created on every open, replay fine; about 0.15 s a new warehouse.)
+        applied = set(self.applied_migrations())
+        if any(m.version not in applied for m in available):
+            self.connection.execute("SET checkpoint_threshold = '0b'")
         try:
-            applied = set(self.applied_migrations())
             known = {m.version for m in available}
             unknown = sorted(applied - known)
             if unknown:
