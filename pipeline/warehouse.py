@@ -217,10 +217,10 @@ class Warehouse:
         # DDL from the log (ALTER TABLE ... DEFAULT nextval fails with an internal error), so a
         # run killed or out of disk before its next checkpoint would leave a warehouse that no
         # longer opens. (The views, re-created on every open, replay fine; about 0.15 s a new warehouse.)
-        applied = set(self.applied_migrations())
-        if any(m.version not in applied for m in available):
-            self.connection.execute("SET checkpoint_threshold = '0b'")
         try:
+            applied = set(self.applied_migrations())
+            if any(m.version not in applied for m in available):
+                self.connection.execute("SET checkpoint_threshold = '0b'")
             known = {m.version for m in available}
             unknown = sorted(applied - known)
             if unknown:
