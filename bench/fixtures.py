@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio import AUDIO_EXTENSIONS, probe  # noqa: E402
+from pipeline.intake.audio import AUDIO_EXTENSIONS, probe  # noqa: E402
 from samples.synth import Turn  # noqa: E402
 
 SAMPLE_CALLS_DIR = ROOT / "samples" / "calls"

@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.batch import CallProcessor  # noqa: E402
+from pipeline.processing.procedure import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.evaluation import Agreement, Pair, agreement, match_labels, read_labels  # noqa: E402
-from pipeline.scorecard import load_scorecard  # noqa: E402
-from pipeline.warehouse import Warehouse  # noqa: E402
+from pipeline.report.agreement import Agreement, Pair, agreement, match_labels, read_labels  # noqa: E402
+from pipeline.scoring.scorecard import load_scorecard  # noqa: E402
+from pipeline.store.warehouse import Warehouse  # noqa: E402
 from samples.labelled import CALLS  # noqa: E402
 
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))

@@ -44,13 +44,13 @@ from bench.fixtures import (  # noqa: E402
     LABELLED_DIR, SAMPLE_CALLS_DIR, FixtureCall, WordErrors, ensure_labelled_calls, find_calls, word_errors,
 )
 from bench.machine import describe_machine  # noqa: E402
-from pipeline.batch import CallProcessor  # noqa: E402
+from pipeline.processing.procedure import CallProcessor  # noqa: E402
 from pipeline.config import Settings, load_settings  # noqa: E402
-from pipeline.evaluation import Pair, agreement, read_labels  # noqa: E402
-from pipeline.llm import Generation  # noqa: E402
-from pipeline.metrics import compute_metrics  # noqa: E402
-from pipeline.score import CallScore, Scorer, ScoringStyle  # noqa: E402
-from pipeline.transcribe import Segment  # noqa: E402
+from pipeline.report.agreement import Pair, agreement, read_labels  # noqa: E402
+from pipeline.scoring.backend import Generation  # noqa: E402
+from pipeline.speech.metrics import compute_metrics  # noqa: E402
+from pipeline.scoring.score import CallScore, Scorer, ScoringStyle  # noqa: E402
+from pipeline.speech.segments import Segment  # noqa: E402
 
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 DOC_BEGIN = "<!-- bench:begin (written by bench/speed.py --update-doc; edit outside these markers) -->"
@@ -230,7 +230,7 @@ class UncachedBackend:
 
 def _score_all(scorer: Scorer, transcripts: dict[str, tuple[Segment, ...]], labels: dict[tuple[str, str], str],
                processor: CallProcessor) -> ScoringVariant:
-    from pipeline.redact import redact_segments
+    from pipeline.speech.redact import redact_segments
 
     variant = ScoringVariant()
     for name, segments in transcripts.items():

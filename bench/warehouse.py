@@ -45,14 +45,15 @@ import duckdb  # noqa: E402
 
 from bench.machine import describe_machine  # noqa: E402
 
-from pipeline.audio import AudioInfo  # noqa: E402
-from pipeline.inbox import CallFacts  # noqa: E402
-from pipeline.metrics import compute_metrics  # noqa: E402
-from pipeline.queries import bundled_queries, set_variables  # noqa: E402
-from pipeline.score import CallScore, Verdict  # noqa: E402
-from pipeline.scorecard import Scorecard, parse_scorecard  # noqa: E402
-from pipeline.transcribe import Segment  # noqa: E402
-from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript, Warehouse  # noqa: E402
+from pipeline.intake.audio import AudioInfo  # noqa: E402
+from pipeline.intake.inbox import CallFacts  # noqa: E402
+from pipeline.speech.metrics import compute_metrics  # noqa: E402
+from pipeline.store.named_queries import bundled_queries, set_variables  # noqa: E402
+from pipeline.scoring.score import CallScore, Verdict  # noqa: E402
+from pipeline.scoring.scorecard import Scorecard, parse_scorecard  # noqa: E402
+from pipeline.speech.segments import Segment  # noqa: E402
+from pipeline.speech.transcription import NewTranscript  # noqa: E402
+from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse  # noqa: E402
 
 TARGET_S = 0.5  # every analyst query at 1M calls
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)

@@ -1,59 +1,93 @@
 """The nightly Prefect flow: score the day's recordings in an inbox folder.
 
-``nightly`` plans the run (which recordings are new), hands the work to ``score_recordings``
-(in this process, or as flow runs of a deployment on a work pool, one per shard, so several GPU
-machines split the night), then loads every result into the warehouse through one writer and
-publishes artifacts. Each recording goes through the tasks transcribe -> measure -> score, and
-the result is staged for the loader (see ``pipeline.staging``). The stages are the same
-``pipeline`` functions ``callscore score`` uses.
+``nightly`` plans the run (which recordings are new, and which have a stored transcript that only
+needs scoring again), hands the work to ``score_recordings`` (in this process, or as flow runs of
+a deployment on a work pool, one per shard, so several GPU machines split the night), then loads
+every result into the warehouse through one writer and publishes artifacts.
 
-Transient failures (GPU out of memory, a busy warehouse) are retried with back-off; a permanent
-one (undecodable audio) fails that recording only. Task results are cached by recording hash,
-model names and scorecard version, so a run started again after a crash redoes only what had
-not finished.
+Each recording goes through the same procedure as under ``callscore score``
+(``pipeline.processing.procedure``): its sidecar is read first, then the tasks transcribe (or
+re-use the stored transcript) -> measure and score, and the assembled record is staged for the
+loader (see ``pipeline.store.staging``). The tasks only add what Prefect is for: retries of
+transient failures with the one retry policy (``pipeline.processing.retries``), cached results
+in the staging folder that every worker reaches (a run started again after a crash, on any
+machine, redoes only what had not finished), and two tasks in flight at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.filesystems import LocalFileSystem
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.asyncutils import run_coro_as_sync
 from pydantic import BaseModel
 
 from flows.runtime import SCORE_LOCK, TRANSCRIBE_LOCK, processor_for
-from pipeline.batch import Transcription, assemble_record, call_status
 from pipeline.config import load_settings
-from pipeline.errors import RecordingError, TransientRecordingError, WarehouseBusyError, as_recording_error
-from pipeline.inbox import CHANGED_MESSAGE, discover, file_identity, read_call_facts
-from pipeline.metrics import CallMetrics, compute_metrics
-from pipeline.report import write_report
-from pipeline.score import CallScore
-from pipeline.staging import StagedFailure, StagedResult, failure_from, load_staged, stage
-from pipeline.warehouse import Warehouse
+from pipeline.errors import RecordingError, as_recording_error
+from pipeline.intake.inbox import FileState, discover, read_call_facts
+from pipeline.processing.outcome import Outcome, RunSummary
+from pipeline.processing.procedure import PlannedRecording, ScoredCall
+from pipeline.processing.retries import RetryPolicy, is_transient
+from pipeline.report.html_report import write_report
+from pipeline.speech.transcription import Transcription
+from pipeline.store.staging import (
+    LoadReport, StagedFailure, StagedResult, failure_from, load_staged, read_staged_transcript, stage_result,
+    stage_transcript,
+)
+from pipeline.store.warehouse import EvaluationKey, Warehouse
 
 ARTIFACT_CRITERIA = "callscore-criteria"
 ARTIFACT_SUMMARY = "callscore-run-summary"
 ARTIFACT_REPORT = "callscore-report"
-RETRIES = 3
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
-SHARD_POLL_S = 2.0  # how often the nightly run checks on its shard runs
+RESULTS_FOLDER = ".results"  # task results, inside the staging folder that every worker shares
 
 
 class WorkItem(BaseModel):
-    """One recording to process: ids and paths only, so it travels as a flow parameter."""
+    """One recording to process as the planner found it: ids and paths only, so it travels as a
+    flow parameter to any worker. The worker checks that its own settings give the same key."""
 
     path: str
     recording_id: str
     size_bytes: int
+    mtime_ns: int  # the file's modification time when hashed: a later change means new bytes
+    whisper_model: str
+    scorecard_version: str
+    prompt_version: str
+    llm_model: str
+    stored_transcript: str | None = None  # the stored transcript, exported to the staging folder
+    stored_duration_s: float | None = None  # audio seconds, when the recording is stored
+
+    @classmethod
+    def of(cls, planned: PlannedRecording, stored_transcript: Path | None) -> "WorkItem":
+        key = planned.key
+        assert planned.state is not None
+        return cls(path=str(planned.path), recording_id=key.recording_id, size_bytes=planned.size_bytes,
+                   mtime_ns=planned.state.mtime_ns, whisper_model=key.whisper_model,
+                   scorecard_version=key.scorecard_version, prompt_version=key.prompt_version,
+                   llm_model=key.llm_model, stored_transcript=str(stored_transcript) if stored_transcript else None,
+                   stored_duration_s=planned.stored_duration_s)
+
+    def planned(self) -> PlannedRecording:
+        key = EvaluationKey(self.recording_id, self.whisper_model, self.scorecard_version, self.prompt_version,
+                            self.llm_model)
+        return PlannedRecording(path=Path(self.path), key=key, size_bytes=self.size_bytes, done=False,
+                                has_transcript=self.stored_transcript is not None,
+                                stored_duration_s=self.stored_duration_s,
+                                state=FileState(self.size_bytes, self.mtime_ns))
 
 
 @dataclass
@@ -62,43 +96,46 @@ class Plan:
 
     items: list[WorkItem]  # to process
     seen: int  # audio files in the inbox (and date window)
-    done: int  # already in the warehouse
+    done: list[Outcome] = field(default_factory=list)  # already in the warehouse
     failures: list[StagedFailure] = field(default_factory=list)  # unreadable before any work
 
 
 # -- retries and caching ------------------------------------------------------------------------
 
 
-def is_transient(task: Any, task_run: Any, state: Any) -> bool:
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry only what may succeed on a second try."""
     try:
         state.result()
-    except (TransientRecordingError, WarehouseBusyError):
-        return True
-    except Exception:
-        return False
+    except Exception as exc:
+        return is_transient(exc)
     return False
 
 
-def _backoff(base_s: float) -> list[float]:
-    return [base_s * 3**attempt for attempt in range(RETRIES)]  # e.g. 10 s, 30 s, 90 s
-
-
 def transcript_key(context: Any, parameters: dict[str, Any]) -> str:
-    models = processor_for(parameters["overrides"]).models
-    return f"callscore-transcript-{parameters['item'].recording_id}-{models.whisper_name}"
+    item = parameters["item"]
+    return f"callscore-transcript-{item.recording_id}-{item.whisper_model}"
 
 
 def score_key(context: Any, parameters: dict[str, Any]) -> str:
-    processor = processor_for(parameters["overrides"])
-    key = processor.evaluation_key(parameters["item"].recording_id)
-    return f"callscore-score-{key.recording_id}-{key.whisper_model}-{key.scorecard_version}-{key.prompt_version}-{key.llm_model}"
+    item = parameters["item"]
+    return (f"callscore-score-{item.recording_id}-{item.whisper_model}-{item.scorecard_version}-"
+            f"{item.prompt_version}-{item.llm_model}")
+
+
+def results_storage(staging: Path) -> str:
+    """Where tasks keep their results: a storage block (on the Prefect server, so every worker of
+    the pool finds it) for a folder inside the staging folder, which every worker reaches."""
+    folder = staging.resolve() / RESULTS_FOLDER
+    name = "callscore-results-" + hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:12]
+    LocalFileSystem(basepath=str(folder)).save(name, overwrite=True)
+    return f"local-file-system/{name}"
 
 
 # -- per-recording tasks ---------------------------------------------------------------------------
 
 
-@task(name="transcribe", retries=RETRIES, retry_delay_seconds=_backoff(10), retry_condition_fn=is_transient,
+@task(name="transcribe", retries=len(RetryPolicy.backoff().delays_s), retry_condition_fn=retry_if_transient,
       cache_key_fn=transcript_key, cache_expiration=timedelta(days=CACHE_DAYS), persist_result=True,
       task_run_name="transcribe {item.path}")
 def transcribe(item: WorkItem, overrides: dict[str, Any]) -> Transcription:
@@ -108,34 +145,29 @@ def transcribe(item: WorkItem, overrides: dict[str, Any]) -> Transcription:
         return processor.transcribe_file(Path(item.path))
 
 
-@task(name="measure", cache_policy=NO_CACHE, task_run_name="measure {item.path}")
-def measure(item: WorkItem, transcription: Transcription) -> CallMetrics | None:
-    """Conversation metrics from the timed segments (plain arithmetic)."""
-    return compute_metrics(transcription.segments)
+@task(name="reuse transcript", cache_policy=NO_CACHE, task_run_name="reuse transcript {item.path}")
+def reuse_transcript(item: WorkItem, overrides: dict[str, Any]) -> Transcription:
+    """The stored transcript the planner exported: a new scorecard, prompt or LLM decodes nothing."""
+    assert item.stored_transcript is not None
+    return processor_for(overrides).transcribe_or_reuse(item.planned(), read_staged_transcript(Path(item.stored_transcript)))
 
 
-@task(name="score", retries=RETRIES, retry_delay_seconds=_backoff(10), retry_condition_fn=is_transient,
+@task(name="score", retries=len(RetryPolicy.backoff().delays_s), retry_condition_fn=retry_if_transient,
       cache_key_fn=score_key, cache_expiration=timedelta(days=CACHE_DAYS), persist_result=True,
       task_run_name="score {item.path}")
-def score(item: WorkItem, transcription: Transcription, overrides: dict[str, Any]) -> CallScore | None:
-    """The scorecard's verdicts, or None when there is nothing to score."""
-    if call_status(transcription) != "scored":
-        return None
+def score(item: WorkItem, transcription: Transcription, overrides: dict[str, Any]) -> ScoredCall:
+    """The conversation measures and the scorecard's verdicts (none when nobody spoke)."""
     processor = processor_for(overrides)
     with SCORE_LOCK:
-        return processor.score(transcription.segments)
+        return processor.measure_and_score(transcription)
 
 
-@task(name="load", retries=RETRIES, retry_delay_seconds=_backoff(5), retry_condition_fn=is_transient,
+@task(name="load", retries=len(RetryPolicy.backoff().delays_s), retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE)
-def load(staging: str, db: str) -> dict[str, Any]:
+def load(staging: str, db: str) -> LoadReport:
     """The one writer: move staged results into the warehouse (one transaction each)."""
     with Warehouse.open(Path(db)) as warehouse:
-        report = load_staged(warehouse, Path(staging))
-    return {
-        "records": report.records, "failures": report.failures, "duplicates": report.duplicates,
-        "unreadable": [str(p) for p in report.unreadable], "stage_seconds": report.stage_seconds,
-    }
+        return load_staged(warehouse, Path(staging))
 
 
 # -- the shard flow: runs wherever a worker picks it up -------------------------------------------
@@ -144,49 +176,56 @@ def load(staging: str, db: str) -> dict[str, Any]:
 @flow(name="callscore-score-recordings", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides: dict[str, Any] | None = None,
                      retry_delay_s: float = 10.0) -> dict[str, int]:
-    """Transcribe, measure and score ``items``, staging one result per recording in ``staging``.
+    """Put ``items`` through the procedure, staging one result per recording in ``staging``.
 
     Recordings are submitted in order, so the next one transcribes while this one is scored.
     """
     logger = get_run_logger()
     overrides = overrides or {}
     processor = processor_for(overrides)
-    delays = _backoff(retry_delay_s)
-    transcribe_task = transcribe.with_options(retry_delay_seconds=delays)
-    score_task = score.with_options(retry_delay_seconds=delays)
+    staging_dir = Path(staging)
+    retry = RetryPolicy.backoff(retry_delay_s)
+    options = {"retry_delay_seconds": list(retry.delays_s), "retries": len(retry.delays_s),
+               "result_storage": results_storage(staging_dir)}
+    transcribe_task, score_task = transcribe.with_options(**options), score.with_options(**options)
+    counts = {"staged": 0, "failed": 0}
+
+    def failed(item: WorkItem, exc: Exception, stage_name: str) -> None:  # this recording fails alone
+        error = as_recording_error(exc, stage=stage_name)
+        logger.warning("%s failed at %s: %s", item.path, error.stage, error)
+        stage_result(staging_dir, StagedResult(failure=failure_from(
+            error, run_id=run_id, path=Path(item.path), recording_id=item.recording_id, worker=processor.worker)))
+        counts["failed"] += 1
+
     chains = []
     for item in items:
-        transcribed = transcribe_task.submit(item, overrides)
-        metrics = measure.submit(item, transcribed)
-        scored = score_task.submit(item, transcribed, overrides)
-        chains.append((item, transcribed, metrics, scored))
+        planned, stage_name = item.planned(), "plan"
+        try:
+            processor.check_key(planned.key)
+            stage_name = "sidecar"
+            facts = processor.read_facts(planned)  # a bad sidecar costs no transcription
+        except Exception as exc:
+            failed(item, exc, stage_name)
+            continue
+        transcribed = (reuse_transcript.submit(item, overrides) if planned.has_transcript
+                       else transcribe_task.submit(item, overrides))
+        chains.append((item, planned, facts, transcribed, score_task.submit(item, transcribed, overrides)))
 
-    counts = {"staged": 0, "failed": 0}
-    for item, transcribed, metrics, scored in chains:
-        path, stage_name = Path(item.path), "transcribe"
+    for item, planned, facts, transcribed, scored in chains:
+        stage_name = "transcribe"
         try:
             transcription = transcribed.result()
             stage_name = "score"
-            call_metrics, call_score = metrics.result(), scored.result()
-            stage_name = "sidecar"
-            record = assemble_record(
-                processor.evaluation_key(item.recording_id), path=path, size_bytes=item.size_bytes,
-                facts=read_call_facts(path), scorecard=processor.scorecard, run_id=run_id,
-                transcription=transcription, metrics=call_metrics, score=call_score, worker=processor.worker,
-            )
-            seconds = {"transcribe": transcription.transcript.seconds if transcription.transcript else 0.0,
-                       "score": call_score.seconds if call_score else 0.0}
+            scored_call = scored.result()
+            record = processor.assemble(planned, facts, transcription, scored_call, run_id=run_id)
             stage_name = "read"
-            if file_identity(path)[0] != item.recording_id:  # what was transcribed may not be what was planned
-                raise TransientRecordingError(CHANGED_MESSAGE, stage="read")
-            stage(Path(staging), StagedResult(record=record, stage_seconds=seconds))
+            processor.check_unchanged(planned)  # what was transcribed must be what was planned
+            seconds = {"transcribe": transcription.seconds,
+                       "score": scored_call.score.seconds if scored_call.score else 0.0}
+            stage_result(staging_dir, StagedResult(record=record, stage_seconds=seconds))
             counts["staged"] += 1
-        except Exception as exc:  # this recording fails alone
-            error = as_recording_error(exc, stage=stage_name)
-            logger.warning("%s failed at %s: %s", item.path, error.stage, error)
-            stage(Path(staging), StagedResult(failure=failure_from(
-                error, run_id=run_id, path=path, recording_id=item.recording_id, worker=processor.worker)))
-            counts["failed"] += 1
+        except Exception as exc:
+            failed(item, exc, stage_name)
     return counts
 
 
@@ -194,12 +233,14 @@ def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan(inbox: str, db: str, overrides: dict[str, Any], since: date | None, until: date | None) -> Plan:
-    """Recordings in ``inbox`` (within the date window, by their call start in local time) that
-    the warehouse does not have yet; the same content twice is one item."""
+def plan(inbox: str, db: str, staging: str, overrides: dict[str, Any], since: date | None,
+         until: date | None) -> Plan:
+    """Step 1 of the procedure for the recordings in ``inbox`` (within the date window, by their
+    call start in local time): those the warehouse does not have yet become work items, the same
+    content twice one item. A stored transcript to score again is exported to ``staging``."""
     processor = processor_for(overrides)
     items: dict[str, WorkItem] = {}
-    failures, seen, done = [], 0, 0
+    outcome = Plan(items=[], seen=0)
     with Warehouse.open(Path(db)) as warehouse:
         for path in discover([Path(inbox)]):
             try:
@@ -207,16 +248,21 @@ def plan(inbox: str, db: str, overrides: dict[str, Any], since: date | None, unt
                     day = read_call_facts(path).started_at.astimezone().date()
                     if (since and day < since) or (until and day >= until):
                         continue
-                seen += 1
-                recording_id, size = file_identity(path)
+                outcome.seen += 1
+                planned = processor.plan(path, warehouse)
             except RecordingError as exc:  # kept as data: a traceback would keep the warehouse alive
-                failures.append(failure_from(exc, run_id="", path=path, recording_id=None, worker=processor.worker))
+                outcome.failures.append(failure_from(exc, run_id="", path=path, recording_id=None,
+                                                     worker=processor.worker))
                 continue
-            if warehouse.is_done(processor.evaluation_key(recording_id)):
-                done += 1
-            elif recording_id not in items:
-                items[recording_id] = WorkItem(path=str(path), recording_id=recording_id, size_bytes=size)
-    return Plan(list(items.values()), seen, done, failures)
+            key = planned.key
+            if planned.done:
+                outcome.done.append(Outcome(path, "skipped", key.recording_id, planned.stored_duration_s))
+            elif key.recording_id not in items:
+                stored = stage_transcript(Path(staging), key, warehouse.stored_transcript(
+                    key.recording_id, key.whisper_model) or ()) if planned.has_transcript else None
+                items[key.recording_id] = WorkItem.of(planned, stored)
+    outcome.items = list(items.values())
+    return outcome
 
 
 def split(items: list[WorkItem], shards: int) -> list[list[WorkItem]]:
@@ -259,11 +305,12 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     processor = processor_for(overrides)
 
     leftovers = load(str(staging_dir), str(db_path))  # results a crashed run staged but never loaded
-    if leftovers["records"] or leftovers["failures"]:
-        logger.info("loaded %d results left by an earlier run", len(leftovers["records"]) + len(leftovers["failures"]))
-    planned = plan(inbox, str(db_path), overrides, since, until)
+    if leftovers.records or leftovers.failures:
+        logger.info("loaded %d results left by an earlier run", len(leftovers.records) + len(leftovers.failures))
+    planned = plan(inbox, str(db_path), str(staging_dir), overrides, since, until)
     _start_run(db_path, run_id, started_at, processor.run_identity(), planned.failures)
-    logger.info("%d recordings in the inbox: %d to do, %d already done", planned.seen, len(planned.items), planned.done)
+    logger.info("%d recordings in the inbox: %d to do, %d already done", planned.seen, len(planned.items),
+                len(planned.done))
 
     batches = split(planned.items, shards)
     if shard_deployment and len(batches) > 1:
@@ -274,11 +321,12 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
             score_recordings(batch, str(staging_dir), run_id, overrides, retry_delay_s)
 
     loaded = load(str(staging_dir), str(db_path))
-    summary = _summarise(planned, loaded, started_wall)
+    summary = _summarise(run_id, planned, loaded, started_wall)
     report_path = default_report_path(db_path, started_at.date()) if report else None
-    criteria = _finish_run(db_path, run_id, summary, report_path)
-    _publish(summary, criteria, report_path)
-    return {**summary, "run_id": run_id, "report": str(report_path) if report_path else None}
+    criteria = _finish_run(db_path, summary, report_path)
+    figures = summary.as_dict()
+    _publish(figures, criteria, report_path)
+    return {**figures, "report": str(report_path) if report_path else None}
 
 
 def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, str],
@@ -286,29 +334,27 @@ def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, st
     """Open the run in `runs` (closing any earlier flow run that was killed) and record the
     recordings that could not even be read."""
     with Warehouse.open(db) as warehouse:
-        stale = warehouse.abort_stale_runs(source="flow")  # nightly runs do not overlap (concurrency limit 1)
+        # nightly runs do not overlap (concurrency limit 1)
+        stale = warehouse.begin_run(run_id=run_id, source="flow", started_at=started_at, models=models)
         if stale:
             get_run_logger().warning("%d earlier flow runs never finished (killed?): marked aborted in `runs`", stale)
-        warehouse.start_run(run_id=run_id, source="flow", started_at=started_at, models=models)
         for failure in failures:
             warehouse.record_failure(run_id=run_id, path=failure.path, recording_id=None, error=failure.as_error(),
                                      error_type=failure.error_type)
 
 
-def _finish_run(db: Path, run_id: str, summary: dict[str, Any], report_path: Path | None) -> list[dict[str, Any]]:
+def _finish_run(db: Path, summary: RunSummary, report_path: Path | None) -> list[dict[str, Any]]:
     """Close the run in `runs`, write the report, and return the run's pass rate per criterion."""
     with Warehouse.open(db) as warehouse:
-        warehouse.finish_run(run_id, status="completed", counts=summary["counts"], audio_s=summary["audio_s"],
-                             wall_s=summary["wall_s"], stage_seconds=summary["stage_seconds"])
+        warehouse.finish_run(summary.run_id, status="completed", **summary.ledger_figures())
         if report_path is not None:
             write_report(warehouse, report_path)
-        return _criteria_pass_rates(warehouse, run_id)
+        return warehouse.criteria_pass_rates(summary.run_id)
 
 
 def _run_on_work_pool(deployment: str, batches: list[list[WorkItem]], staging: str, run_id: str,
                       overrides: dict[str, Any], retry_delay_s: float, timeout_s: float) -> None:
     """One flow run per batch on the deployment's work pool; wait until all have finished."""
-    from prefect import get_client
     from prefect.deployments import run_deployment
 
     logger = get_run_logger()
@@ -320,64 +366,46 @@ def _run_on_work_pool(deployment: str, batches: list[list[WorkItem]], staging: s
         for index, batch in enumerate(batches)
     ]
     logger.info("%d shard runs queued on the work pool of %s", len(runs), deployment)
-    pending = {run.id: run.name for run in runs}
-    deadline = time.monotonic() + timeout_s
-    with get_client(sync_client=True) as client:
-        while pending and time.monotonic() < deadline:
-            for flow_run_id in list(pending):
-                state = client.read_flow_run(flow_run_id).state
-                if state is not None and state.is_final():
-                    if not state.is_completed():
-                        logger.warning("shard run %s ended %s; its recordings are tried again next run",
-                                       pending[flow_run_id], state.name)
-                    del pending[flow_run_id]
-            time.sleep(SHARD_POLL_S)
-    if pending:
+    unfinished = run_coro_as_sync(_wait_for_shards({run.id: run.name for run in runs}, timeout_s))
+    if unfinished:
         logger.warning("%d shard runs still unfinished after %.0f s; what they stage is loaded next run",
-                       len(pending), timeout_s)
+                       unfinished, timeout_s)
 
 
-def _summarise(planned: Plan, loaded: dict[str, Any], started_wall: float) -> dict[str, Any]:
-    records = loaded["records"]
-    statuses = [r.status for r in records]
-    counts = {
-        "seen": planned.seen,
-        "scored": statuses.count("scored"),
-        "no_speech": statuses.count("no_speech"),
-        "too_short": statuses.count("too_short"),
-        "skipped": planned.done + loaded["duplicates"],
-        "failed": len(loaded["failures"]) + len(planned.failures),
-    }
-    stage_seconds = {k: v for k, v in loaded["stage_seconds"].items() if v > 0}
-    return {
-        "counts": counts,
-        "audio_s": sum(r.duration_s or 0.0 for r in records),
-        "wall_s": time.perf_counter() - started_wall,
-        "stage_seconds": stage_seconds,
-        "slowest_stage": max(stage_seconds, key=stage_seconds.__getitem__) if stage_seconds else None,
-        "failed": [{"path": str(f.path), "stage": f.stage, "error": f.message} for f in loaded["failures"]]
-        + [{"path": str(f.path), "stage": f.stage, "error": f.message} for f in planned.failures],
-    }
+async def _wait_for_shards(names: dict[UUID, str], timeout_s: float) -> int:
+    """Wait (Prefect's ``wait_for_flow_run``) for every shard run to end; how many did not in time."""
+    import asyncio
+
+    from prefect.exceptions import FlowWaitTimeout
+    from prefect.flow_runs import wait_for_flow_run
+
+    logger = get_run_logger()
+
+    async def one(flow_run_id: UUID) -> bool:
+        try:
+            ended = await wait_for_flow_run(flow_run_id, timeout=int(timeout_s))
+        except FlowWaitTimeout:
+            return False
+        if ended.state is not None and not ended.state.is_completed():
+            logger.warning("shard run %s ended %s; its recordings are tried again next run", names[flow_run_id],
+                           ended.state.name)
+        return True
+
+    finished = await asyncio.gather(*(one(flow_run_id) for flow_run_id in names))
+    return finished.count(False)
 
 
-def _criteria_pass_rates(warehouse: Warehouse, run_id: str) -> list[dict[str, Any]]:
-    rows = warehouse.connection.execute(
-        """
-        SELECT s.criterion_id, count(*) AS answers,
-               count(*) FILTER (WHERE s.passed) AS passed,
-               count(*) FILTER (WHERE s.passed = false) AS failed,
-               count(*) FILTER (WHERE s.passed IS NULL) AS not_applicable,
-               round(count(*) FILTER (WHERE s.passed) / nullif(count(s.passed), 0), 3) AS pass_rate,
-               round(avg(s.confidence), 3) AS mean_confidence
-        FROM scores AS s
-        JOIN evaluations AS e USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
-        WHERE e.run_id = ?
-        GROUP BY s.criterion_id ORDER BY s.criterion_id
-        """,
-        [run_id],
-    ).fetchall()
-    columns = ["criterion", "answers", "passed", "failed", "not_applicable", "pass_rate", "mean_confidence"]
-    return [dict(zip(columns, row)) for row in rows]
+def _summarise(run_id: str, planned: Plan, loaded: LoadReport, started_wall: float) -> RunSummary:
+    """The run's summary: what the plan found done or unreadable, and what the load stored."""
+    outcomes = list(planned.done)
+    outcomes += [Outcome(r.path, r.status, r.key.recording_id, r.duration_s) for r in loaded.records]  # type: ignore[arg-type]
+    outcomes += [Outcome(r.path, "skipped", r.key.recording_id, r.duration_s) for r in loaded.duplicates]
+    outcomes += [Outcome(f.path, "failed", f.recording_id, stage=f.stage, error=f.message)
+                 for f in [*loaded.failures, *planned.failures]]
+    summary = RunSummary(run_id=run_id, outcomes=outcomes, wall_s=time.perf_counter() - started_wall,
+                         files_seen=planned.seen)
+    summary.add_stage_seconds(loaded.stage_seconds)
+    return summary
 
 
 def _publish(summary: dict[str, Any], criteria: list[dict[str, Any]], report_path: Path | None) -> None:

@@ -11,7 +11,7 @@ import json
 import threading
 from typing import Any
 
-from pipeline.batch import CallProcessor
+from pipeline.processing.procedure import CallProcessor
 from pipeline.config import load_settings
 
 TRANSCRIBE_LOCK = threading.Lock()  # one transcription at a time per process (the GPU, or all CPU cores)

@@ -87,7 +87,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
          before are kept, run again once fixed
     """
     _setup_logging(verbose)
-    from pipeline.batch import run_batch
+    from pipeline.processing.batch import run_batch
 
     settings, processor, warehouse = _prepare_run(flags)
 
@@ -115,7 +115,7 @@ def rescore(as_json: bool, verbose: bool, **flags: Any) -> None:
     `score`.
     """
     _setup_logging(verbose)
-    from pipeline.batch import run_rescore
+    from pipeline.processing.batch import run_rescore
 
     settings, processor, warehouse = _prepare_run(flags)
     _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), warehouse, settings.db,
@@ -125,9 +125,9 @@ def rescore(as_json: bool, verbose: bool, **flags: Any) -> None:
 def _prepare_run(flags: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(settings, processor, open warehouse) for a scoring run; a setup problem ends the command
     with its one-line error before any work."""
-    from pipeline.batch import CallProcessor
+    from pipeline.processing.procedure import CallProcessor
     from pipeline.config import load_settings
-    from pipeline.warehouse import Warehouse
+    from pipeline.store.warehouse import Warehouse
 
     try:
         settings = load_settings(flags)
@@ -252,7 +252,7 @@ def _read_warehouse(db: Path | None) -> Any:
     """The warehouse (from --db, CALLSCORE_DB, callscore.toml or the default) opened read-only;
     a setup problem ends the command with its one-line error."""
     from pipeline.config import load_settings
-    from pipeline.warehouse import Warehouse
+    from pipeline.store.warehouse import Warehouse
 
     try:
         return Warehouse.open(load_settings({"db": db}).db, read_only=True)
@@ -261,7 +261,7 @@ def _read_warehouse(db: Path | None) -> Any:
 
 
 def _bundled_query_list() -> str:
-    from pipeline.queries import bundled_queries
+    from pipeline.store.named_queries import bundled_queries
 
     try:
         return "\n".join(f"  {q.name}: {q.summary}" for q in bundled_queries().values())
@@ -293,7 +293,7 @@ def sql(query: str, db: Path | None, fmt: str, variables: tuple[str, ...]) -> No
 
     import duckdb
 
-    from pipeline.queries import parse_variables, resolve_query, set_variables
+    from pipeline.store.named_queries import parse_variables, resolve_query, set_variables
 
     try:
         text = resolve_query(query)
@@ -340,7 +340,7 @@ def report(out: Path, since: Any, db: Path | None) -> None:
     The file opens offline (no scripts, nothing fetched) and covers the scorecard version
     scored most recently.
     """
-    from pipeline.report import write_report
+    from pipeline.report.html_report import write_report
 
     with _read_warehouse(db) as warehouse:
         try:
@@ -374,8 +374,8 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
     from dataclasses import asdict
 
     from pipeline.config import load_settings
-    from pipeline.evaluation import TARGET_AGREEMENT, evaluate, read_labels
-    from pipeline.scorecard import load_scorecard
+    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, read_labels
+    from pipeline.scoring.scorecard import load_scorecard
 
     try:
         card = load_scorecard(load_settings({"scorecard": scorecard}).scorecard)
@@ -555,7 +555,7 @@ def _list_models(as_json: bool, models_dir: Path | None) -> None:
     from dataclasses import asdict
 
     from pipeline.config import load_settings
-    from pipeline.models import model_inventory
+    from pipeline.models.choice import model_inventory
 
     try:
         rows = model_inventory(load_settings({"models_dir": models_dir}))
@@ -621,8 +621,8 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     Without access to the hub it stops at once (exit 2) and says which file to copy by hand.
     """
     from pipeline.config import load_settings
-    from pipeline.models import model_inventory
-    from pipeline.registry import find_preset, preset_names, pull
+    from pipeline.models.choice import model_inventory
+    from pipeline.models.registry import find_preset, preset_names, pull
 
     preset = find_preset(name)
     if preset is None:

@@ -44,9 +44,9 @@ from typing import Iterable, Literal, Sequence, get_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.redact import redact_text  # noqa: E402
+from pipeline.speech.redact import redact_text  # noqa: E402
 from pipeline.resources import default_scorecard_path  # noqa: E402
-from pipeline.scorecard import Criterion, Scorecard, load_scorecard  # noqa: E402
+from pipeline.scoring.scorecard import Criterion, Scorecard, load_scorecard  # noqa: E402
 from samples.synth import Turn, add_line_noise, lay_out, write_audio  # noqa: E402
 
 Label = Literal["yes", "no", "na"]

@@ -42,6 +42,13 @@ criteria:
 """
 
 
+# A criterion added to SMALL_CARD: a new scorecard version, as a QA team's edit makes one.
+WIDER_CRITERION = """
+  - id: offered_help
+    question: The agent asks whether there is anything else they can help with.
+"""
+
+
 @pytest.fixture
 def card(tmp_path: Path) -> Path:
     """SMALL_CARD as a scorecard file."""
@@ -101,7 +108,7 @@ def scored_samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture
 def kpi_warehouse_path(tmp_path: Path) -> Path:
     """A warehouse holding tests.factories.RECENT_CALLS: five calls with known answers."""
-    from pipeline.warehouse import Warehouse
+    from pipeline.store.warehouse import Warehouse
     from tests.factories import RECENT_CALLS
 
     path = tmp_path / "kpi.duckdb"

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.inbox import CallFacts
-from pipeline.metrics import compute_metrics
-from pipeline.score import CallScore, Verdict
-from pipeline.scorecard import parse_scorecard
-from pipeline.transcribe import Segment
-from pipeline.warehouse import CallRecord, EvaluationKey, NewTranscript
+from pipeline.intake.inbox import CallFacts
+from pipeline.speech.metrics import compute_metrics
+from pipeline.scoring.score import CallScore, Verdict
+from pipeline.scoring.scorecard import parse_scorecard
+from pipeline.speech.segments import Segment
+from pipeline.speech.transcription import NewTranscript
+from pipeline.store.warehouse import CallRecord, EvaluationKey
 
 # Weights: greeted 1, verified 2 (critical, may be n/a), closing 3.
 CARD_YAML = """

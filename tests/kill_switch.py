@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from pipeline.warehouse import Warehouse
+from pipeline.store.warehouse import Warehouse
 
 
 def _kill_in_nth_store(n: int) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.audio import SAMPLE_RATE, decode, probe
+from pipeline.intake.audio import SAMPLE_RATE, decode, probe
 from pipeline.errors import PermanentRecordingError
 from tests.conftest import GOOD_CALL, MONO_CALL, silence, tone
 

@@ -10,7 +10,7 @@ import pytest
 
 from bench.fixtures import find_calls, normalise_words, word_edits, word_errors
 from bench.speed import DOC_BEGIN, DOC_END, bench_scoring, bench_transcription, update_doc
-from pipeline.batch import CallProcessor
+from pipeline.processing.procedure import CallProcessor
 from pipeline.config import load_settings
 from tests.conftest import GOOD_CALL, SAMPLE_CALLS
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline.resources import default_scorecard_path
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, run_cli, silence
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, WIDER_CRITERION, run_cli, silence
 
 
 def _count(db: Path, query: str) -> int:
@@ -66,6 +66,31 @@ def test_a_second_run_does_no_work(scored_samples: dict, tmp_path: Path) -> None
     assert report["counts"]["skipped"] == 4 and report["counts"]["scored"] == 0
     assert all(r["qa_score"] is not None for r in report["recordings"])  # stored results are reported
     assert {t: _count(db, f"SELECT count(*) FROM {t}") for t in before} == before
+
+
+def test_a_changed_scorecard_rescores_every_call_from_its_stored_transcript(
+        tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.processing.procedure import CallProcessor
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for call in (GOOD_CALL, MONO_CALL):
+        shutil.copy(call, inbox)
+    db = tmp_path / "w.duckdb"
+    assert run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card)).exit_code == 0
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    transcribed = []
+    original = CallProcessor.transcribe_file
+    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path: transcribed.append(path) or original(self, path))
+
+    result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(wider), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["counts"]["scored"] == 2
+    assert transcribed == []  # both scored from their stored transcripts
+    assert _count(db, "SELECT count(DISTINCT scorecard_version) FROM evaluations") == 2
+    assert _count(db, "SELECT count(*) FROM transcripts") == 2
+    assert _count(db, "SELECT count(*) FROM scores WHERE criterion_id = 'offered_help'") == 2
 
 
 def test_summary_table_and_sql_for_people(scored_samples: dict) -> None:

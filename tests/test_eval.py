@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluation import Pair, cohens_kappa, review_needed
-from pipeline.transcribe import Transcriber
+from pipeline.report.agreement import Pair, cohens_kappa, review_needed
+from pipeline.speech.transcribe import Transcriber
 from tests.conftest import GOOD_CALL, POOR_CALL, SMALL_CARD, rows, run_cli
 from tests.factories import CARD_YAML
 

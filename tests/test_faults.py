@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.batch
-from pipeline.batch import CallProcessor, run_batch
+import pipeline.processing.batch
+import pipeline.processing.procedure
+import pipeline.processing.retries
+from pipeline.processing.batch import run_batch
+from pipeline.processing.procedure import CallProcessor
 from pipeline.config import load_settings
-from pipeline.llm import LlamaBackend
-from pipeline.warehouse import Warehouse
+from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.store.warehouse import Warehouse
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
 from tests.conftest import MONO_CALL, ROOT, rows, run_cli
 
@@ -31,7 +34,7 @@ TABLES = ("recordings", "transcripts", "segments", "call_metrics", "evaluations"
 
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline.batch, "RETRY_DELAYS_S", (0.05, 0.05))
+    monkeypatch.setattr(pipeline.processing.retries, "FIRST_DELAY_S", 0.05)
 
 
 
@@ -115,9 +118,9 @@ DISK_FULL_DRIVER = textwrap.dedent("""
     folder, inbox, card = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     filler = folder / "filler"
 
-    import pipeline.batch
-    original = pipeline.batch.CallProcessor.process
-    def process(self, path, warehouse, **kw):
+    import pipeline.processing.batch
+    original = pipeline.processing.batch.process_recording
+    def process(processor, path, warehouse, **kw):
         if path.name.startswith("b"):  # the first call is stored: now the disk fills up
             with open(filler, "wb", buffering=0) as f:  # unbuffered: closing it cannot fail again
                 try:
@@ -125,8 +128,8 @@ DISK_FULL_DRIVER = textwrap.dedent("""
                         f.write(b"\\0" * 65536); f.flush()
                 except OSError:
                     pass
-        return original(self, path, warehouse, **kw)
-    pipeline.batch.CallProcessor.process = process
+        return original(processor, path, warehouse, **kw)
+    pipeline.processing.batch.process_recording = process
     main(["score", inbox, "--db", str(folder / "w.duckdb"), "--scorecard", card], prog_name="callscore")
 """)
 
@@ -175,14 +178,14 @@ def test_a_full_disk_under_any_layer_exits_3_with_one_line(tmp_path: Path, card:
 
         monkeypatch.setattr(CallProcessor, "transcribe_file", transcribe_file)
     else:
-        original_run = pipeline.batch.CallProcessor.process
+        original_run = pipeline.processing.batch.process_recording
 
-        def process(self, path, warehouse, **kwargs):
+        def process(processor, path, warehouse, **kwargs):
             if path.name == "b.mp3":
                 raise full  # outside the per-recording error handling
-            return original_run(self, path, warehouse, **kwargs)
+            return original_run(processor, path, warehouse, **kwargs)
 
-        monkeypatch.setattr(CallProcessor, "process", process)
+        monkeypatch.setattr(pipeline.processing.batch, "process_recording", process)
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card))
     assert result.exit_code == 3, result.stderr
@@ -214,7 +217,7 @@ def test_a_file_that_changes_while_processed_is_done_again_from_its_new_bytes(
         tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = short_call(tmp_path / "inbox" / "growing.wav")
     first_bytes = sha256(path)
-    original, reads = pipeline.batch.read_call_facts, []
+    original, reads = pipeline.processing.procedure.read_call_facts, []
 
     def still_being_written(audio_path):  # runs after hashing, before decoding
         reads.append(audio_path)
@@ -223,7 +226,7 @@ def test_a_file_that_changes_while_processed_is_done_again_from_its_new_bytes(
                 handle.write(b"\0" * 32000)
         return original(audio_path)
 
-    monkeypatch.setattr(pipeline.batch, "read_call_facts", still_being_written)
+    monkeypatch.setattr(pipeline.processing.procedure, "read_call_facts", still_being_written)
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(path), "--db", str(db), "--scorecard", str(card), "--json")
     assert result.exit_code == 0, result.stderr
@@ -235,14 +238,14 @@ def test_a_file_that_changes_while_processed_is_done_again_from_its_new_bytes(
 def test_a_file_that_keeps_changing_fails_as_transient_and_stores_nothing(
         tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = short_call(tmp_path / "inbox" / "growing.wav")
-    original = pipeline.batch.read_call_facts
+    original = pipeline.processing.procedure.read_call_facts
 
     def always_growing(audio_path):
         with open(audio_path, "ab") as handle:
             handle.write(b"\0" * 3200)
         return original(audio_path)
 
-    monkeypatch.setattr(pipeline.batch, "read_call_facts", always_growing)
+    monkeypatch.setattr(pipeline.processing.procedure, "read_call_facts", always_growing)
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(path), "--db", str(db), "--scorecard", str(card), "--json")
     assert result.exit_code == 1

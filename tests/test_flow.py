@@ -27,11 +27,12 @@ from prefect.client.schemas.filters import (
 )
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from flows.nightly import ARTIFACT_CRITERIA, ARTIFACT_REPORT, ARTIFACT_SUMMARY, nightly, split, WorkItem
-from pipeline.batch import CallProcessor
+from flows.nightly import ARTIFACT_CRITERIA, ARTIFACT_REPORT, ARTIFACT_SUMMARY, WorkItem, nightly, score_recordings, split
+from pipeline.config import load_settings
+from pipeline.processing.procedure import CallProcessor
 from pipeline.errors import TransientRecordingError
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, rows, run_cli
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, WIDER_CRITERION, rows, run_cli
 
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -132,7 +133,7 @@ def test_a_flow_run_scores_the_inbox_and_publishes_its_figures(prefect_env, inbo
     assert set(json.loads(run[7])) >= {"transcribe", "score", "load"}
 
     # the bad file's transcription failed once and was not retried; the good ones completed
-    tasks = task_runs(state.state_details.flow_run_id, expected=2 + 4 * 3)  # load, plan, load; 3 per file
+    tasks = task_runs(state.state_details.flow_run_id, expected=3 + 4 * 2)  # load, plan, load; 2 per file
     bad = tasks[f"transcribe {inbox / 'bad.mp3'}"][0]
     assert bad.state.is_failed() and bad.run_count == 1
     assert all(tasks[f"score {inbox / name}"][0].state.is_completed()
@@ -166,7 +167,7 @@ def test_a_transient_failure_is_retried_and_then_succeeds(prefect_env, inbox: Pa
     state = nightly(inbox=str(inbox), db=str(db), scorecard=str(card), retry_delay_s=0.1, return_state=True)
     assert state.is_completed() and state.result()["counts"]["scored"] == 3
     assert calls.count("broadband-poor.mp3") == 2
-    retried = task_runs(state.state_details.flow_run_id, expected=3 + 3 * 3)[f"transcribe {inbox / 'broadband-poor.mp3'}"][0]
+    retried = task_runs(state.state_details.flow_run_id, expected=3 + 3 * 2)[f"transcribe {inbox / 'broadband-poor.mp3'}"][0]
     assert retried.run_count == 2 and retried.state.is_completed()
     assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
 
@@ -222,6 +223,44 @@ def test_a_run_killed_inside_the_load_is_finished_by_the_next_without_duplicates
     assert not list(staging.glob("*.json"))
 
 
+def test_a_changed_scorecard_rescores_every_call_from_its_stored_transcript(
+        prefect_env, inbox: Path, card: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "w.duckdb"
+    first = nightly(inbox=str(inbox), db=str(db), scorecard=str(card))
+    assert first["counts"]["scored"] == 3
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    transcribed = []
+    original = CallProcessor.transcribe_file
+    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path: transcribed.append(path) or original(self, path))
+
+    second = nightly(inbox=str(inbox), db=str(db), scorecard=str(wider))
+    assert second["counts"] == {"seen": 3, "scored": 3, "no_speech": 0, "too_short": 0, "skipped": 0, "failed": 0}
+    assert transcribed == []  # every call scored from its stored transcript
+    assert rows(db, "SELECT count(*), count(DISTINCT scorecard_version) FROM evaluations") == [(6, 2)]
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(3,)]
+    assert rows(db, "SELECT count(*) FROM scores WHERE criterion_id = 'offered_help'") == [(3,)]
+    staging = Path(f"{db}.staging")
+    assert not list(staging.glob("*.json")) and not list((staging / "transcripts").glob("*"))  # nothing stuck
+    third = nightly(inbox=str(inbox), db=str(db), scorecard=str(wider))
+    assert third["counts"]["skipped"] == 3 and third["counts"]["failed"] == 0
+
+
+def test_a_worker_with_other_models_than_the_planner_stores_nothing_under_the_run(
+        prefect_env, inbox: Path, card: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(card.read_text() + WIDER_CRITERION)
+    planned = CallProcessor(load_settings({"scorecard": str(card)})).evaluation_key("0" * 64)
+    item = WorkItem(path=str(inbox / GOOD_CALL.name), recording_id="0" * 64, size_bytes=1, mtime_ns=0,
+                    whisper_model=planned.whisper_model, scorecard_version=planned.scorecard_version,
+                    prompt_version=planned.prompt_version, llm_model=planned.llm_model)
+    staging = tmp_path / "staging"
+    counts = score_recordings([item], str(staging), "run-1", {"scorecard": str(other)}, 0.1)
+    assert counts == {"staged": 0, "failed": 1}
+    failure = json.loads(next(staging.glob("*.json")).read_text())["failure"]
+    assert failure["stage"] == "plan" and "scorecard_version" in failure["message"] and not failure["transient"]
+
+
 def _synthetic_call(path: Path) -> Path:
     channels, _ = lay_out([Turn("agent", "Northwind Energy, this is Sam, how can I help?"),
                            Turn("customer", "Hi, I would like to pay my bill please.")], 16_000)
@@ -256,6 +295,9 @@ def test_two_workers_on_one_inbox_score_every_recording_once(prefect_env, inbox:
     assert summary["counts"]["scored"] == 4, logs
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(4, 4)]
     assert {w for (w,) in rows(db, "SELECT DISTINCT worker FROM evaluations")} == {"worker-a", "worker-b"}, logs
+    # task results went to the staging folder every worker shares, none to a worker's own storage
+    assert len(list((Path(f"{db}.staging") / ".results").iterdir())) >= 8, logs  # a transcript and a score each
+    assert not [p for name in ("worker-a", "worker-b") for p in (tmp_path / name).rglob("*") if p.is_file()]
 
 
 def test_split_balances_bytes_and_never_makes_empty_shards() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.metrics import compute_metrics
-from pipeline.queries import bundled_queries, set_variables
+from pipeline.speech.metrics import compute_metrics
+from pipeline.store.named_queries import bundled_queries, set_variables
 from pipeline.resources import data_dir
-from pipeline.warehouse import Warehouse
+from pipeline.store.warehouse import Warehouse
 from tests.conftest import run_cli
 from tests.factories import RECENT_CALLS, seg
 

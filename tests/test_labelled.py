@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.inbox import read_call_facts
+from pipeline.intake.inbox import read_call_facts
 from samples import labelled
 from samples.labelled import CALLS, LabelSetError, check_set, default_scorecard, label_rows
 from tests.conftest import ROOT

@@ -19,14 +19,15 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-import pipeline.audio
-import pipeline.batch
-from pipeline.audio import SAMPLE_RATE, AudioStream, decode, decode_stream, quiet_cut
-from pipeline.batch import CallProcessor
+import pipeline.intake.audio
+import pipeline.processing.procedure
+from pipeline.intake.audio import SAMPLE_RATE, AudioStream, decode, decode_stream, quiet_cut
+from pipeline.processing.procedure import CallProcessor
 from pipeline.config import load_settings
 from pipeline.errors import PermanentRecordingError, RecordingError
-from pipeline.models import embedded_whisper_model
-from pipeline.transcribe import SPLIT_GAP_S, RepeatGuard, Segment, Transcriber, drop_hallucinations
+from pipeline.models.choice import embedded_whisper_model
+from pipeline.speech.segments import Segment
+from pipeline.speech.transcribe import SPLIT_GAP_S, RepeatGuard, Transcriber, drop_hallucinations
 from samples.synth import AUDIBLE_LEVEL, add_line_noise, speak, write_audio, write_audio_blocks
 from tests.conftest import GOOD_CALL, MONO_CALL, silence, tone
 
@@ -231,7 +232,7 @@ def test_a_decode_error_after_the_first_chunk_keeps_its_stage(
             decoded += block.shape[1]
             yield block
 
-    monkeypatch.setattr(pipeline.batch, "decode_stream", functools.partial(decode_stream, chunk_seconds=CHUNK_S))
+    monkeypatch.setattr(pipeline.processing.procedure, "decode_stream", functools.partial(decode_stream, chunk_seconds=CHUNK_S))
     monkeypatch.setattr(AudioStream, "_blocks", failing_blocks)
     processor = CallProcessor(load_settings({}))
     with pytest.raises(PermanentRecordingError, match="injected") as caught:

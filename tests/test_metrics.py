@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.audio import decode
-from pipeline.metrics import CallMetrics, compute_metrics, longest_monologue, merge, subtract
-from pipeline.models import embedded_whisper_model
-from pipeline.transcribe import Segment, Transcriber
+from pipeline.intake.audio import decode
+from pipeline.speech.metrics import CallMetrics, compute_metrics, longest_monologue, merge, subtract
+from pipeline.models.choice import embedded_whisper_model
+from pipeline.speech.segments import Segment
+from pipeline.speech.transcribe import Transcriber
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
 
 

@@ -16,16 +16,18 @@ from typing import Iterator
 import httpx
 import pytest
 
-from pipeline.batch import CallProcessor, run_batch
+from pipeline.processing.batch import run_batch
+from pipeline.processing.procedure import CallProcessor
+from pipeline.processing.retries import RetryPolicy
 from pipeline.config import load_settings
 from pipeline.errors import ModelError, PermanentRecordingError, SetupError
-from pipeline.models import choose_models, embedded_llm_model
-from pipeline.openai_backend import OpenAIBackend, choice_probabilities
-from pipeline.prompt import load_prompt_template
-from pipeline.score import Scorer
-from pipeline.scorecard import parse_scorecard
-from pipeline.transcribe import Segment
-from pipeline.warehouse import Warehouse
+from pipeline.models.choice import choose_models, embedded_llm_model
+from pipeline.scoring.openai_backend import OpenAIBackend, choice_probabilities
+from pipeline.scoring.prompt import load_prompt_template
+from pipeline.scoring.score import Scorer
+from pipeline.scoring.scorecard import parse_scorecard
+from pipeline.speech.segments import Segment
+from pipeline.store.warehouse import Warehouse
 from tests.conftest import GOOD_CALL, POOR_CALL, rows, run_cli
 
 SERVER_START_S = 120.0  # loading a 135M model takes a few seconds; a busy machine, more
@@ -221,9 +223,9 @@ def test_server_dying_mid_batch_fails_the_recording_as_transient(card: Path, tmp
     try:
         settings = load_settings({"db": tmp_path / "w.duckdb", "scorecard": card, "llm_backend": "openai",
                                   "llm_url": base_url}, environ={}, cwd=tmp_path)
-        processor = CallProcessor(settings, retry_delays_s=(0.0,))
+        processor = CallProcessor(settings)
         with Warehouse.open(settings.db) as warehouse:
-            summary = run_batch([GOOD_CALL, POOR_CALL], processor, warehouse,
+            summary = run_batch([GOOD_CALL, POOR_CALL], processor, warehouse, retry=RetryPolicy((0.0,)),
                                 on_outcome=lambda outcome: _stop(process))  # the server dies after the first call
     finally:
         _stop(process)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.redact import (
+from pipeline.speech.redact import (
     JOIN_MAX_GAP_S,
     PII_KINDS,
     PLACEHOLDERS,
@@ -17,7 +17,7 @@ from pipeline.redact import (
     redact_segments,
     redact_text,
 )
-from pipeline.transcribe import Segment
+from pipeline.speech.segments import Segment
 
 _DIGITS_OR_DIGIT_WORDS = re.compile(r"\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.I)
 

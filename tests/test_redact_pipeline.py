@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.llm import LlamaBackend
-from pipeline.warehouse import Warehouse
+from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.store.warehouse import Warehouse
 from samples.synth import Turn, add_line_noise, lay_out, write_audio
 from tests.conftest import run_cli
 from tests.factories import call_record, seg
@@ -66,7 +66,7 @@ def test_a_transcript_stored_unmasked_is_masked_before_the_llm_reads_it(tmp_path
     """A warehouse from before redaction: re-scoring with a new scorecard reads its stored transcript."""
     audio = tmp_path / "old.mp3"
     _card_call(audio)
-    from pipeline.inbox import file_identity
+    from pipeline.intake.inbox import file_identity
 
     recording_id, _ = file_identity(audio)
     db = tmp_path / "w.duckdb"

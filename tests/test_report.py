@@ -13,8 +13,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from pipeline.report import qa_distribution
-from pipeline.warehouse import Warehouse
+from pipeline.report.html_report import qa_distribution
+from pipeline.store.warehouse import Warehouse
 from tests.conftest import ROOT, run_cli
 from tests.factories import HOSTILE_QUOTE
 

@@ -12,15 +12,15 @@ import duckdb
 import pytest
 
 from pipeline.errors import ScorecardError
-from pipeline.llm import LlamaBackend
-from pipeline.metrics import compute_metrics
-from pipeline.models import embedded_llm_model
-from pipeline.prompt import load_prompt_template
-from pipeline.rules import Condition, Conversation, RuleResult, evaluate
-from pipeline.score import Scorer, ScoringStyle
-from pipeline.scorecard import parse_scorecard
-from pipeline.transcribe import Segment
-from pipeline.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
+from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.speech.metrics import compute_metrics
+from pipeline.models.choice import embedded_llm_model
+from pipeline.scoring.prompt import load_prompt_template
+from pipeline.scoring.rules import Condition, Conversation, RuleResult, evaluate
+from pipeline.scoring.score import Scorer, ScoringStyle
+from pipeline.scoring.scorecard import parse_scorecard
+from pipeline.speech.segments import Segment
+from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
 from tests.conftest import GOOD_CALL, rows, run_cli
 from tests.factories import CARD_YAML, call_record
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.llm import LlamaBackend
-from pipeline.models import embedded_llm_model
-from pipeline.prompt import load_prompt_template, transcript_line
+from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.models.choice import embedded_llm_model
+from pipeline.scoring.prompt import load_prompt_template, transcript_line
 from pipeline.resources import default_scorecard_path
-from pipeline.score import Scorer, ScoringStyle, Verdict, combine, split_windows, verify_evidence
-from pipeline.scorecard import Criterion, load_scorecard, parse_scorecard
-from pipeline.transcribe import Segment
+from pipeline.scoring.score import Scorer, ScoringStyle, Verdict, combine, split_windows, verify_evidence
+from pipeline.scoring.scorecard import Criterion, load_scorecard, parse_scorecard
+from pipeline.speech.segments import Segment
 from pipeline.errors import SetupError
 
 TWO_CRITERIA = parse_scorecard("""
@@ -202,7 +202,7 @@ def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, styl
 
 def test_an_answer_with_a_raw_tab_inside_a_quote_still_parses(backend: LlamaBackend) -> None:
     """Seen on a labelled call: the model wrote a literal tab inside an evidence string."""
-    from pipeline.llm import Generation
+    from pipeline.scoring.backend import Generation
 
     scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template())
     text = ('{"greeted": {"evidence": "Northwind\tEnergy, Sam speaking", "verdict": "yes"},'

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.errors import ScorecardError
 from pipeline.resources import default_scorecard_path
-from pipeline.scorecard import load_scorecard, parse_scorecard
+from pipeline.scoring.scorecard import load_scorecard, parse_scorecard
 
 MINIMAL = """
 name: tiny

@@ -4,10 +4,11 @@ import logging
 
 import pytest
 
-from pipeline.audio import decode
+from pipeline.intake.audio import decode
 from pipeline.errors import ModelError
-from pipeline.models import embedded_whisper_model
-from pipeline.transcribe import Segment, Transcriber, choose_device, drop_hallucinations, is_hallucination
+from pipeline.models.choice import embedded_whisper_model
+from pipeline.speech.segments import Segment
+from pipeline.speech.transcribe import Transcriber, choose_device, drop_hallucinations, is_hallucination
 from tests.conftest import GOOD_CALL, MONO_CALL
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.errors import WarehouseError, WarehouseWriteError
 from pipeline.resources import data_dir
-from pipeline.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
+from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
 from tests.conftest import ROOT
 from tests.factories import CARD, call_record
 
@@ -64,7 +64,7 @@ def test_a_process_killed_right_after_creating_the_warehouse_leaves_one_that_ope
     path = tmp_path / "w.duckdb"
     killed = subprocess.run([sys.executable, "-c", (
         "import os, sys\n"
-        "from pipeline.warehouse import Warehouse\n"
+        "from pipeline.store.warehouse import Warehouse\n"
         "warehouse = Warehouse.open(sys.argv[1])\n"
         "warehouse.connection.execute(\"INSERT INTO runs (run_id, source, status, started_at)"
         " VALUES ('r1', 'cli', 'running', now())\")\n"

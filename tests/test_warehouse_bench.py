@@ -17,7 +17,7 @@ from bench.warehouse import (
     AGENTS, CARD, EARLIER_LLM_MODEL, LLM_MODEL, OLD_CARD, TEAMS, ExecutemanyWarehouse, analyst_queries, generate,
     rescored_records, run, synthetic_records,
 )
-from pipeline.warehouse import Warehouse, migrations
+from pipeline.store.warehouse import Warehouse, migrations
 
 CALLS = 300
 

@@ -4,7 +4,7 @@
 --
 -- So that they answer in a fraction of a second over millions of calls, the views read two tables
 -- that each call's write keeps up to date in its own transaction (migration 006,
--- pipeline/warehouse.py): call_scores, one row per scored evaluation with its figures, the
+-- pipeline/store/warehouse.py): call_scores, one row per scored evaluation with its figures, the
 -- call's facts and conversation measures, and whether it is the recording's latest evaluation of
 -- its scorecard version; and criterion_totals, the answers of those latest evaluations counted
 -- per agent, scorecard version and criterion. The first four views say what those two tables

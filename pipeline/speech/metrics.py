@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from pipeline.transcribe import Segment
+from pipeline.speech.segments import Segment
 
 NON_TALK_MIN_S = 3.0  # silences longer than this are non-talk time
 INTERRUPTION_MIN_OVERLAP_S = 0.3  # talking over the other speaker for less than this is not an interruption

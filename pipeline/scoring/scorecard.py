@@ -1,7 +1,7 @@
 """Scorecards: the yes/no business criteria a call is scored against, loaded from YAML.
 
 A criterion is judged by the LLM (``kind: llm``, the default) or by a rule checked in plain code
-(``kind: rule``, implied by a ``rule:``; see ``pipeline.rules``). Either kind may carry
+(``kind: rule``, implied by a ``rule:``; see ``pipeline.scoring.rules``). Either kind may carry
 ``only_if``, a rule that must hold for the criterion to apply.
 
 The version of a scorecard is a hash of its normalised content (defaults filled in, comments
@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import ScorecardError
-from pipeline.rules import Condition
+from pipeline.scoring.rules import Condition
 
 VERSION_LENGTH = 12  # hex characters of the SHA-256 kept as the version
 

@@ -13,33 +13,15 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from pipeline.errors import ModelError
+from pipeline.scoring.backend import VERDICT_KEY, Generation
 
 log = logging.getLogger(__name__)
-
-VERDICT_KEY = "verdict"
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One grammar-constrained answer."""
-
-    text: str
-    # For each occurrence of the verdict key, in output order: option -> probability the model
-    # gave that option's first token (over the whole vocabulary, before the grammar).
-    choice_probabilities: tuple[dict[str, float], ...]
-    prompt_tokens: int
-    completion_tokens: int
-    # Prompt tokens the model actually evaluated: fewer than ``prompt_tokens`` when the start of
-    # the prompt was still in its cache from the previous generation. None when unknown.
-    evaluated_prompt_tokens: int | None = None
-
 
 class _ChoiceProbe:
     """A logits processor that records option probabilities wherever a verdict value starts.

@@ -11,7 +11,7 @@ window is scored, and per criterion the verdicts combine by the criterion's ``co
 answer "na" do not count unless all do. Nothing is truncated.
 
 Rule criteria (``kind: rule``) are judged in plain code from the segments and the call's
-``CallMetrics`` (``pipeline.rules``), never by the LLM: their verdicts have confidence 1.0 and
+``CallMetrics`` (``pipeline.scoring.rules``), never by the LLM: their verdicts have confidence 1.0 and
 the matched words or the measured figure as evidence. A criterion whose ``only_if`` does not
 hold is "na" without asking anyone. Only the LLM criteria left are put to the model (the prompt
 and the answer grammar list only them); when none is left, the model is not called.
@@ -23,18 +23,18 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
-from pipeline.llm import Generation
-from pipeline.metrics import CallMetrics, compute_metrics
-from pipeline.prompt import PromptTemplate, transcript_line
-from pipeline.rules import Conversation, evaluate
-from pipeline.scorecard import Criterion, Scorecard
-from pipeline.transcribe import Segment
+from pipeline.scoring.backend import Generation, ScoringBackend
+from pipeline.speech.metrics import CallMetrics, compute_metrics
+from pipeline.scoring.prompt import PromptTemplate, transcript_line
+from pipeline.scoring.rules import Conversation, evaluate
+from pipeline.scoring.scorecard import Criterion, Scorecard
+from pipeline.speech.segments import Segment
 
 EVIDENCE_MAX_CHARS = 120
 EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
@@ -42,15 +42,6 @@ EVIDENCE_MIN_CHARS = 6  # a shorter "quote" ("no", "Sam") matches anything and p
 ANSWER_TOKENS_PER_CRITERION = EVIDENCE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
 WINDOW_OVERLAP = 0.15  # share of a window's lines repeated at the start of the next
 MIN_TRANSCRIPT_TOKENS = 256  # below this the context is too small to score in windows
-
-
-class ScoringBackend(Protocol):
-    name: str
-    n_ctx: int
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation: ...
 
 
 class _Answer(BaseModel):

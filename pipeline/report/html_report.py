@@ -13,9 +13,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pipeline.charts import Bar, histogram, horizontal_bars, line_chart
-from pipeline.queries import bundled_queries, set_variables
-from pipeline.warehouse import Warehouse
+from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
+from pipeline.store.named_queries import bundled_queries, set_variables
+from pipeline.store.warehouse import Warehouse
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
 QA_TARGET = 80.0  # a call at or above this reads as good in the charts

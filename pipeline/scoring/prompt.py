@@ -12,18 +12,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import yaml
 
 from pipeline.errors import ScorecardError
 from pipeline.resources import prompt_template_path
-from pipeline.transcribe import Segment
+from pipeline.scoring.scorecard import Criterion
+from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
 
-if TYPE_CHECKING:  # scorecard -> rules -> prompt: the criteria are only annotations here
-    from pipeline.scorecard import Criterion
-
-SPEAKER_LABELS = {"agent": "AGENT", "customer": "CUSTOMER", "unknown": "SPEAKER"}
 _FENCE = re.compile(r"(BEGIN|END)\s+TRANSCRIPT", re.IGNORECASE)
 
 
@@ -62,14 +59,6 @@ def criteria_block(criteria: Iterable[Criterion]) -> str:
         note = ' (may not apply: answer "na" then)' if criterion.allow_na else ""
         lines.append(f"- {criterion.id}{note}: {criterion.question}")
     return "\n".join(lines)
-
-
-def timestamp(seconds: float) -> str:
-    """'01:05' for 65 s, '1:02:05' past an hour."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def transcript_line(segment: Segment) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Literal, Mapping, Sequence
 
 from pipeline.errors import SetupError
-from pipeline.warehouse import Warehouse
+from pipeline.store.warehouse import Warehouse
 
 Answer = Literal["yes", "no", "na"]
 ANSWERS: tuple[Answer, ...] = ("yes", "no", "na")

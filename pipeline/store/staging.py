@@ -7,6 +7,9 @@ sees half a file), and a single loader moves staged files into the warehouse, ea
 transaction, deleting a file only after its transaction committed. A result that is already in
 the warehouse (a recording scored twice by a re-run) is dropped, not stored again.
 
+The planner also exports here the stored transcripts that a run scores again (``transcripts/``),
+since workers do not read the warehouse; the loader deletes one once a record of it is stored.
+
 The staging folder must be shared by every worker and the loader (a network share when the
 workers are on several machines).
 """
@@ -24,11 +27,13 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from pipeline.errors import PermanentRecordingError, RecordingError, TransientRecordingError
-from pipeline.warehouse import CallRecord, Warehouse
+from pipeline.speech.segments import Segment
+from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".json"
+TRANSCRIPTS = "transcripts"  # the sub-folder of exported stored transcripts
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class StagedResult:
 
 
 _ADAPTER = TypeAdapter(StagedResult)
+_SEGMENTS = TypeAdapter(tuple[Segment, ...])
 
 
 def failure_from(error: RecordingError, *, run_id: str, path: Path, recording_id: str | None,
@@ -67,9 +73,8 @@ def failure_from(error: RecordingError, *, run_id: str, path: Path, recording_id
     return StagedFailure(run_id, path, recording_id, error.stage, type(cause).__name__, str(error), error.transient, worker)
 
 
-def stage(directory: Path, result: StagedResult) -> Path:
+def stage_result(directory: Path, result: StagedResult) -> Path:
     """Write ``result`` atomically into ``directory``; returns the file's path."""
-    directory.mkdir(parents=True, exist_ok=True)
     if result.record is not None:
         key = result.record.key
         name = "-".join([key.recording_id[:16], _short_hash(
@@ -77,10 +82,28 @@ def stage(directory: Path, result: StagedResult) -> Path:
     else:
         assert result.failure is not None
         name = f"failed-{_short_hash(str(result.failure.path))}-{uuid.uuid4().hex[:8]}"
-    target = directory / f"{name}{SUFFIX}"
-    partial = directory / f".{name}.{uuid.uuid4().hex[:8]}.partial"
+    return _write_atomically(directory / f"{name}{SUFFIX}", _ADAPTER.dump_json(result))
+
+
+def _transcript_file(directory: Path, recording_id: str, whisper_model: str) -> Path:
+    return directory / TRANSCRIPTS / f"{recording_id[:16]}-{_short_hash(recording_id, whisper_model)}{SUFFIX}"
+
+
+def stage_transcript(directory: Path, key: EvaluationKey, segments: tuple[Segment, ...]) -> Path:
+    """Export a stored transcript (``key``'s recording and Whisper model) for a worker to score again."""
+    return _write_atomically(_transcript_file(directory, key.recording_id, key.whisper_model),
+                             _SEGMENTS.dump_json(segments))
+
+
+def read_staged_transcript(path: Path) -> tuple[Segment, ...]:
+    return _SEGMENTS.validate_json(path.read_bytes())
+
+
+def _write_atomically(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.partial")
     with open(partial, "wb") as handle:
-        handle.write(_ADAPTER.dump_json(result))
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())  # on disk before it is named: a power cut leaves no empty result
     os.replace(partial, target)
@@ -105,7 +128,7 @@ class LoadReport:
 
     records: list[CallRecord] = field(default_factory=list)  # newly stored
     failures: list[StagedFailure] = field(default_factory=list)
-    duplicates: int = 0  # results already in the warehouse, dropped
+    duplicates: list[CallRecord] = field(default_factory=list)  # results already in the warehouse, dropped
     unreadable: list[Path] = field(default_factory=list)  # moved aside to rejected/
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -125,11 +148,13 @@ def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
             report.unreadable.append(path)
             continue
         if result.record is not None:
-            if warehouse.is_done(result.record.key):
-                report.duplicates += 1
+            key = result.record.key
+            if warehouse.is_done(key):
+                report.duplicates.append(result.record)
             else:
                 warehouse.save_call(result.record)
                 report.records.append(result.record)
+            _transcript_file(directory, key.recording_id, key.whisper_model).unlink(missing_ok=True)
         elif result.failure is not None:
             failure = result.failure
             warehouse.record_failure(

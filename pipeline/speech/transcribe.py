@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
-from pipeline.audio import AudioChunk, ChannelAudio, Speaker
+from pipeline.intake.audio import AudioChunk, ChannelAudio
 from pipeline.errors import ModelError
+from pipeline.speech.segments import Segment
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +32,6 @@ MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
 SPLIT_GAP_S = 1.0
 CUDA_BATCH_SIZE = 16  # stretches of speech (of up to 30 s) decoded together on a GPU
 _REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A stretch of speech by one speaker. Times in seconds from the start of the recording."""
-
-    speaker: Speaker
-    channel: int
-    start: float
-    end: float
-    text: str
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
 
 
 @dataclass(frozen=True)

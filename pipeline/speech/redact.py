@@ -65,7 +65,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
-from pipeline.transcribe import Segment
+from pipeline.speech.segments import Segment
 
 PII_KINDS: tuple[str, ...] = ("card", "email", "phone", "number")
 PLACEHOLDERS: dict[str, str] = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}

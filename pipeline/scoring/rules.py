@@ -40,9 +40,8 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rapidfuzz import fuzz
 
-from pipeline.metrics import CallMetrics, SpeakerMetrics
-from pipeline.prompt import SPEAKER_LABELS, timestamp
-from pipeline.transcribe import Segment
+from pipeline.speech.metrics import CallMetrics, SpeakerMetrics
+from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
 
 FUZZY_MIN_SIMILARITY = 85  # rapidfuzz ratio, 0-100, of a phrase against as many words, spaces removed
 EVIDENCE_MAX_CHARS = 160  # a quoted match is cut to about this many characters around the match

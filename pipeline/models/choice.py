@@ -1,5 +1,5 @@
 """Which models a run uses: the embedded defaults (small, offline, for trying callscore out) or
-whatever the settings name (a path, a faster-whisper name, or a preset of ``pipeline.registry``),
+whatever the settings name (a path, a faster-whisper name, or a preset of ``pipeline.models.registry``),
 and which models this machine has.
 
 Embedded defaults, installed from the package registry:
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import ModelError
-from pipeline.registry import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
+from pipeline.models.registry import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
 
 # Names faster-whisper can fetch by itself (used to tell a name from a mistyped path).
 WHISPER_MODEL_NAMES = frozenset(
@@ -97,7 +97,7 @@ def choose_models(settings: Settings) -> ModelChoice:
         whisper_name = _whisper_name(whisper, embedded=False)
 
     if settings.llm_backend == "openai":  # the server's model, by name; the server is asked only if unnamed
-        from pipeline.openai_backend import server_model
+        from pipeline.scoring.openai_backend import server_model
 
         api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         served = settings.llm_server_model or server_model(str(settings.llm_url), api_key=api_key)

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import httpx
 
 from pipeline.errors import ModelError, PermanentRecordingError, TransientRecordingError
-from pipeline.llm import VERDICT_KEY, Generation
+from pipeline.scoring.backend import VERDICT_KEY, Generation
 
 log = logging.getLogger(__name__)
 

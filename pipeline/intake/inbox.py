@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from pipeline.audio import AUDIO_EXTENSIONS
+from pipeline.intake.audio import AUDIO_EXTENSIONS
 from pipeline.errors import PermanentRecordingError, TransientRecordingError
 
 HASH_CHUNK_BYTES = 1 << 20

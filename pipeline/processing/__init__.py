@@ -1,0 +1,1 @@
+"""Processing: the one procedure each recording goes through, and the runs that drive it."""

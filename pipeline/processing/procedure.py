@@ -1,0 +1,255 @@
+"""The one procedure every recording goes through, whoever drives it (``callscore score`` and
+``rescore``, or the nightly flow's tasks on any worker):
+
+1. ``plan``: its identity (SHA-256), the evaluation key this processor's models and scorecard
+   give it, and what the warehouse already holds (done? a transcript by this Whisper model?);
+2. ``read_facts``: the sidecar, before any audio is decoded;
+3. ``transcribe_or_reuse``: decode, transcribe and redact it, or take the stored transcript;
+4. ``measure_and_score``: the conversation measures (once) and the scorecard's verdicts;
+5. ``assemble``: the ``CallRecord`` the warehouse stores in one transaction (directly, or
+   through the staging folder).
+
+``CallProcessor`` holds the settings, scorecard and models (loaded on first use, once per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import Settings, worker_name
+from pipeline.errors import PermanentRecordingError, SetupError, TransientRecordingError, as_recording_error
+from pipeline.intake.audio import decode_stream
+from pipeline.intake.inbox import CHANGED_MESSAGE, CallFacts, FileState, file_state, identify_unchanged, read_call_facts
+from pipeline.models.choice import ModelChoice, choose_models
+from pipeline.scoring.backend import ScoringBackend
+from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.scoring.prompt import PromptTemplate, load_prompt_template
+from pipeline.scoring.score import CallScore, Scorer, ScoringStyle
+from pipeline.scoring.scorecard import Scorecard, load_scorecard
+from pipeline.speech.metrics import CallMetrics, compute_metrics
+from pipeline.speech.redact import redact_segments
+from pipeline.speech.segments import Segment
+from pipeline.speech.transcribe import Transcriber
+from pipeline.speech.transcription import NewTranscript, Transcription
+from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording, Warehouse
+
+log = logging.getLogger(__name__)
+
+MIN_CALL_SECONDS = 2.0  # shorter recordings are stored as 'too_short', not transcribed
+
+
+@dataclass(frozen=True)
+class PlannedRecording:
+    """One recording, its evaluation key, and what the warehouse held of it when planned."""
+
+    path: Path
+    key: EvaluationKey
+    size_bytes: int
+    done: bool  # already evaluated with exactly this key: nothing to do
+    has_transcript: bool  # a transcript by ``key.whisper_model`` is stored: re-score it, decode nothing
+    stored_duration_s: float | None = None  # audio seconds, when the recording is stored
+    state: FileState | None = None  # size and mtime when hashed (None: re-scored from the warehouse)
+    facts: CallFacts | None = None  # the stored facts of a recording re-scored without its file
+
+
+@dataclass(frozen=True)
+class ScoredCall:
+    """The measures and verdicts of one transcription (both None when nobody spoke)."""
+
+    metrics: CallMetrics | None
+    score: CallScore | None
+
+
+class CallProcessor:
+    """Settings, scorecard and models for processing recordings. Models load on first use, so a
+    run where everything is already done loads none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.scorecard: Scorecard = load_scorecard(settings.scorecard)
+        self.template: PromptTemplate = load_prompt_template()
+        self.models: ModelChoice = choose_models(settings)
+        self.worker = worker_name()
+        self._transcriber: Transcriber | None = None
+        self._scorer: Scorer | None = None
+
+    # -- what this processor is --------------------------------------------------------------
+
+    @property
+    def style(self) -> ScoringStyle:
+        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order)
+
+    @property
+    def prompt_version(self) -> str:
+        """The template's content hash, plus the scoring style when it is not the default."""
+        return "+".join(part for part in (self.template.version, self.style.tag) if part)
+
+    def evaluation_key(self, recording_id: str) -> EvaluationKey:
+        return EvaluationKey(
+            recording_id=recording_id,
+            whisper_model=self.models.whisper_name,
+            scorecard_version=self.scorecard.version,
+            prompt_version=self.prompt_version,
+            llm_model=self.models.llm_name,
+        )
+
+    def run_identity(self) -> dict[str, str]:
+        return {
+            "whisper_model": self.models.whisper_name,
+            "llm_model": self.models.llm_name,
+            "scorecard_name": self.scorecard.name,
+            "scorecard_version": self.scorecard.version,
+            "prompt_version": self.prompt_version,
+        }
+
+    def check_key(self, planned: EvaluationKey) -> None:
+        """Refuse work planned for other models or another scorecard than this processor's (a
+        worker whose settings differ from the planner's would store them under the planner's run)."""
+        mine = self.evaluation_key(planned.recording_id)
+        if mine != planned:
+            differ = [f"{name} {getattr(mine, name)!r} (planned {getattr(planned, name)!r})"
+                      for name in ("whisper_model", "scorecard_version", "prompt_version", "llm_model")
+                      if getattr(mine, name) != getattr(planned, name)]
+            raise PermanentRecordingError(f"this worker would use {', '.join(differ)}: its settings differ from the "
+                                          "planner's", stage="plan")
+
+    # -- the models, loaded on first use -----------------------------------------------------
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = Transcriber(
+                self.models.whisper,
+                device=self.settings.device,
+                beam_size=self.settings.beam_size,
+                language=self.settings.language,
+                cpu_threads=os.cpu_count() or 0,
+            )
+        return self._transcriber
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer(self._backend(), self.scorecard, self.template, style=self.style)
+        return self._scorer
+
+    def _backend(self) -> ScoringBackend:
+        if self.settings.llm_backend == "openai":  # a shared server; the model named at choice time
+            from pipeline.scoring.openai_backend import OpenAIBackend
+
+            key = self.settings.llm_api_key
+            return OpenAIBackend(
+                str(self.settings.llm_url),
+                model=self.models.llm_server_model,
+                api_key=key.get_secret_value() if key else None,
+                n_ctx=self.settings.llm_context,
+            )
+        return LlamaBackend(
+            self.models.llm_path,
+            n_ctx=self.settings.llm_context,
+            n_threads=self.settings.llm_threads,
+            device=self.settings.device,
+            gpu_layers=self.settings.llm_gpu_layers,
+        )
+
+    # -- the procedure -----------------------------------------------------------------------
+
+    def plan(self, path: Path, warehouse: Warehouse) -> PlannedRecording:
+        """Step 1 for a file (stage ``read``): hash it and look it up in the warehouse."""
+        recording_id, size, state = identify_unchanged(path)
+        return self._planned(path, recording_id, size, warehouse, state=state)
+
+    def plan_stored(self, stored: StoredRecording, warehouse: Warehouse) -> PlannedRecording:
+        """Step 1 for a stored recording re-scored without its file (``callscore rescore``)."""
+        planned = self._planned(stored.path, stored.recording_id, stored.size_bytes, warehouse, facts=stored.facts)
+        if not planned.done and not planned.has_transcript:
+            raise PermanentRecordingError(f"no transcript by {planned.key.whisper_model} is stored", stage="read")
+        return planned
+
+    def _planned(self, path: Path, recording_id: str, size: int, warehouse: Warehouse, *,
+                 state: FileState | None = None, facts: CallFacts | None = None) -> PlannedRecording:
+        key = self.evaluation_key(recording_id)
+        return PlannedRecording(
+            path=path, key=key, size_bytes=size, done=warehouse.is_done(key),
+            has_transcript=warehouse.has_transcript(recording_id, key.whisper_model),
+            stored_duration_s=warehouse.stored_duration(recording_id), state=state, facts=facts,
+        )
+
+    def read_facts(self, planned: PlannedRecording) -> CallFacts:
+        """Step 2 (stage ``sidecar``): who and when; the stored facts of a re-scored recording."""
+        return planned.facts if planned.facts is not None else read_call_facts(planned.path)
+
+    def transcribe_or_reuse(self, planned: PlannedRecording, stored: tuple[Segment, ...] | None) -> Transcription:
+        """Step 3: the stored transcript by this Whisper model (``stored``) when there is one,
+        else the file decoded and transcribed (stages ``probe``, ``decode``, ``transcribe``)."""
+        if planned.has_transcript:
+            if stored is None:
+                raise PermanentRecordingError(f"the stored transcript by {planned.key.whisper_model} is missing",
+                                              stage="read")
+            return Transcription.reused(stored, duration_s=planned.stored_duration_s)
+        return self.transcribe_file(planned.path)
+
+    def transcribe_file(self, path: Path) -> Transcription:
+        """Decode (streamed: memory stays bounded however long the call), transcribe and redact one
+        recording. Recordings shorter than ``MIN_CALL_SECONDS`` are not transcribed."""
+        started = time.perf_counter()
+        audio = decode_stream(path, agent_channel=self.settings.agent_channel)
+        audio.peek()  # the first chunk tells a too-short recording apart before any model loads
+        if audio.finished and audio.duration_s < MIN_CALL_SECONDS:
+            return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript=None)
+        try:
+            segments = tuple(self.transcriber.transcribe_stream(audio))
+        except SetupError:
+            raise
+        except Exception as exc:
+            error = as_recording_error(exc, stage="transcribe")
+            if error is exc:  # the decoder's own RecordingError (stage 'decode') passes through
+                raise
+            raise error from exc
+        redacted = redact_segments(segments, kinds=self.settings.redact)  # before the text goes anywhere
+        transcript = NewTranscript(
+            device=self.transcriber.choice.device, segments=redacted.segments, seconds=time.perf_counter() - started,
+            redaction=self.settings.redact, redactions=redacted.counts,
+        )
+        return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript)
+
+    def measure_and_score(self, transcription: Transcription) -> ScoredCall:
+        """Step 4 (stage ``score``): the measures, computed once, and the verdicts that rule
+        criteria read them for; no verdicts when there is nothing to score."""
+        metrics = compute_metrics(transcription.segments)
+        score = self.score(transcription.segments, metrics) if transcription.status == "scored" else None
+        return ScoredCall(metrics, score)
+
+    def score(self, segments: tuple[Segment, ...], metrics: CallMetrics | None = None) -> CallScore:
+        """The scorecard's verdicts for a transcript. The transcript is redacted again first, so a
+        transcript stored before redaction was on never reaches the LLM as is. ``metrics``: the
+        call's measures for rule criteria (computed here when not given)."""
+        try:
+            return self.scorer.score(redact_segments(segments, kinds=self.settings.redact).segments, metrics)
+        except SetupError:
+            raise
+        except Exception as exc:
+            raise as_recording_error(exc, stage="score") from exc
+
+    def assemble(self, planned: PlannedRecording, facts: CallFacts, transcription: Transcription,
+                 scored: ScoredCall, *, run_id: str) -> CallRecord:
+        """Step 5: everything the warehouse stores for the recording."""
+        return CallRecord(
+            key=planned.key, path=planned.path, size_bytes=planned.size_bytes, facts=facts, scorecard=self.scorecard,
+            status=transcription.status, run_id=run_id, audio=transcription.audio,
+            duration_s=transcription.duration_s, truncated=transcription.truncated,
+            transcript=transcription.transcript, score=scored.score, metrics=scored.metrics, worker=self.worker,
+        )
+
+    @staticmethod
+    def check_unchanged(planned: PlannedRecording) -> None:
+        """Before storing (stage ``read``): what was decoded must be what was hashed."""
+        if planned.state is None:
+            return
+        now = file_state(planned.path)
+        if now is not None and now != planned.state:
+            raise TransientRecordingError(CHANGED_MESSAGE, stage="read")

@@ -1,0 +1,1 @@
+"""Report: the HTML KPI report, its charts, and agreement with human labels."""

@@ -1,0 +1,117 @@
+"""The warehouse's schema: ordered migrations (``warehouse/migrations/NNN_name.sql``) recorded
+in ``schema_migrations``, each applied in its own transaction, and the views of
+``warehouse/views.sql``, re-created on every writable open."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import duckdb
+
+from pipeline.errors import WarehouseError
+from pipeline.resources import data_dir
+from pipeline.speech.metrics import compute_metrics
+from pipeline.store.warehouse.errors import migration_error
+
+if TYPE_CHECKING:
+    from pipeline.store.warehouse.connection import Warehouse
+
+_MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
+# Migrations after which call_scores and criterion_totals are filled again from the views.
+REBUILD_KPI_TABLES_AFTER = frozenset({6, 7})
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+
+def migrations(directory: Path | None = None) -> list[Migration]:
+    directory = directory or data_dir("warehouse") / "migrations"
+    found = []
+    for path in directory.iterdir():
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), path))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise WarehouseError(f"two migrations share a version number in {directory}")
+    return found
+
+
+class Schema:
+    """The ``Warehouse`` methods that bring its schema up to date."""
+
+    def applied_migrations(self: Warehouse) -> list[int]:
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+        )
+        return [row[0] for row in self.connection.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+
+    def pending_migrations(self: Warehouse) -> list[int]:
+        """Versions this callscore knows that the warehouse lacks (read-only safe)."""
+        try:
+            applied = {row[0] for row in self.connection.execute("SELECT version FROM schema_migrations").fetchall()}
+        except duckdb.CatalogException:
+            applied = set()
+        return [m.version for m in migrations() if m.version not in applied]
+
+    def migrate(self: Warehouse, available: Sequence[Migration] | None = None) -> list[int]:
+        """Apply pending migrations in order and re-create the views; returns versions applied."""
+        available = list(available if available is not None else migrations())
+        # While migrations are pending, every commit below goes straight into the database file
+        # (a checkpoint) instead of the write-ahead log: DuckDB 1.x cannot replay some migration
+        # DDL from the log (ALTER TABLE ... DEFAULT nextval fails with an internal error), so a
+        # run killed or out of disk before its next checkpoint would leave a warehouse that no
+        # longer opens. (The views, re-created on every open, replay fine; about 0.15 s a new warehouse.)
+        try:
+            applied = set(self.applied_migrations())
+            if any(m.version not in applied for m in available):
+                self.connection.execute("SET checkpoint_threshold = '0b'")
+            known = {m.version for m in available}
+            unknown = sorted(applied - known)
+            if unknown:
+                raise WarehouseError(
+                    f"warehouse {self.path} has schema version {unknown[-1]}, newer than this callscore knows: upgrade callscore"
+                )
+            done = []
+            for migration in available:
+                if migration.version in applied:
+                    continue
+                with self.transaction():
+                    self.connection.execute(migration.path.read_text(encoding="utf-8"))
+                    self.connection.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [migration.version, migration.name]
+                    )
+                done.append(migration.version)
+            self.connection.execute((data_dir("warehouse") / "views.sql").read_text(encoding="utf-8"))
+            if REBUILD_KPI_TABLES_AFTER & set(done):
+                self.rebuild_kpi_tables()
+            self.backfill_metrics()
+        except duckdb.Error as exc:
+            raise migration_error(self.path, exc) from exc
+        finally:
+            self.connection.execute("RESET checkpoint_threshold")
+        return done
+
+    def backfill_metrics(self: Warehouse) -> int:
+        """Compute ``call_metrics`` for transcripts stored before metrics existed; returns how many."""
+        missing = self.connection.execute(
+            "SELECT t.recording_id, t.whisper_model FROM transcripts AS t"
+            " ANTI JOIN call_metrics AS m USING (recording_id, whisper_model) WHERE t.segment_count > 0"
+        ).fetchall()
+        for recording_id, whisper_model in missing:
+            metrics = compute_metrics(self.stored_transcript(recording_id, whisper_model) or ())
+            if metrics is not None:
+                with self.transaction():
+                    self._upsert_metrics(recording_id, whisper_model, metrics)
+                    self._recount_recording(recording_id)
+        return len(missing)
