@@ -17,8 +17,8 @@ PIP := $(if $(LOCK),PIP_CONSTRAINT="$(abspath $(LOCK))") $(BIN)/python -m pip
 # The newest DuckDB 1.x, also written by `make lock`: the warehouse tests run on it as well.
 DUCKDB1_LOCK := requirements-duckdb1.lock
 DUCKDB1_DIR := $(VENV)/duckdb1
-DUCKDB1_TESTS := tests/test_warehouse.py tests/test_kpi.py tests/test_warehouse_bench.py tests/test_report.py \
-	tests/test_eval.py tests/test_crash_safety.py tests/test_faults.py
+DUCKDB1_TESTS := tests/store/test_warehouse.py tests/store/test_kpi.py tests/store/test_warehouse_bench.py tests/report/test_report.py \
+	tests/report/test_eval.py tests/store/test_crash_safety.py tests/processing/test_faults.py tests/processing/test_procedure.py
 LOCK_COMMAND := uv pip compile --universal --python-version 3.10 --custom-compile-command "make lock"
 
 # llama-cpp-python compiles llama.cpp on install. Built for "this CPU", its AMX kernels crash on
@@ -28,7 +28,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo test test-duckdb1 lock bench samples labelled clean
+.PHONY: install system-deps demo test test-fast test-duckdb1 lock bench samples labelled clean
 
 install: $(STAMP)
 
@@ -68,6 +68,10 @@ demo: install
 test: install system-deps
 	$(BIN)/python -m pytest
 	$(MAKE) test-duckdb1
+
+# The inner loop: every test that loads no real model (tests.fakes stand in; `-m "not slow"`).
+test-fast: install system-deps
+	$(BIN)/python -m pytest -m "not slow"
 
 # The warehouse's tests again on the newest DuckDB 1.x (users have warehouses of either major version).
 test-duckdb1: install system-deps

@@ -43,7 +43,7 @@ class Settings(BaseModel):
         Path("models"), description="Folder of the GGUF files `callscore models pull` downloads and"
         " LLM preset names resolve to (relative paths: to the working directory)."
     )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run; auto uses CUDA when present.")
     agent_channel: Literal["left", "right"] = Field(
         "left", description="Stereo channel that carries the agent."
     )

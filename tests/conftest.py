@@ -22,6 +22,35 @@ POOR_CALL = SAMPLE_CALLS / "broadband-poor.mp3"
 MONO_CALL = SAMPLE_CALLS / "address-change-mono.mp3"
 
 
+# Fixtures that run the real models: a test that uses one is in the slow tier.
+SLOW_FIXTURES = frozenset({"scored_samples", "prefect_server", "prefect_env"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+class RealModelInFastTier(BaseException):
+    """Raised (past every ``except Exception``) when the fast tier loads a real model."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the fast tier (``-m "not slow"``), loading a real model in this process fails the test
+    that does it, so the tier stays fast: such a test should use tests.fakes, or be marked slow."""
+    if config.option.markexpr.replace(" ", "") != "notslow":
+        return
+    import faster_whisper
+    import llama_cpp
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RealModelInFastTier("this test loads a real model: mark it @pytest.mark.slow, or use tests.fakes")
+
+    faster_whisper.WhisperModel.__init__ = refuse  # type: ignore[method-assign]
+    llama_cpp.Llama.__init__ = refuse  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """No CALLSCORE_* variable or callscore.toml from the developer's shell leaks into a test."""

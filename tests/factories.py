@@ -72,7 +72,7 @@ def call_record(
 
 HOSTILE_QUOTE = '<script>document.title="pwned"</script><img src="http://example.invalid/x.png">'
 
-# Five calls over three weeks, relative to today, with known answers (see tests/test_kpi.py).
+# Five calls over three weeks, relative to today, with known answers (see tests/store/test_kpi.py).
 RECENT_CALLS = [
     call_record("A", [("greeted", True, 0.9, "Hello, Northwind Energy."), ("verified", True, 0.9), ("closing", True, 0.9)],
                 agent="sam", days_ago=1,

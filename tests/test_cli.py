@@ -68,6 +68,7 @@ def test_a_second_run_does_no_work(scored_samples: dict, tmp_path: Path) -> None
     assert {t: _count(db, f"SELECT count(*) FROM {t}") for t in before} == before
 
 
+@pytest.mark.slow
 def test_a_changed_scorecard_rescores_every_call_from_its_stored_transcript(
         tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.processing.procedure import CallProcessor
@@ -110,6 +111,7 @@ def test_summary_table_and_sql_for_people(scored_samples: dict) -> None:
     assert bad.exit_code == 2 and "query failed" in bad.stderr
 
 
+@pytest.mark.slow
 def test_bad_recordings_are_recorded_and_the_batch_goes_on(tmp_path: Path, write_call) -> None:
     inbox = tmp_path / "inbox"
     (inbox / "nested").mkdir(parents=True)

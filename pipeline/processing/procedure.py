@@ -19,10 +19,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Protocol
 
 from pipeline.config import Settings, worker_name
 from pipeline.errors import PermanentRecordingError, SetupError, TransientRecordingError, as_recording_error
-from pipeline.intake.audio import decode_stream
+from pipeline.intake.audio import AudioChunk, decode_stream
 from pipeline.intake.inbox import CHANGED_MESSAGE, CallFacts, FileState, file_state, identify_unchanged, read_call_facts
 from pipeline.models.choice import ModelChoice, choose_models
 from pipeline.scoring.backend import ScoringBackend
@@ -33,13 +34,21 @@ from pipeline.scoring.scorecard import Scorecard, load_scorecard
 from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.speech.redact import redact_segments
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import Transcriber
+from pipeline.speech.transcribe import DeviceChoice, Transcriber
 from pipeline.speech.transcription import NewTranscript, Transcription
 from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording, Warehouse
 
 log = logging.getLogger(__name__)
 
 MIN_CALL_SECONDS = 2.0  # shorter recordings are stored as 'too_short', not transcribed
+
+
+class SpeechToText(Protocol):
+    """What the procedure asks of a transcriber (``Transcriber``: faster-whisper)."""
+
+    choice: DeviceChoice
+
+    def transcribe_stream(self, chunks: Iterable[AudioChunk]) -> list[Segment]: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +77,16 @@ class CallProcessor:
     """Settings, scorecard and models for processing recordings. Models load on first use, so a
     run where everything is already done loads none."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, transcriber: SpeechToText | None = None,
+                 backend: ScoringBackend | None = None) -> None:
+        """``transcriber``, ``backend``: used instead of the models the settings name (tests)."""
         self.settings = settings
         self.scorecard: Scorecard = load_scorecard(settings.scorecard)
         self.template: PromptTemplate = load_prompt_template()
         self.models: ModelChoice = choose_models(settings)
         self.worker = worker_name()
-        self._transcriber: Transcriber | None = None
+        self._transcriber: SpeechToText | None = transcriber
+        self._backend_given = backend
         self._scorer: Scorer | None = None
 
     # -- what this processor is --------------------------------------------------------------
@@ -120,7 +132,7 @@ class CallProcessor:
     # -- the models, loaded on first use -----------------------------------------------------
 
     @property
-    def transcriber(self) -> Transcriber:
+    def transcriber(self) -> SpeechToText:
         if self._transcriber is None:
             self._transcriber = Transcriber(
                 self.models.whisper,
@@ -134,7 +146,7 @@ class CallProcessor:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = Scorer(self._backend(), self.scorecard, self.template, style=self.style)
+            self._scorer = Scorer(self._backend_given or self._backend(), self.scorecard, self.template, style=self.style)
         return self._scorer
 
     def _backend(self) -> ScoringBackend:

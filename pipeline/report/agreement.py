@@ -129,22 +129,7 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
     """(pairs, labelled recordings without verdicts, LLMs involved): each label with the
     answer of the call's latest evaluation for ``scorecard_version`` (by ``llm_model`` and with
     ``prompt_version`` if given)."""
-    rows = warehouse.connection.execute(
-        """
-        WITH latest AS (
-            SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
-            FROM evaluations
-            WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
-              AND (? IS NULL OR prompt_version = ?)
-        )
-        SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model
-        FROM latest AS l
-        JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
-        JOIN recordings AS r USING (recording_id)
-        WHERE l.rank = 1
-        """,
-        [scorecard_version, llm_model, llm_model, prompt_version, prompt_version],
-    ).fetchall()
+    rows = warehouse.latest_verdicts(scorecard_version, llm_model=llm_model, prompt_version=prompt_version)
     by_call: dict[str, dict[str, tuple]] = {}
     names: dict[str, list[str]] = {}
     models = set()

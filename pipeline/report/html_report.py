@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
-from pipeline.store.named_queries import bundled_queries, set_variables
 from pipeline.store.warehouse import Warehouse
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
@@ -38,50 +37,20 @@ class ReportData:
     failures: int  # recordings that failed in the period (from `failures`)
 
 
-def _rows(warehouse: Warehouse, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-    cursor = warehouse.connection.execute(sql, params or [])
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
 def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
     """Read the report's figures: calls from ``since`` (all when None), for the scorecard
     version evaluated most recently."""
     first_day = since or date(1, 1, 1)
-    latest = warehouse.connection.execute(
-        "SELECT scorecard_name, scorecard_version FROM kpi_calls WHERE call_date >= ?"
-        " ORDER BY evaluated_at DESC LIMIT 1",
-        [first_day],
-    ).fetchone()
-    name, version = latest if latest else (None, None)
-    window = "call_date >= ? AND scorecard_version = ?"
-    params = [first_day, version]
-    calls = _rows(warehouse, f"SELECT * FROM kpi_calls WHERE {window} ORDER BY started_at", params)
-    criteria = _rows(warehouse, f"""
-        SELECT criterion_id, any_value(critical) AS critical, count(*) AS answers,
-               count(*) FILTER (WHERE passed) / nullif(count(passed), 0) AS pass_rate,
-               count(*) FILTER (WHERE passed IS NULL) / count(*) AS na_rate,
-               avg(confidence) AS mean_confidence,
-               count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
-        FROM latest_scores WHERE {window} GROUP BY criterion_id ORDER BY criterion_id""", params)
-    agents = _rows(warehouse, f"""
-        SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls, kpi_round(avg(qa_score), 1) AS mean_qa_score,
-               count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
-               avg(agent_talk_ratio) AS mean_talk_ratio, avg(agent_interruptions) AS interruptions_per_call
-        FROM scored_calls WHERE {window} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""", params)
-    daily = _rows(warehouse, f"""
-        SELECT call_date AS day, count(*) AS calls, avg(qa_score) AS mean_qa_score,
-               count(*) FILTER (WHERE critical_failed) AS critical_failed_calls
-        FROM scored_calls WHERE {window} GROUP BY ALL ORDER BY day""", params)
-    set_variables(warehouse.connection, {"since": first_day.isoformat()})
-    review = _rows(warehouse, f"SELECT * FROM ({bundled_queries()['calls_to_review'].sql.rstrip().rstrip(';')})"
-                              f" WHERE recording_id IN (SELECT recording_id FROM kpi_calls WHERE {window})"
-                              f" ORDER BY critical_failure DESC, confidence ASC, started_at DESC"
-                              f" LIMIT {REVIEW_ROWS}", params)
-    failures = warehouse.connection.execute(
-        "SELECT count(DISTINCT path) FROM failures WHERE CAST(failed_at AS DATE) >= ?", [first_day]
-    ).fetchone()[0]
-    return ReportData(datetime.now(timezone.utc), since, name, version, calls, criteria, agents, daily, review, failures)
+    name, version = warehouse.latest_scorecard(first_day)
+    return ReportData(
+        datetime.now(timezone.utc), since, name, version,
+        calls=warehouse.calls_of_version(version, first_day),
+        criteria=warehouse.criterion_figures(version, first_day),
+        agents=warehouse.agent_figures(version, first_day),
+        daily=warehouse.daily_figures(version, first_day),
+        review=warehouse.answers_to_review(version, first_day, limit=REVIEW_ROWS),
+        failures=warehouse.failed_recordings_since(first_day),
+    )
 
 
 def _tone_for_rate(rate: float | None) -> str:

@@ -4,7 +4,8 @@
 - ``schema``: ordered migrations and the views;
 - ``call_writer``: one processed call in one transaction;
 - ``kpi_tables``: the KPI summary tables each call's transaction keeps up to date;
-- ``reads``: named reads for the procedure, the CLI, the report and the flow;
+- ``reads``: named reads for the procedure, the CLI and the flow;
+- ``report_reads``: the figures of the report and the verdicts agreement compares;
 - ``run_ledger``: ``runs`` and ``failures``;
 - ``records``: the typed values written and read;
 - ``errors``: DuckDB's errors mapped to the project's, in one place.

@@ -13,11 +13,12 @@ from pipeline.store.warehouse.call_writer import CallWriter
 from pipeline.store.warehouse.errors import open_error
 from pipeline.store.warehouse.kpi_tables import KpiTables
 from pipeline.store.warehouse.reads import Reads
+from pipeline.store.warehouse.report_reads import ReportReads
 from pipeline.store.warehouse.run_ledger import RunLedger
 from pipeline.store.warehouse.schema import Schema
 
 
-class Warehouse(Schema, CallWriter, KpiTables, Reads, RunLedger):
+class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
     """An open DuckDB warehouse. Use as a context manager."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -48,6 +48,7 @@ def processor() -> CallProcessor:
     return CallProcessor(load_settings({}))
 
 
+@pytest.mark.slow
 def test_transcription_bench_runs_ours_and_the_baselines_on_the_same_call(processor: CallProcessor) -> None:
     calls = [c for c in find_calls([SAMPLE_CALLS]) if c.path == GOOD_CALL]
     result = bench_transcription(processor, calls, with_defaults=True)
@@ -58,6 +59,7 @@ def test_transcription_bench_runs_ours_and_the_baselines_on_the_same_call(proces
     assert {s.speaker for s in result.segments["billing-good.mp3"]} == {"agent", "customer"}
 
 
+@pytest.mark.slow
 def test_naive_scoring_asks_each_criterion_uncached_and_evaluates_far_more(processor: CallProcessor,
                                                                            tmp_path: Path) -> None:
     segments = processor.transcribe_file(GOOD_CALL).transcript.segments

@@ -180,6 +180,7 @@ def test_stream_facts_wait_for_the_last_chunk_and_errors_keep_their_stages(tmp_p
 # -- transcribing in chunks --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_chunked_transcript_matches_the_whole_file_one(boundary_call, transcriber: Transcriber) -> None:
     path, timing = boundary_call
     whole = transcriber.transcribe(decode(path).channels)
@@ -218,6 +219,7 @@ def test_a_too_short_recording_loads_no_model(write_call) -> None:
     assert processor._transcriber is None
 
 
+@pytest.mark.slow
 def test_a_decode_error_after_the_first_chunk_keeps_its_stage(
         boundary_call, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault injected: the file stops decoding 2 s into its second chunk, while the transcriber
@@ -240,6 +242,7 @@ def test_a_decode_error_after_the_first_chunk_keeps_its_stage(
     assert caught.value.stage == "decode" and processor._transcriber is not None  # failed mid-transcription
 
 
+@pytest.mark.slow
 def test_a_transcriber_error_is_a_transcribe_failure(write_call, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault injected: the model runs out of memory on the first chunk."""
 

@@ -19,6 +19,8 @@ import pytest
 
 from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, rows
 
+pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
+
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 TIMEOUT_S = 240
 

@@ -69,6 +69,7 @@ def default_scorer(backend: LlamaBackend) -> Scorer:
     return Scorer(backend, load_scorecard(default_scorecard_path()), load_prompt_template())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("segments", [GOOD, HOSTILE, _segments([("unknown", "Hello?")])], ids=["good", "hostile", "one-word"])
 def test_every_answer_parses_into_allowed_verdicts(default_scorer: Scorer, segments: list[Segment]) -> None:
     result = default_scorer.score(segments)
@@ -83,6 +84,7 @@ def test_every_answer_parses_into_allowed_verdicts(default_scorer: Scorer, segme
     assert result.windows == 1 and result.prompt_tokens > 0 and result.completion_tokens > 0
 
 
+@pytest.mark.slow
 def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBackend, default_scorer: Scorer) -> None:
     """Greedy decoding picks the likeliest permitted answer, so for a yes/no criterion the
     renormalised probability of the chosen answer is at least one half."""
@@ -100,6 +102,7 @@ def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBacken
             assert verdict.confidence >= 0.5
 
 
+@pytest.mark.slow
 def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(backend: LlamaBackend) -> None:
     small = LlamaBackend(embedded_llm_model(), n_ctx=1024, device="cpu")
     seen: list[str] = []
@@ -124,6 +127,7 @@ def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(bac
     assert [v.criterion_id for v in result.verdicts] == ["greeted", "verified_identity"]
 
 
+@pytest.mark.slow
 def test_context_too_small_for_the_scorecard_is_a_setup_error() -> None:
     tiny = LlamaBackend(embedded_llm_model(), n_ctx=512, device="cpu")
     with pytest.raises(SetupError, match="raise llm_context to at least"):
@@ -183,6 +187,7 @@ def test_window_verdicts_combine_by_the_criterion_rule(rule: str, verdicts: list
     assert combine(criterion, verdicts).window == expected_window
 
 
+@pytest.mark.slow
 def test_a_call_telling_the_reviewer_to_pass_everything_is_not_scored_all_pass(default_scorer: Scorer) -> None:
     score = default_scorer.score(INJECTED)
     assert [v.criterion_id for v in score.verdicts] == [c.id for c in default_scorer.scorecard.criteria]
@@ -192,6 +197,7 @@ def test_a_call_telling_the_reviewer_to_pass_everything_is_not_scored_all_pass(d
 
 @pytest.mark.parametrize("style", [ScoringStyle("per_criterion", "evidence_first"), ScoringStyle("together", "verdict_first")],
                          ids=["per-criterion", "verdict-first"])
+@pytest.mark.slow
 def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, style: ScoringStyle) -> None:
     scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template(), style=style)
     result = scorer.score(GOOD)
@@ -200,6 +206,7 @@ def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, styl
     assert result.completion_tokens > 0 and style.tag
 
 
+@pytest.mark.slow
 def test_an_answer_with_a_raw_tab_inside_a_quote_still_parses(backend: LlamaBackend) -> None:
     """Seen on a labelled call: the model wrote a literal tab inside an evidence string."""
     from pipeline.scoring.backend import Generation

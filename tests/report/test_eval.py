@@ -110,6 +110,7 @@ def test_a_bad_labels_file_is_one_line(tmp_path: Path, kpi_warehouse_path: Path,
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_rescore_scores_a_new_scorecard_version_without_touching_audio(tmp_path: Path, card: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, db = tmp_path / "inbox", tmp_path / "w.duckdb"

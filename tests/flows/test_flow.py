@@ -301,7 +301,9 @@ def test_two_workers_on_one_inbox_score_every_recording_once(prefect_env, inbox:
 
 
 def test_split_balances_bytes_and_never_makes_empty_shards() -> None:
-    items = [WorkItem(path=f"/{n}", recording_id=str(n), size_bytes=size) for n, size in enumerate([90, 50, 40, 10])]
+    items = [WorkItem(path=f"/{n}", recording_id=str(n), size_bytes=size, mtime_ns=0, whisper_model="w",
+                      scorecard_version="s", prompt_version="p", llm_model="l")
+             for n, size in enumerate([90, 50, 40, 10])]
     shards = split(items, 2)
     assert sorted(sum(i.size_bytes for i in shard) for shard in shards) == [90, 100]
     assert len(split(items[:1], 4)) == 1 and split([], 3) == []

@@ -30,6 +30,8 @@ from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import Warehouse
 from tests.conftest import GOOD_CALL, POOR_CALL, rows, run_cli
 
+pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
+
 SERVER_START_S = 120.0  # loading a 135M model takes a few seconds; a busy machine, more
 
 TWO_CRITERIA = parse_scorecard("""

@@ -56,6 +56,7 @@ def short_call(path: Path, text: str = "Northwind Energy, this is Sam, how can I
 # -- the scoring backend fails ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_transient_backend_error_is_retried_within_the_run(tmp_path: Path, card: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     original, calls = LlamaBackend.generate_json, []
@@ -76,6 +77,7 @@ def test_a_transient_backend_error_is_retried_within_the_run(tmp_path: Path, car
     assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
 
 
+@pytest.mark.slow
 def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_path: Path, card: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = tmp_path / "inbox"
@@ -134,6 +136,7 @@ DISK_FULL_DRIVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_run_with_exit_3_and_keeps_the_calls_stored_before(tmp_path: Path, card: Path) -> None:
     inbox = tmp_path / "inbox"
     short_call(inbox / "a.mp3")
@@ -159,6 +162,7 @@ def test_a_full_disk_stops_the_run_with_exit_3_and_keeps_the_calls_stored_before
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(2, 2)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer", ["transcription", "progress"])
 def test_a_full_disk_under_any_layer_exits_3_with_one_line(tmp_path: Path, card: Path, layer: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,6 +202,7 @@ def test_a_full_disk_under_any_layer_exits_3_with_one_line(tmp_path: Path, card:
 # -- the file moves under our feet -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_file_that_disappears_after_discovery_fails_at_read(tmp_path: Path, card: Path) -> None:
     inbox = tmp_path / "inbox"
     gone, kept = short_call(inbox / "a-gone.mp3"), short_call(inbox / "b-kept.mp3")
@@ -213,6 +218,7 @@ def test_a_file_that_disappears_after_discovery_fails_at_read(tmp_path: Path, ca
     assert rows(db, "SELECT stage, transient FROM failures") == [("read", False)]
 
 
+@pytest.mark.slow
 def test_a_file_that_changes_while_processed_is_done_again_from_its_new_bytes(
         tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = short_call(tmp_path / "inbox" / "growing.wav")
@@ -235,6 +241,7 @@ def test_a_file_that_changes_while_processed_is_done_again_from_its_new_bytes(
     assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
 
 
+@pytest.mark.slow
 def test_a_file_that_keeps_changing_fails_as_transient_and_stores_nothing(
         tmp_path: Path, card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = short_call(tmp_path / "inbox" / "growing.wav")
@@ -256,6 +263,7 @@ def test_a_file_that_keeps_changing_fails_as_transient_and_stores_nothing(
 # -- odd input -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_odd_files_and_paths_each_get_a_defined_outcome(tmp_path: Path, card: Path) -> None:
     inbox = tmp_path / "inbox"
     odd = inbox / "Ümlaut calls" / "Anruf Müller – 1.mp3"

@@ -17,6 +17,7 @@ def transcriber() -> Transcriber:
     return Transcriber(str(embedded_whisper_model()), device="auto")
 
 
+@pytest.mark.slow
 def test_stereo_call_gives_timed_segments_per_speaker(transcriber: Transcriber) -> None:
     call = decode(GOOD_CALL)
     segments = transcriber.transcribe(call.channels)
@@ -32,6 +33,7 @@ def test_stereo_call_gives_timed_segments_per_speaker(transcriber: Transcriber) 
     assert "higher than usual" in customer_text and "anything else" not in customer_text
 
 
+@pytest.mark.slow
 def test_segments_do_not_bridge_the_other_speakers_turn(transcriber: Transcriber) -> None:
     """The customer's first answer (6.7-12.2 s) and second (23-29 s) stay apart, although VAD
     stitches the customer's channel together before decoding."""
@@ -42,6 +44,7 @@ def test_segments_do_not_bridge_the_other_speakers_turn(transcriber: Transcriber
     assert any(22.5 < s.start < 25 for s in customer)
 
 
+@pytest.mark.slow
 def test_mono_call_is_transcribed_as_unknown_speaker(transcriber: Transcriber) -> None:
     segments = transcriber.transcribe(decode(MONO_CALL).channels)
     assert segments and {s.speaker for s in segments} == {"unknown"}
@@ -72,6 +75,7 @@ def test_cuda_requested_without_a_gpu_is_a_setup_error() -> None:
         choose_device("cuda", cuda_devices=0)
 
 
+@pytest.mark.slow
 def test_unloadable_whisper_model_is_a_setup_error(tmp_path) -> None:
     (tmp_path / "model.bin").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot load Whisper model"):

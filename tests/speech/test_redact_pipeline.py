@@ -46,6 +46,7 @@ def _card_call(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_numbers_said_on_a_call_are_masked_in_the_warehouse_and_the_prompt(tmp_path: Path, card: Path,
                                                                          llm_inputs: list[str]) -> None:
     db = tmp_path / "w.duckdb"
@@ -61,6 +62,7 @@ def test_numbers_said_on_a_call_are_masked_in_the_warehouse_and_the_prompt(tmp_p
     assert llm_inputs and not any(LONG_DIGITS.search(prompt) for prompt in llm_inputs)
 
 
+@pytest.mark.slow
 def test_a_transcript_stored_unmasked_is_masked_before_the_llm_reads_it(tmp_path: Path, card: Path,
                                                                       llm_inputs: list[str]) -> None:
     """A warehouse from before redaction: re-scoring with a new scorecard reads its stored transcript."""
@@ -83,6 +85,7 @@ def test_a_transcript_stored_unmasked_is_masked_before_the_llm_reads_it(tmp_path
     assert "[CARD]" in llm_inputs[0] and "[EMAIL]" in llm_inputs[0]
 
 
+@pytest.mark.slow
 def test_redaction_can_be_turned_off(tmp_path: Path, card: Path, llm_inputs: list[str]) -> None:
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(_card_call(tmp_path / "in" / "pay.mp3")), "--db", str(db), "--scorecard", str(card),

@@ -163,6 +163,7 @@ def assert_close(got: CallMetrics, want: CallMetrics) -> None:
         assert g.longest_monologue_s == pytest.approx(w.longest_monologue_s, abs=MONOLOGUE_TOLERANCE_S), side
 
 
+@pytest.mark.slow
 def test_a_10_second_hold_is_non_talk_time(tmp_path: Path, transcriber: Transcriber) -> None:
     want, audio = truth(HOLD_CALL)
     assert want.silences == 1 and 10.0 <= want.non_talk_s < 10.5
@@ -172,6 +173,7 @@ def test_a_10_second_hold_is_non_talk_time(tmp_path: Path, transcriber: Transcri
     assert_close(got, want)
 
 
+@pytest.mark.slow
 def test_customer_talking_over_the_agent_is_their_interruption(tmp_path: Path, transcriber: Transcriber) -> None:
     want, audio = truth(TALK_OVER_CALL)
     assert want.customer.interruptions == 1 and want.agent.interruptions == 0
@@ -182,6 +184,7 @@ def test_customer_talking_over_the_agent_is_their_interruption(tmp_path: Path, t
     assert_close(got, want)
 
 
+@pytest.mark.slow
 def test_mono_recording_of_a_hold_call(tmp_path: Path, transcriber: Transcriber) -> None:
     want, audio = truth(HOLD_CALL)
     path = tmp_path / "hold-mono.mp3"

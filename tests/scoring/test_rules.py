@@ -247,6 +247,7 @@ def test_kind_follows_the_rule_and_the_version_covers_rules() -> None:
     assert parse_scorecard(explicit).version == card.version
 
 
+@pytest.mark.slow
 def test_a_scorecard_without_rules_keeps_the_version_it_had_before_rules() -> None:
     from tests.test_scorecard import MINIMAL
 
@@ -334,6 +335,7 @@ BILLING = [seg("agent", 0.0, 3.0, "Thank you for calling Northwind Energy, Sam s
            seg("customer", 12.5, 13.5, "Okay, thanks.")]
 
 
+@pytest.mark.slow
 def test_a_failed_pre_check_skips_the_model_and_answers_na(counted_backend: LlamaBackend) -> None:
     scorer = Scorer(counted_backend, PRECHECK_ONLY, load_prompt_template())
     counted_backend.calls.clear()  # type: ignore[attr-defined]
@@ -355,6 +357,7 @@ def test_a_failed_pre_check_skips_the_model_and_answers_na(counted_backend: Llam
     assert result.verdicts[1].passed is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", [ScoringStyle(), ScoringStyle("per_criterion")], ids=["together", "per-criterion"])
 def test_only_the_llm_criteria_that_apply_are_asked(counted_backend: LlamaBackend, style: ScoringStyle) -> None:
     scorer = Scorer(counted_backend, parse_scorecard(MIXED), load_prompt_template(), style=style)
@@ -430,6 +433,7 @@ def test_scores_carry_the_kind_and_eval_reports_agreement_per_kind(tmp_path: Pat
     assert "all llm criteria" in table.stdout and "all rule criteria" in table.stdout
 
 
+@pytest.mark.slow
 def test_callscore_score_stores_rule_verdicts_beside_llm_ones(tmp_path: Path) -> None:
     inbox, db, card = tmp_path / "inbox", tmp_path / "w.duckdb", tmp_path / "mixed.yaml"
     inbox.mkdir()

@@ -1,0 +1,59 @@
+"""The ``callscore`` command group and what every command shares: exit codes, one-line errors,
+logging through the stderr console, and opening the warehouse to read.
+
+Exit codes: 0 every recording succeeded (or was already done); 1 some recordings failed (they
+are listed, and recorded in ``failures``); 2 bad command line or setup, or the warehouse is in use
+by another run (nothing was done); 3 the warehouse could not be written mid-run (disk full:
+recordings stored before are kept); 130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.markup import escape
+
+from pipeline.cli.output import ConsoleHandler, stderr
+from pipeline.errors import CallscoreError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+def setup_logging(verbose: bool) -> None:
+    handler = ConsoleHandler()
+    logger = logging.getLogger("pipeline")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def fail(message: str) -> NoReturn:
+    stderr.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    sys.exit(EXIT_SETUP)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="callscore")
+def main() -> None:
+    """Score recorded calls on your own hardware: transcribe with faster-whisper, judge each
+    call against a scorecard with a local LLM, and keep everything in a DuckDB warehouse.
+
+    Settings come from flags, then CALLSCORE_* environment variables, then ./callscore.toml,
+    then defaults. Start with: callscore score FOLDER
+    """
+
+
+
+def read_warehouse(db: Path | None) -> Any:
+    """The warehouse (from --db, CALLSCORE_DB, callscore.toml or the default) opened read-only;
+    a setup problem ends the command with its one-line error."""
+    from pipeline.config import load_settings
+    from pipeline.store.warehouse import Warehouse
+
+    try:
+        return Warehouse.open(load_settings({"db": db}).db, read_only=True)
+    except CallscoreError as exc:
+        fail(str(exc))

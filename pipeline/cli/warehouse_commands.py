@@ -1,0 +1,149 @@
+"""The commands that read the warehouse: ``callscore sql``, ``report`` and ``eval``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.cli.app import fail, main, read_warehouse
+from pipeline.cli.options import db_option, json_option, scorecard_option
+from pipeline.cli.output import print_agreement, print_table, stderr
+from pipeline.errors import CallscoreError
+
+
+def _bundled_query_list() -> str:
+    from pipeline.store.named_queries import bundled_queries
+
+    try:
+        return "\n".join(f"  {q.name}: {q.summary}" for q in bundled_queries().values())
+    except FileNotFoundError:
+        return "  (none found)"
+
+
+@main.command(
+    epilog="\b\nBundled queries (warehouse/queries/; their variables are in each file's header):\n"
+    + _bundled_query_list()
+)
+@click.argument("query")
+@db_option()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table for people; csv or json for programs (--json is the same as --format json).")
+@json_option
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a query variable (repeatable), e.g. --var target=0.8")
+def sql(query: str, db: Path | None, fmt: str, as_json: bool, variables: tuple[str, ...]) -> None:
+    """Run a read-only QUERY on the warehouse and print the result.
+
+    QUERY is SQL, a .sql file, or the name of a bundled query.
+
+    \b
+    Examples:
+      callscore sql "SELECT * FROM kpi_criteria"
+      callscore sql agents_below_target --var criterion=empathy --var target=0.8
+    Tables: recordings, segments, scores, call_metrics, evaluations, failures, runs.
+    Views: kpi_calls, kpi_agents, kpi_agent_criteria, kpi_criteria, kpi_daily, latest_scores.
+    """
+    import csv
+
+    import duckdb
+
+    from pipeline.store.named_queries import parse_variables, resolve_query
+
+    try:
+        text = resolve_query(query)
+        values = parse_variables(variables)
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    with read_warehouse(db) as warehouse:
+        try:
+            columns, rows = warehouse.query(text, values)
+        except duckdb.Error as exc:
+            fail(f"query failed: {str(exc).splitlines()[0]}")
+            return
+    if fmt == "json" or as_json:
+        click.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2, default=str))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        print_table(columns, [["" if value is None else str(value) for value in row] for row in rows])
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls on or after this day (YYYY-MM-DD). [default: all calls]")
+@db_option()
+def report(out: Path, since: Any, db: Path | None) -> None:
+    """Write a self-contained HTML report: QA score distribution, pass rate per criterion,
+    agent comparison, daily trend, and the calls to review first with evidence quotes.
+
+    The file opens offline (no scripts, nothing fetched) and covers the scorecard version
+    scored most recently.
+    """
+    from pipeline.report.html_report import write_report
+
+    with read_warehouse(db) as warehouse:
+        try:
+            data = write_report(warehouse, out, since=since.date() if since else None)
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+            return
+    stderr.print(
+        f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}", highlight=False, soft_wrap=True
+    )
+    click.echo(str(out.resolve()))
+
+
+@main.command("eval")
+@click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na).")
+@scorecard_option("Scorecard whose verdicts to compare.")
+@click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
+@click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
+@db_option()
+@json_option
+def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
+                 db: Path | None, as_json: bool) -> None:
+    """Measure agreement of the stored verdicts with human QA labels.
+
+    For the labelled calls in the warehouse (scored with the scorecard's current version), per
+    criterion, per kind of criterion (LLM or rule) and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
+    recall of "failed", a confusion table, and how many of the least confident answers a person
+    would review to reach 95% agreement on the rest. Compare models or prompts by scoring the
+    same calls with each and running eval with --llm (README: "Measuring agreement").
+    """
+    from dataclasses import asdict
+
+    from pipeline.config import load_settings
+    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, read_labels
+    from pipeline.scoring.scorecard import load_scorecard
+
+    try:
+        card = load_scorecard(load_settings({"scorecard": scorecard}).scorecard)
+        rows = read_labels(labels)
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    with read_warehouse(db) as warehouse:
+        report = evaluate(warehouse, rows, scorecard_version=card.version,
+                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
+                          prompt_version=prompt_version, kinds=card.kinds)
+    if report.unmatched:
+        stderr.print(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
+                     f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
+                     + (" ..." if len(report.unmatched) > 5 else ""), highlight=False, soft_wrap=True)
+    if report.unknown_criteria:
+        stderr.print(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}",
+                     highlight=False, soft_wrap=True)
+    if not report.pairs:
+        fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
+    if as_json:
+        data = asdict(report)
+        data.pop("pairs")
+        click.echo(json.dumps(data, indent=2))
+        return
+    print_agreement(report, card.name, TARGET_AGREEMENT)

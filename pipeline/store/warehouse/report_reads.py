@@ -1,0 +1,101 @@
+"""The reads behind ``callscore report`` and ``callscore eval``: figures of one scorecard version
+from a day on, and the latest verdicts to compare with human labels. Figures are rows as dicts,
+keyed by column name."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pipeline.store.named_queries import bundled_queries, set_variables
+
+_WINDOW = "call_date >= ? AND scorecard_version = ?"  # parameters: first day, scorecard version
+
+
+class ReportReads:
+    """The ``Warehouse`` methods that read for the report and for agreement."""
+
+    def _dicts(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, params or [])
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    def latest_scorecard(self, first_day: date) -> tuple[str | None, str | None]:
+        """(name, version) of the scorecard evaluated most recently on calls from ``first_day``."""
+        row = self.connection.execute(
+            "SELECT scorecard_name, scorecard_version FROM kpi_calls WHERE call_date >= ?"
+            " ORDER BY evaluated_at DESC LIMIT 1", [first_day]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def calls_of_version(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """kpi_calls rows, oldest call first."""
+        return self._dicts(f"SELECT * FROM kpi_calls WHERE {_WINDOW} ORDER BY started_at", [first_day, version])
+
+    def criterion_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """Per criterion: answers, pass rate and not-applicable rate (0-1), mean confidence."""
+        return self._dicts(f"""
+            SELECT criterion_id, any_value(critical) AS critical, count(*) AS answers,
+                   count(*) FILTER (WHERE passed) / nullif(count(passed), 0) AS pass_rate,
+                   count(*) FILTER (WHERE passed IS NULL) / count(*) AS na_rate,
+                   avg(confidence) AS mean_confidence,
+                   count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
+            FROM latest_scores WHERE {_WINDOW} GROUP BY criterion_id ORDER BY criterion_id""", [first_day, version])
+
+    def agent_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """Per agent: calls, mean QA score (0-100), critical failures, talk ratio, interruptions."""
+        return self._dicts(f"""
+            SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls,
+                   kpi_round(avg(qa_score), 1) AS mean_qa_score,
+                   count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
+                   avg(agent_talk_ratio) AS mean_talk_ratio, avg(agent_interruptions) AS interruptions_per_call
+            FROM scored_calls WHERE {_WINDOW} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""",
+            [first_day, version])
+
+    def daily_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """Per day: calls, mean QA score, critical failures."""
+        return self._dicts(f"""
+            SELECT call_date AS day, count(*) AS calls, avg(qa_score) AS mean_qa_score,
+                   count(*) FILTER (WHERE critical_failed) AS critical_failed_calls
+            FROM scored_calls WHERE {_WINDOW} GROUP BY ALL ORDER BY day""", [first_day, version])
+
+    def answers_to_review(self, version: str | None, first_day: date, *, limit: int) -> list[dict[str, Any]]:
+        """The bundled query calls_to_review for these calls: critical failures first, then the
+        least confident answers."""
+        set_variables(self.connection, {"since": first_day.isoformat()})
+        review = bundled_queries()["calls_to_review"].sql.rstrip().rstrip(";")
+        return self._dicts(f"SELECT * FROM ({review})"
+                           f" WHERE recording_id IN (SELECT recording_id FROM kpi_calls WHERE {_WINDOW})"
+                           f" ORDER BY critical_failure DESC, confidence ASC, started_at DESC LIMIT {int(limit)}",
+                           [first_day, version])
+
+    def failed_recordings_since(self, first_day: date) -> int:
+        """Recordings (by path) that failed on or after ``first_day``."""
+        return self.connection.execute(
+            "SELECT count(DISTINCT path) FROM failures WHERE CAST(failed_at AS DATE) >= ?", [first_day]).fetchone()[0]
+
+    def latest_verdicts(self, scorecard_version: str, *, llm_model: str | None = None,
+                        prompt_version: str | None = None) -> list[tuple]:
+        """(recording id, file name, criterion, passed, confidence, LLM) of each call's latest scored
+        evaluation of ``scorecard_version`` (by ``llm_model``, with ``prompt_version``, if given)."""
+        return self.connection.execute(
+            """
+            WITH latest AS (
+                SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
+                FROM evaluations
+                WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
+                  AND (? IS NULL OR prompt_version = ?)
+            )
+            SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model
+            FROM latest AS l
+            JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
+            JOIN recordings AS r USING (recording_id)
+            WHERE l.rank = 1
+            """,
+            [scorecard_version, llm_model, llm_model, prompt_version, prompt_version],
+        ).fetchall()
+
+    def query(self, sql: str, variables: dict[str, object] | None = None) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of an analyst's query, with ``variables`` set for it."""
+        set_variables(self.connection, variables or {})
+        cursor = self.connection.execute(sql)
+        return [d[0] for d in cursor.description or []], cursor.fetchall()

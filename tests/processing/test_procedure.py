@@ -1,0 +1,90 @@
+"""The per-recording procedure with fake models (no model loads: the fast tier): what is
+planned, re-used, retried, refused and stored, on real audio and real DuckDB files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.nightly import WorkItem
+from pipeline.errors import PermanentRecordingError, TransientRecordingError
+from pipeline.processing.batch import run_batch
+from pipeline.processing.retries import RetryPolicy
+from pipeline.store.warehouse import Warehouse
+from tests.conftest import GOOD_CALL, MONO_CALL, WIDER_CRITERION, rows
+from tests.fakes import FakeBackend, FakeTranscriber, fake_processor
+
+NO_WAIT = RetryPolicy((0.0, 0.0))
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for call in (GOOD_CALL, MONO_CALL):
+        shutil.copy(call, folder)
+    return folder
+
+
+def test_each_recording_is_transcribed_scored_and_stored_once(inbox: Path, card: Path, tmp_path: Path) -> None:
+    db, transcriber = tmp_path / "w.duckdb", FakeTranscriber()
+    processor = fake_processor(db, card, transcriber=transcriber)
+    with Warehouse.open(db) as warehouse:
+        first = run_batch([inbox], processor, warehouse, retry=NO_WAIT)
+        again = run_batch([inbox], processor, warehouse, retry=NO_WAIT)
+    assert [o.status for o in first.outcomes] == ["scored", "scored"]
+    assert all(o.qa_score == 100.0 for o in first.outcomes)
+    assert again.counts["skipped"] == 2 and transcriber.calls == 2
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(2, 2)]
+
+
+def test_a_changed_scorecard_scores_the_stored_transcripts_and_transcribes_nothing(
+        inbox: Path, card: Path, tmp_path: Path) -> None:
+    db, transcriber = tmp_path / "w.duckdb", FakeTranscriber()
+    with Warehouse.open(db) as warehouse:
+        run_batch([inbox], fake_processor(db, card, transcriber=transcriber), warehouse, retry=NO_WAIT)
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    with Warehouse.open(db) as warehouse:
+        summary = run_batch([inbox], fake_processor(db, wider, transcriber=transcriber), warehouse, retry=NO_WAIT)
+    assert summary.counts["scored"] == 2 and transcriber.calls == 2  # none more
+    assert rows(db, "SELECT count(*), count(DISTINCT scorecard_version) FROM evaluations") == [(4, 2)]
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(2,)]
+
+
+def test_a_transient_failure_is_tried_again_and_a_permanent_one_fails_that_recording_alone(
+        inbox: Path, card: Path, tmp_path: Path) -> None:
+    db, backend = tmp_path / "w.duckdb", FakeBackend()
+    backend.enqueue(TransientRecordingError("model server busy", stage="score"))  # first call, first try
+    with Warehouse.open(db) as warehouse:
+        first = run_batch([inbox / MONO_CALL.name], fake_processor(db, card, backend=backend), warehouse,
+                          retry=NO_WAIT)
+        backend.enqueue(PermanentRecordingError("the answer did not parse", stage="score"))
+        second = run_batch([inbox / GOOD_CALL.name], fake_processor(db, card, backend=backend), warehouse,
+                           retry=NO_WAIT)
+    assert [o.status for o in first.outcomes] == ["scored"]
+    assert [(o.status, o.stage) for o in second.outcomes] == [("failed", "score")]
+    assert rows(db, "SELECT stage, transient FROM failures") == [("score", False)]
+
+
+def test_a_worker_refuses_work_planned_for_other_models_or_scorecard(inbox: Path, card: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    planner = fake_processor(db, card)
+    with Warehouse.open(db) as warehouse:
+        planned = planner.plan(inbox / GOOD_CALL.name, warehouse)
+    item = WorkItem.of(planned, None)
+    assert item.planned().key == planned.key and item.planned().state == planned.state
+    planner.check_key(item.planned().key)  # the same settings: accepted
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    with pytest.raises(PermanentRecordingError, match="scorecard_version") as refused:
+        fake_processor(db, wider).check_key(item.planned().key)
+    assert refused.value.stage == "plan"
+
+
+def test_the_retry_policy_backs_off() -> None:
+    assert RetryPolicy.backoff().delays_s == (2.0, 10.0)
+    assert RetryPolicy.backoff(0.1, retries=3).delays_s == pytest.approx((0.1, 0.5, 2.5))
+    assert RetryPolicy((1.0,)).delay_before(0) == 1.0 and RetryPolicy((1.0,)).delay_before(1) is None
