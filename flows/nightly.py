@@ -19,27 +19,26 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.filesystems import LocalFileSystem
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.asyncutils import run_coro_as_sync
-from pydantic import BaseModel
 
+from flows.artifacts import publish
 from flows.runtime import SCORE_LOCK, TRANSCRIBE_LOCK, processor_for
+from flows.work import Plan, WorkItem, split
 from pipeline.config import load_settings
 from pipeline.errors import RecordingError, as_recording_error
-from pipeline.intake.inbox import FileState, discover, read_call_facts
+from pipeline.intake.inbox import discover, read_call_facts
 from pipeline.processing.outcome import Outcome, RunSummary
-from pipeline.processing.procedure import PlannedRecording, ScoredCall
+from pipeline.processing.procedure import ScoredCall
 from pipeline.processing.retries import RetryPolicy, is_transient
 from pipeline.report.html_report import write_report
 from pipeline.speech.transcription import Transcription
@@ -47,57 +46,10 @@ from pipeline.store.staging import (
     LoadReport, StagedFailure, StagedResult, failure_from, load_staged, read_staged_transcript, stage_result,
     stage_transcript,
 )
-from pipeline.store.warehouse import EvaluationKey, Warehouse
+from pipeline.store.warehouse import Warehouse
 
-ARTIFACT_CRITERIA = "callscore-criteria"
-ARTIFACT_SUMMARY = "callscore-run-summary"
-ARTIFACT_REPORT = "callscore-report"
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
 RESULTS_FOLDER = ".results"  # task results, inside the staging folder that every worker shares
-
-
-class WorkItem(BaseModel):
-    """One recording to process as the planner found it: ids and paths only, so it travels as a
-    flow parameter to any worker. The worker checks that its own settings give the same key."""
-
-    path: str
-    recording_id: str
-    size_bytes: int
-    mtime_ns: int  # the file's modification time when hashed: a later change means new bytes
-    whisper_model: str
-    scorecard_version: str
-    prompt_version: str
-    llm_model: str
-    stored_transcript: str | None = None  # the stored transcript, exported to the staging folder
-    stored_duration_s: float | None = None  # audio seconds, when the recording is stored
-
-    @classmethod
-    def of(cls, planned: PlannedRecording, stored_transcript: Path | None) -> "WorkItem":
-        key = planned.key
-        assert planned.state is not None
-        return cls(path=str(planned.path), recording_id=key.recording_id, size_bytes=planned.size_bytes,
-                   mtime_ns=planned.state.mtime_ns, whisper_model=key.whisper_model,
-                   scorecard_version=key.scorecard_version, prompt_version=key.prompt_version,
-                   llm_model=key.llm_model, stored_transcript=str(stored_transcript) if stored_transcript else None,
-                   stored_duration_s=planned.stored_duration_s)
-
-    def planned(self) -> PlannedRecording:
-        key = EvaluationKey(self.recording_id, self.whisper_model, self.scorecard_version, self.prompt_version,
-                            self.llm_model)
-        return PlannedRecording(path=Path(self.path), key=key, size_bytes=self.size_bytes, done=False,
-                                has_transcript=self.stored_transcript is not None,
-                                stored_duration_s=self.stored_duration_s,
-                                state=FileState(self.size_bytes, self.mtime_ns))
-
-
-@dataclass
-class Plan:
-    """What a run found in the inbox."""
-
-    items: list[WorkItem]  # to process
-    seen: int  # audio files in the inbox (and date window)
-    done: list[Outcome] = field(default_factory=list)  # already in the warehouse
-    failures: list[StagedFailure] = field(default_factory=list)  # unreadable before any work
 
 
 # -- retries and caching ------------------------------------------------------------------------
@@ -265,17 +217,6 @@ def plan(inbox: str, db: str, staging: str, overrides: dict[str, Any], since: da
     return outcome
 
 
-def split(items: list[WorkItem], shards: int) -> list[list[WorkItem]]:
-    """``shards`` lists of about equal bytes (largest first onto the lightest shard)."""
-    buckets: list[list[WorkItem]] = [[] for _ in range(max(1, min(shards, len(items))))]
-    loads = [0] * len(buckets)
-    for item in sorted(items, key=lambda i: i.size_bytes, reverse=True):
-        lightest = loads.index(min(loads))
-        buckets[lightest].append(item)
-        loads[lightest] += item.size_bytes
-    return [bucket for bucket in buckets if bucket]
-
-
 def default_staging(db: Path) -> Path:
     return db.with_name(db.name + ".staging")
 
@@ -325,7 +266,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     report_path = default_report_path(db_path, started_at.date()) if report else None
     criteria = _finish_run(db_path, summary, report_path)
     figures = summary.as_dict()
-    _publish(figures, criteria, report_path)
+    publish(figures, criteria, report_path)
     return {**figures, "report": str(report_path) if report_path else None}
 
 
@@ -406,30 +347,3 @@ def _summarise(run_id: str, planned: Plan, loaded: LoadReport, started_wall: flo
                          files_seen=planned.seen)
     summary.add_stage_seconds(loaded.stage_seconds)
     return summary
-
-
-def _publish(summary: dict[str, Any], criteria: list[dict[str, Any]], report_path: Path | None) -> None:
-    """The run's artifacts, under stable keys so each night's version stacks up in the UI."""
-    counts = summary["counts"]
-    create_table_artifact(key=ARTIFACT_CRITERIA, table=criteria or [{"criterion": "(nothing scored this run)"}],
-                          description="Pass rate per criterion of the calls scored in this run")
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(summary["stage_seconds"].items())) or "none"
-    lines = [
-        "## callscore nightly run",
-        "",
-        "| files seen | scored | without speech | already done | failed | audio | wall time | slowest stage |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| {counts['seen']} | {counts['scored']} | {counts['no_speech'] + counts['too_short']} | {counts['skipped']} "
-        f"| {counts['failed']} | {summary['audio_s'] / 3600:.2f} h | {summary['wall_s']:.1f} s "
-        f"| {summary['slowest_stage'] or '-'} |",
-        "",
-        f"Seconds per stage (summed over recordings): {stages}.",
-    ]
-    if summary["failed"]:
-        lines += ["", "### Failed recordings", "", "| file | stage | error |", "|---|---|---|"]
-        lines += [f"| {f['path']} | {f['stage']} | {f['error'].replace('|', '/')} |" for f in summary["failed"]]
-    if report_path:
-        lines += ["", f"Report: [{report_path.name}]({report_path.as_uri()}) (`{report_path}`)"]
-        create_link_artifact(key=ARTIFACT_REPORT, link=report_path.as_uri(), link_text=report_path.name,
-                             description="The KPI report written by this run")
-    create_markdown_artifact(key=ARTIFACT_SUMMARY, markdown="\n".join(lines), description="What this run did")

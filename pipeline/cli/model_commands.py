@@ -79,7 +79,7 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     """
     from pipeline.config import load_settings
     from pipeline.models.choice import model_inventory
-    from pipeline.models.registry import find_preset, preset_names, pull
+    from pipeline.models.presets import find_preset, preset_names, pull
 
     preset = find_preset(name)
     if preset is None:

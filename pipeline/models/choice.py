@@ -1,5 +1,5 @@
 """Which models a run uses: the embedded defaults (small, offline, for trying callscore out) or
-whatever the settings name (a path, a faster-whisper name, or a preset of ``pipeline.models.registry``),
+whatever the settings name (a path, a faster-whisper name, or a preset of ``pipeline.models.presets``),
 and which models this machine has.
 
 Embedded defaults, installed from the package registry:
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import ModelError
-from pipeline.models.registry import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
+from pipeline.models.presets import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
 
 # Names faster-whisper can fetch by itself (used to tell a name from a mistyped path).
 WHISPER_MODEL_NAMES = frozenset(

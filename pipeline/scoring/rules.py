@@ -44,7 +44,7 @@ from pipeline.speech.metrics import CallMetrics, SpeakerMetrics
 from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
 
 FUZZY_MIN_SIMILARITY = 85  # rapidfuzz ratio, 0-100, of a phrase against as many words, spaces removed
-EVIDENCE_MAX_CHARS = 160  # a quoted match is cut to about this many characters around the match
+MATCH_EXCERPT_MAX_CHARS = 160  # a quoted match is cut to about this many characters around the match
 SEPARATED_SPEAKERS = ("agent", "customer")
 
 RuleSpeaker = Literal["agent", "customer", "any"]
@@ -235,8 +235,8 @@ class _Match:
             pieces.append(text)
             offset += len(text) + 1
         text, left = " ".join(pieces), 0
-        if len(text) > EVIDENCE_MAX_CHARS:
-            margin = max(0, (EVIDENCE_MAX_CHARS - (end - start)) // 2)
+        if len(text) > MATCH_EXCERPT_MAX_CHARS:
+            margin = max(0, (MATCH_EXCERPT_MAX_CHARS - (end - start)) // 2)
             left, right = max(0, start - margin), min(len(text), end + margin)
             text = ("…" if left > 0 else "") + text[left:right].strip() + ("…" if right < len(text) else "")
         segment = self.segments[first.segment]

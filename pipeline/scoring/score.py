@@ -36,17 +36,17 @@ from pipeline.scoring.rules import Conversation, evaluate
 from pipeline.scoring.scorecard import Criterion, Scorecard
 from pipeline.speech.segments import Segment
 
-EVIDENCE_MAX_CHARS = 120
+QUOTE_MAX_CHARS = 120  # the longest evidence quote the LLM may write
 EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
 EVIDENCE_MIN_CHARS = 6  # a shorter "quote" ("no", "Sam") matches anything and proves nothing
-ANSWER_TOKENS_PER_CRITERION = EVIDENCE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
+ANSWER_TOKENS_PER_CRITERION = QUOTE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
 WINDOW_OVERLAP = 0.15  # share of a window's lines repeated at the start of the next
 MIN_TRANSCRIPT_TOKENS = 256  # below this the context is too small to score in windows
 
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+    evidence: str = Field(max_length=QUOTE_MAX_CHARS)
 
 
 class YesNoAnswer(_Answer):
@@ -63,12 +63,12 @@ class _VerdictFirst(BaseModel):
 
 class YesNoVerdictFirst(_VerdictFirst):
     verdict: Literal["yes", "no"]
-    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+    evidence: str = Field(max_length=QUOTE_MAX_CHARS)
 
 
 class YesNoNaVerdictFirst(_VerdictFirst):
     verdict: Literal["yes", "no", "na"]
-    evidence: str = Field(max_length=EVIDENCE_MAX_CHARS)
+    evidence: str = Field(max_length=QUOTE_MAX_CHARS)
 
 
 Questions = Literal["together", "per_criterion"]
@@ -127,7 +127,7 @@ class CallScore:
 
 
 @dataclass
-class _Asking:
+class _ModelAnswers:
     """What putting criteria to the model gave: verdicts per criterion (one per window) and cost."""
 
     verdicts: dict[str, list[Verdict]]
@@ -282,10 +282,10 @@ class Scorer:
             evaluated_prompt_tokens=asking.evaluated_prompt_tokens,
         )
 
-    def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]) -> _Asking:
+    def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]) -> _ModelAnswers:
         """The verdicts per criterion per window, and the cost, of putting ``asked`` to the model;
         nothing is asked, and no window made, when it is empty."""
-        asking = _Asking(verdicts={c.id: [] for c in asked})
+        asking = _ModelAnswers(verdicts={c.id: [] for c in asked})
         if not asked:
             return asking
         lines = [transcript_line(s) for s in segments]

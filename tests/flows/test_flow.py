@@ -27,7 +27,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from flows.nightly import ARTIFACT_CRITERIA, ARTIFACT_REPORT, ARTIFACT_SUMMARY, WorkItem, nightly, score_recordings, split
+from flows.artifacts import ARTIFACT_CRITERIA, ARTIFACT_REPORT, ARTIFACT_SUMMARY
+from flows.nightly import nightly, score_recordings
+from flows.work import WorkItem, split
 from pipeline.config import load_settings
 from pipeline.processing.procedure import CallProcessor
 from pipeline.errors import TransientRecordingError

@@ -13,7 +13,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.errors import ModelError
 from pipeline.models.choice import choose_models, embedded_llm_model, embedded_whisper_model, llm_location
-from pipeline.models.registry import PRESETS, check_hub, find_preset
+from pipeline.models.presets import PRESETS, check_hub, find_preset
 from tests.conftest import run_cli
 
 LLAMA_8B = "llama-3.1-8b-instruct-q4_k_m"

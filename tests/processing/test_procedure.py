@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.nightly import WorkItem
+from flows.work import WorkItem
 from pipeline.errors import PermanentRecordingError, TransientRecordingError
 from pipeline.processing.batch import run_batch
 from pipeline.processing.retries import RetryPolicy

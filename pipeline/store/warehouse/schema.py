@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import duckdb
 
@@ -15,9 +15,6 @@ from pipeline.errors import WarehouseError
 from pipeline.resources import data_dir
 from pipeline.speech.metrics import compute_metrics
 from pipeline.store.warehouse.errors import migration_error
-
-if TYPE_CHECKING:
-    from pipeline.store.warehouse.connection import Warehouse
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
 # Migrations after which call_scores and criterion_totals are filled again from the views.
@@ -48,7 +45,7 @@ def migrations(directory: Path | None = None) -> list[Migration]:
 class Schema:
     """The ``Warehouse`` methods that bring its schema up to date."""
 
-    def applied_migrations(self: Warehouse) -> list[int]:
+    def applied_migrations(self) -> list[int]:
         self.connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
@@ -56,7 +53,7 @@ class Schema:
         )
         return [row[0] for row in self.connection.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
 
-    def pending_migrations(self: Warehouse) -> list[int]:
+    def pending_migrations(self) -> list[int]:
         """Versions this callscore knows that the warehouse lacks (read-only safe)."""
         try:
             applied = {row[0] for row in self.connection.execute("SELECT version FROM schema_migrations").fetchall()}
@@ -64,7 +61,7 @@ class Schema:
             applied = set()
         return [m.version for m in migrations() if m.version not in applied]
 
-    def migrate(self: Warehouse, available: Sequence[Migration] | None = None) -> list[int]:
+    def migrate(self, available: Sequence[Migration] | None = None) -> list[int]:
         """Apply pending migrations in order and re-create the views; returns versions applied."""
         available = list(available if available is not None else migrations())
         # While migrations are pending, every commit below goes straight into the database file
@@ -102,7 +99,7 @@ class Schema:
             self.connection.execute("RESET checkpoint_threshold")
         return done
 
-    def backfill_metrics(self: Warehouse) -> int:
+    def backfill_metrics(self) -> int:
         """Compute ``call_metrics`` for transcripts stored before metrics existed; returns how many."""
         missing = self.connection.execute(
             "SELECT t.recording_id, t.whisper_model FROM transcripts AS t"
