@@ -1,0 +1,1 @@
+"""The Prefect flows: the nightly run, its shards, and their deployment."""

@@ -1,3 +1,5 @@
+"""``python -m pipeline.cli``: the same as the ``callscore`` command."""
+
 from pipeline.cli import main
 
 main()
