@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.errors import WarehouseError, WarehouseWriteError
+from pipeline.errors import PermanentRecordingError, WarehouseError, WarehouseWriteError
 from pipeline.resources import data_dir
 from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse, migrations
-from tests.conftest import ROOT
-from tests.factories import CARD, call_record
+from tests.conftest import ROOT, rows
+from tests.factories import CARD, call_record, seg
 
 TABLES = {"recordings", "transcripts", "segments", "call_metrics", "evaluations", "scores", "failures", "runs",
           "schema_migrations"}
@@ -168,3 +168,29 @@ def test_kpi_calls_shows_the_latest_evaluation_of_a_scorecard_version(tmp_path: 
         later = CallRecord(**{**later.__dict__, "key": EvaluationKey("r1", "tiny.en", CARD.version, "p1", "bigger.gguf")})
         warehouse.save_call(later)
         assert warehouse.connection.execute("SELECT llm_model, qa_score FROM kpi_calls").fetchall() == [("bigger.gguf", 100.0)]
+
+
+def test_a_call_staged_with_a_transcript_already_stored_keeps_the_stored_one(tmp_path: Path) -> None:
+    """A second evaluation that arrives with a new transcript by the same Whisper model (a result
+    staged by a run that transcribed again) is stored, and the first transcript stays as it was."""
+    db = tmp_path / "w.duckdb"
+    first = call_record("r1", [("greeted", True, 0.9), ("verified", True, 0.8), ("closing", True, 0.7)])
+    again = call_record("r1", [("greeted", False, 0.6), ("verified", True, 0.8), ("closing", True, 0.7)],
+                        segments=(seg("agent", 0.0, 1.0, "a different hearing"),), llm_model="other.gguf")
+    with Warehouse.open(db) as warehouse:
+        warehouse.save_call(first)
+        warehouse.save_call(again)
+        assert warehouse.stored_transcript("r1", "tiny.en") == first.transcript.segments
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(1,)]
+    assert rows(db, "SELECT llm_model FROM evaluations ORDER BY evaluation_id") == [("model.gguf",), ("other.gguf",)]
+
+
+def test_a_row_the_schema_refuses_fails_that_call_alone(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    record = call_record("r1", [("greeted", True, 0.9), ("verified", True, 0.8), ("closing", True, 0.7)])
+    with Warehouse.open(db) as warehouse:
+        warehouse.save_call(record)
+        with pytest.raises(PermanentRecordingError, match="the warehouse refused the call") as refused:
+            warehouse.save_call(record)  # the same evaluation twice: its key is taken
+    assert refused.value.stage == "store"
+    assert rows(db, "SELECT count(*) FROM evaluations") == [(1,)]
