@@ -317,7 +317,7 @@ async def _wait_for_shards(names: dict[UUID, str], timeout_s: float) -> int:
     """Wait (Prefect's ``wait_for_flow_run``) for every shard run to end; how many did not in time."""
     import asyncio
 
-    from prefect.exceptions import FlowWaitTimeout
+    from prefect.exceptions import FlowRunWaitTimeout
     from prefect.flow_runs import wait_for_flow_run
 
     logger = get_run_logger()
@@ -325,7 +325,7 @@ async def _wait_for_shards(names: dict[UUID, str], timeout_s: float) -> int:
     async def one(flow_run_id: UUID) -> bool:
         try:
             ended = await wait_for_flow_run(flow_run_id, timeout=int(timeout_s))
-        except FlowWaitTimeout:
+        except FlowRunWaitTimeout:
             return False
         if ended.state is not None and not ended.state.is_completed():
             logger.warning("shard run %s ended %s; its recordings are tried again next run", names[flow_run_id],

@@ -247,9 +247,8 @@ def test_kind_follows_the_rule_and_the_version_covers_rules() -> None:
     assert parse_scorecard(explicit).version == card.version
 
 
-@pytest.mark.slow
 def test_a_scorecard_without_rules_keeps_the_version_it_had_before_rules() -> None:
-    from tests.test_scorecard import MINIMAL
+    from tests.scoring.test_scorecard import MINIMAL
 
     assert parse_scorecard(MINIMAL).version == "77dd37861d1a"  # as computed before criteria had kinds
 
