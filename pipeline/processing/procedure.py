@@ -59,8 +59,8 @@ class PlannedRecording:
     key: EvaluationKey
     size_bytes: int
     done: bool  # already evaluated with exactly this key: nothing to do
-    has_transcript: bool  # a transcript by ``key.whisper_model`` is stored: re-score it, decode nothing
-    stored_duration_s: float | None = None  # audio seconds, when the recording is stored
+    has_transcript: bool  # not done, and a transcript by ``key.whisper_model`` is stored: re-score it
+    stored_duration_s: float | None = None  # audio seconds, when done or re-scored (only then looked up)
     state: FileState | None = None  # size and mtime when hashed (None: re-scored from the warehouse)
     facts: CallFacts | None = None  # the stored facts of a recording re-scored without its file
 
@@ -185,10 +185,12 @@ class CallProcessor:
     def _planned(self, path: Path, recording_id: str, size: int, warehouse: Warehouse, *,
                  state: FileState | None = None, facts: CallFacts | None = None) -> PlannedRecording:
         key = self.evaluation_key(recording_id)
+        done = warehouse.is_done(key)
+        has_transcript = not done and warehouse.has_transcript(recording_id, key.whisper_model)
         return PlannedRecording(
-            path=path, key=key, size_bytes=size, done=warehouse.is_done(key),
-            has_transcript=warehouse.has_transcript(recording_id, key.whisper_model),
-            stored_duration_s=warehouse.stored_duration(recording_id), state=state, facts=facts,
+            path=path, key=key, size_bytes=size, done=done, has_transcript=has_transcript,
+            stored_duration_s=warehouse.stored_duration(recording_id) if done or has_transcript else None,
+            state=state, facts=facts,
         )
 
     def read_facts(self, planned: PlannedRecording) -> CallFacts:

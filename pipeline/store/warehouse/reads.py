@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from pipeline.errors import WarehouseError
 from pipeline.intake.inbox import CallFacts
 from pipeline.speech.segments import Segment
@@ -74,9 +75,9 @@ class Reads:
         ).fetchall()
         return [(recording_id, Path(path)) for recording_id, path in rows]
 
-    def criteria_pass_rates(self, run_id: str) -> list[dict[str, object]]:
+    def criteria_pass_rates(self, run_id: str) -> list[dict[str, Any]]:
         """Per criterion, the answers given in run ``run_id``: counts, pass rate (0-1) and mean confidence."""
-        cursor = self.connection.execute(
+        return self._dicts(
             """
             SELECT s.criterion_id AS criterion, count(*) AS answers,
                    count(*) FILTER (WHERE s.passed) AS passed,
@@ -91,6 +92,10 @@ class Reads:
             """,
             [run_id],
         )
+
+    def _dicts(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        """The rows of ``sql`` as dicts keyed by column name."""
+        cursor = self.connection.execute(sql, params or [])
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 

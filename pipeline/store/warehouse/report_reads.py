@@ -15,11 +15,6 @@ _WINDOW = "call_date >= ? AND scorecard_version = ?"  # parameters: first day, s
 class ReportReads:
     """The ``Warehouse`` methods that read for the report and for agreement."""
 
-    def _dicts(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-        cursor = self.connection.execute(sql, params or [])
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
     def latest_scorecard(self, first_day: date) -> tuple[str | None, str | None]:
         """(name, version) of the scorecard evaluated most recently on calls from ``first_day``."""
         row = self.connection.execute(
