@@ -1,4 +1,5 @@
-"""The commands that read the warehouse: ``callscore sql``, ``report`` and ``eval``."""
+"""The commands that read the warehouse, ``callscore sql``, ``report`` and ``eval``, and
+``upgrade``, the one that only brings its schema up to date."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 
 from pipeline.cli.app import fail, main, read_warehouse
 from pipeline.cli.options import db_option, json_option, scorecard_option
-from pipeline.cli.output import print_agreement, print_table, stderr
+from pipeline.cli.output import message, print_agreement, print_table
 from pipeline.errors import CallscoreError
 
 
@@ -37,7 +38,8 @@ def _bundled_query_list() -> str:
 def sql(query: str, db: Path | None, fmt: str, as_json: bool, variables: tuple[str, ...]) -> None:
     """Run a read-only QUERY on the warehouse and print the result.
 
-    QUERY is SQL, a .sql file, or the name of a bundled query.
+    QUERY is SQL, a .sql file, or the name of a bundled query. It can read the warehouse and
+    nothing else: no other file (read_csv, glob, COPY ... TO, ATTACH), no extension, no setting.
 
     \b
     Examples:
@@ -50,11 +52,11 @@ def sql(query: str, db: Path | None, fmt: str, as_json: bool, variables: tuple[s
 
     import duckdb
 
-    from pipeline.store.named_queries import parse_variables, resolve_query
+    from pipeline.store.named_queries import check_variables, parse_variables, resolve_query
 
     try:
         text = resolve_query(query)
-        values = parse_variables(variables)
+        values = check_variables(text, parse_variables(variables))
     except CallscoreError as exc:
         fail(str(exc))
         return
@@ -75,6 +77,29 @@ def sql(query: str, db: Path | None, fmt: str, as_json: bool, variables: tuple[s
 
 
 @main.command()
+@db_option()
+def upgrade(db: Path | None) -> None:
+    """Bring the warehouse's schema up to date after installing a newer callscore.
+
+    Scoring runs do this by themselves; the commands that only read (sql, report, eval) never
+    change the file and ask for this instead.
+    """
+    from pipeline.config import load_settings
+    from pipeline.store.warehouse import Warehouse
+
+    try:
+        path = load_settings({"db": db}).db
+        if not path.is_file():
+            fail(f"no warehouse at {path}: run `callscore score` first")
+        with Warehouse.open(path) as warehouse:
+            version = max(warehouse.applied_migrations())
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    message(f"warehouse {path}: schema version {version}, up to date")
+
+
+@main.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls on or after this day (YYYY-MM-DD). [default: all calls]")
 @db_option()
@@ -90,12 +115,13 @@ def report(out: Path, since: Any, db: Path | None) -> None:
     with read_warehouse(db) as warehouse:
         try:
             data = write_report(warehouse, out, since=since.date() if since else None)
+        except CallscoreError as exc:
+            fail(str(exc))
+            return
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}")
             return
-    stderr.print(
-        f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}", highlight=False, soft_wrap=True
-    )
+    message(f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}")
     click.echo(str(out.resolve()))
 
 
@@ -133,12 +159,11 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
                           criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
                           prompt_version=prompt_version, kinds=card.kinds)
     if report.unmatched:
-        stderr.print(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
-                     f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
-                     + (" ..." if len(report.unmatched) > 5 else ""), highlight=False, soft_wrap=True)
+        message(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
+                f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
+                + (" ..." if len(report.unmatched) > 5 else ""))
     if report.unknown_criteria:
-        stderr.print(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}",
-                     highlight=False, soft_wrap=True)
+        message(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}")
     if not report.pairs:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
     if as_json:

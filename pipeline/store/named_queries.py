@@ -19,6 +19,7 @@ from pipeline.errors import CallscoreError
 from pipeline.resources import data_dir
 
 _VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_GETVARIABLE = re.compile(r"getvariable\s*\(\s*'([a-z_][a-z0-9_]*)'\s*\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,17 @@ def parse_variables(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         if not sep or not _VARIABLE_NAME.match(name):
             raise CallscoreError(f"--var expects NAME=VALUE with a lower-case name, got {pair!r}")
         variables[name] = value
+    return variables
+
+
+def check_variables(sql: str, variables: dict[str, str]) -> dict[str, str]:
+    """``variables``, refused (``CallscoreError``) when one is a name ``sql`` never reads with
+    ``getvariable('name')``: a misspelt --var would otherwise be silently ignored."""
+    read = set(_GETVARIABLE.findall(sql))
+    unknown = sorted(set(variables) - read)
+    if unknown:
+        known = ", ".join(sorted(read)) or "none"
+        raise CallscoreError(f"the query reads no variable {unknown[0]!r} (the variables it reads: {known})")
     return variables
 
 

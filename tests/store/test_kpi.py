@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.errors import WarehouseError
 from pipeline.speech.metrics import compute_metrics
 from pipeline.store.named_queries import bundled_queries, set_variables
 from pipeline.resources import data_dir
@@ -135,7 +136,7 @@ def test_callscore_sql_runs_bundled_queries_with_variables(kpi_warehouse_path: P
     assert all(name in help_text for name in bundled_queries())
 
 
-def test_an_older_warehouse_is_upgraded_and_its_metrics_filled_in_when_read(tmp_path: Path) -> None:
+def test_an_older_warehouse_is_left_as_it_is_by_reads_and_upgraded_by_callscore_upgrade(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     connection = duckdb.connect(str(path))  # as callscore with only the first migration left it
     connection.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
@@ -147,6 +148,14 @@ def test_an_older_warehouse_is_upgraded_and_its_metrics_filled_in_when_read(tmp_
         connection.execute("INSERT INTO segments VALUES ('r', 'tiny.en', ?, ?, ?, ?, ?, ?, -0.2, 0.01, 1.2)",
                            [i, s.speaker, s.channel, s.start, s.end, s.text])
     connection.close()
+    before = path.read_bytes()
+    with pytest.raises(WarehouseError, match="needs upgrading by a writing command: run `callscore upgrade"):
+        Warehouse.open(path, read_only=True)
+    refused = run_cli("sql", "SELECT 1", "--db", str(path))
+    assert refused.exit_code == 2 and "callscore upgrade" in refused.stderr
+    assert path.read_bytes() == before and not path.with_name("old.duckdb.wal").exists()  # reads never migrate
+    upgraded = run_cli("upgrade", "--db", str(path))
+    assert upgraded.exit_code == 0 and "up to date" in upgraded.stderr, upgraded.stderr
     with Warehouse.open(path, read_only=True) as warehouse:
         assert warehouse.pending_migrations() == []
         assert warehouse.connection.execute(

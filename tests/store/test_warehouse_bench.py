@@ -184,6 +184,7 @@ def test_a_warehouse_from_before_the_kpi_tables_is_upgraded(tmp_path: Path) -> N
                     " scorecard_name, criterion_id, weight, critical, passed, confidence, criterion_kind)"
                     " VALUES (?, 'tiny.en', 'v1', 'p1', ?, 'card', ?, ?, false, ?, 0.9, 'llm')",
                     [recording_id, llm_model, criterion, weight, passed])
+    Warehouse.open(path).close()  # a writing open upgrades it (a read-only one refuses)
     with Warehouse.open(path, read_only=True) as warehouse:
         assert warehouse.pending_migrations() == []
         assert rows(warehouse, "SELECT count(*) FROM scores WHERE evaluation_id IS NULL") == [(0,)]

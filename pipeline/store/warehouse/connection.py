@@ -1,6 +1,7 @@
 """An open DuckDB warehouse: ``Warehouse.open`` connects (creating the file and migrating it
-when writable), and the class gathers the warehouse's jobs, each in its own module: schema,
-writing a call, the KPI tables, reads, and the run ledger."""
+when writable; read-only, it reads nothing but the warehouse), and the class gathers the
+warehouse's jobs, each in its own module: schema, writing a call, the KPI tables, reads, and the
+run ledger."""
 
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ import duckdb
 
 from pipeline.errors import WarehouseError
 from pipeline.store.warehouse.call_writer import CallWriter
-from pipeline.store.warehouse.errors import open_error
+from pipeline.store.warehouse.errors import first_line, open_error
 from pipeline.store.warehouse.kpi_tables import KpiTables
 from pipeline.store.warehouse.reads import Reads
 from pipeline.store.warehouse.report_reads import ReportReads
 from pipeline.store.warehouse.run_ledger import RunLedger
 from pipeline.store.warehouse.schema import Schema
+
+# A read-only connection reads the warehouse and nothing else: no file outside it is read or
+# written (COPY ... TO, ATTACH, read_csv, glob, EXPORT DATABASE), no extension is installed or
+# loaded, and no statement can change these settings back.
+READ_ONLY_CONFIG = {
+    "enable_external_access": False,
+    "allow_persistent_secrets": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
 
 
 class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
@@ -27,27 +39,39 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> "Warehouse":
-        """Open (creating it and its directory if needed) and bring the schema up to date."""
+        """Open for writing (creating the file and its directory if needed, and bringing the schema
+        up to date), or read-only: then nothing is written, not even a migration, and the
+        connection can read this warehouse and nothing else (``READ_ONLY_CONFIG``). A DuckDB file
+        that is not a callscore warehouse is refused before anything is written to it."""
         path = Path(path)
         if read_only and not path.is_file():
             raise WarehouseError(f"no warehouse at {path}: run `callscore score` first")
+        if path.exists() and not path.is_file():
+            raise WarehouseError(f"warehouse {path} is not a regular file: give --db a file path")
         if not read_only:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WarehouseError(f"cannot create the directory for warehouse {path}: {exc.strerror}") from exc
         try:
-            connection = duckdb.connect(str(path), read_only=read_only)
+            connection = duckdb.connect(str(path), read_only=read_only, config=READ_ONLY_CONFIG if read_only else {})
         except (duckdb.Error, OSError) as exc:
-            raise open_error(path, exc) from exc
+            raise open_error(path, exc, read_only=read_only) from exc
         warehouse = cls(connection, path)
-        if not read_only:
-            warehouse.migrate()
-        elif warehouse.pending_migrations():
-            # A warehouse written by an older callscore: upgrade it once, then read.
+        try:
+            warehouse.check_is_callscore()
+            if not read_only:
+                warehouse.migrate()
+            elif warehouse.pending_migrations():
+                raise WarehouseError(
+                    f"warehouse {path} was written by an older callscore and needs upgrading by a writing command: "
+                    f"run `callscore upgrade --db {path}` once"
+                )
+        except BaseException as exc:
             warehouse.close()
-            cls.open(path).close()
-            return cls.open(path, read_only=True)
+            if isinstance(exc, duckdb.Error):  # e.g. a damaged block, found by the first read
+                raise WarehouseError(f"cannot read warehouse {path}: {first_line(exc)}") from exc
+            raise
         return warehouse
 
     def __enter__(self) -> "Warehouse":

@@ -45,6 +45,17 @@ def migrations(directory: Path | None = None) -> list[Migration]:
 class Schema:
     """The ``Warehouse`` methods that bring its schema up to date."""
 
+    def check_is_callscore(self) -> None:
+        """Refuse a DuckDB file that holds tables or views but no ``schema_migrations``: someone
+        else's database, which a callscore run must neither read as a warehouse nor write into."""
+        names = sorted(row[0] for row in self.connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall())
+        if names and "schema_migrations" not in names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise WarehouseError(f"{self.path} is a DuckDB database but not a callscore warehouse (it holds {shown}): "
+                                 "give --db a new file or a callscore warehouse")
+
     def applied_migrations(self) -> list[int]:
         self.connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
