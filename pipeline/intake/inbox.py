@@ -7,45 +7,89 @@ recognised as done. An optional sidecar ``NAME.json`` next to ``NAME.mp3`` carri
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from pipeline.intake.audio import AUDIO_EXTENSIONS
 from pipeline.errors import PermanentRecordingError, TransientRecordingError
 
+log = logging.getLogger(__name__)
+
 HASH_CHUNK_BYTES = 1 << 20
+SIDECAR_MAX_BYTES = 64 * 1024  # a sidecar is a few facts about a call; a bigger one is refused
+EARLIEST_CALL, LATEST_CALL = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Audio files at or under ``paths`` (recursive, hidden entries skipped, links to
-    directories not followed), sorted, each once."""
+    directories not followed), sorted, each once. Only regular files are recordings: a FIFO,
+    a device or a socket with an audio name is logged and skipped (reading one could block
+    forever). A link to a regular file is followed, wherever that file is."""
     found: set[Path] = set()
     for root in paths:
         root = Path(root)
-        if root.is_file():
-            if root.suffix.lower() in AUDIO_EXTENSIONS:
+        if not root.is_dir():
+            if root.suffix.lower() in AUDIO_EXTENSIONS and _is_regular(root):
                 found.add(root)
             continue
         for directory, subdirs, files in os.walk(root, followlinks=False):
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
             for name in files:
-                if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                    found.add(Path(directory) / name)
+                path = Path(directory) / name
+                if not name.startswith(".") and path.suffix.lower() in AUDIO_EXTENSIONS and _is_regular(path):
+                    found.add(path)
     return sorted(found)
+
+
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` is (or links to) a regular file; if not, say so in the log. One that
+    cannot be looked at (a broken link, a loop of links) counts, and fails at its read."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True
+    if stat.S_ISREG(mode):
+        return True
+    log.warning("skipped %s: not a regular file (%s)", path, _kind(mode))
+    return False
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, refused (``OSError``) unless it is a regular file: opening
+    does not wait for a FIFO's writer, and the check is on what was opened, so a file swapped
+    for a FIFO or a device after discovery is refused too."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def file_identity(path: Path) -> tuple[str, int]:
     """(hex SHA-256 of the file's bytes, their count), read in 1 MiB chunks."""
     digest, size = hashlib.sha256(), 0
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             while chunk := handle.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
@@ -98,6 +142,20 @@ class _SidecarFields(BaseModel):
     def _numbers_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    @field_validator("started_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            aware = value if value.tzinfo else value.astimezone()  # a naive time is local time
+            plausible = EARLIEST_CALL <= aware < LATEST_CALL
+        except (OverflowError, ValueError, OSError):
+            plausible = False
+        if not plausible:
+            raise ValueError(f"must be between {EARLIEST_CALL.year} and {LATEST_CALL.year}, got {value.isoformat()}")
+        return aware
+
 
 @dataclass(frozen=True)
 class CallFacts:
@@ -111,6 +169,15 @@ class CallFacts:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _time_of(timestamp: float) -> datetime | None:
+    """A POSIX time (s) as an aware UTC datetime, or None outside the plausible range."""
+    try:
+        when = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return when if EARLIEST_CALL <= when < LATEST_CALL else None
+
+
 def sidecar_path(audio_path: Path) -> Path:
     return audio_path.with_suffix(".json")
 
@@ -120,10 +187,17 @@ def read_call_facts(audio_path: Path) -> CallFacts:
     ``sidecar``) naming the field, so a wrong agent is never silently recorded."""
     sidecar = sidecar_path(audio_path)
     data: dict[str, Any] = {}
-    if sidecar.is_file():
+    if sidecar.exists():
         try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            with open_regular(sidecar) as handle:
+                raw = handle.read(SIDECAR_MAX_BYTES + 1)
+        except OSError as exc:
+            raise PermanentRecordingError(f"cannot read sidecar {sidecar.name}: {exc.strerror or exc}", stage="sidecar") from exc
+        if len(raw) > SIDECAR_MAX_BYTES:
+            raise PermanentRecordingError(f"sidecar {sidecar.name} is over {SIDECAR_MAX_BYTES // 1024} KiB", stage="sidecar")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise PermanentRecordingError(f"sidecar {sidecar.name} is not valid JSON: {exc}", stage="sidecar") from exc
         if not isinstance(data, dict):
             raise PermanentRecordingError(f"sidecar {sidecar.name} must hold a JSON object", stage="sidecar")
@@ -136,15 +210,17 @@ def read_call_facts(audio_path: Path) -> CallFacts:
 
     if fields.started_at is not None:
         started = fields.started_at
-        if started.tzinfo is None:
-            started = started.astimezone()  # a naive time is local time
         source = "sidecar"
     else:
         try:
             mtime = audio_path.stat().st_mtime
         except OSError as exc:
             raise PermanentRecordingError(f"cannot read file: {exc.strerror or exc}", stage="read") from exc
-        started = datetime.fromtimestamp(mtime, tz=timezone.utc)
+        started = _time_of(mtime)
+        if started is None:
+            raise PermanentRecordingError(
+                f"the file's modification time is not between {EARLIEST_CALL.year} and {LATEST_CALL.year}: give the "
+                f"call's start as started_at in {sidecar.name}", stage="sidecar")
         source = "file_mtime"
     return CallFacts(
         agent=fields.agent,
