@@ -7,18 +7,24 @@ from a recording (file names, agents, evidence quotes) is HTML-escaped.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import CallscoreError
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
 from pipeline.store.warehouse import Warehouse
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
 QA_TARGET = 80.0  # a call at or above this reads as good in the charts
 REVIEW_ROWS = 50  # most rows in "calls to review first"
+
+
+class ReportTargetError(CallscoreError):
+    """The report's output path is one callscore must not write."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,16 @@ def _tone_for_score(score: float | None) -> str:
     return "good" if score >= QA_TARGET else "warn" if score >= 60 else "bad"
 
 
+def _when(value: Any) -> str:
+    """A stored time or day as text. DuckDB hands back a value outside Python's range (e.g. a
+    year-10000 time from an old sidecar) as a string, shown as it is."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
 def _fmt(value: Any, pattern: str = "{}") -> str:
     return "–" if value is None else escape(pattern.format(value))
 
@@ -103,14 +119,13 @@ def render(data: ReportData) -> str:
              for a in data.agents], title="Mean QA score per agent", maximum=100.0, value_format="{:.0f}"),
             "Mean QA score (0-100) per agent over the period."))
         charts.append(_figure("daily", "Daily trend", line_chart(
-            [d["day"].isoformat() if d["day"] else "?" for d in data.daily],
+            [_when(d["day"]) or "?" for d in data.daily],
             [None if d["mean_qa_score"] is None else round(d["mean_qa_score"], 1) for d in data.daily],
             title="Mean QA score per day", notes=[f"{d['calls']} calls" for d in data.daily],
             positions=_day_positions([d["day"] for d in data.daily])),
             "Mean QA score of the calls of each day (UTC)."))
 
     return _PAGE.format(
-        title="callscore report",
         period=escape(period),
         scorecard=escape(f"{data.scorecard_name} (version {data.scorecard_version})" if data.scorecard_name else "none"),
         generated=escape(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
@@ -128,18 +143,45 @@ def render(data: ReportData) -> str:
 
 
 def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None) -> ReportData:
-    """Collect, render and write the page to ``out`` (atomically: a reader never sees half)."""
+    """Collect, render and write the page to ``out`` (atomically: a reader never sees half).
+    ``out`` may be a new file or an earlier report, never the warehouse or any other file."""
+    check_report_target(out, warehouse.path)
     data = collect(warehouse, since=since)
+    page = render(data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(render(data), encoding="utf-8")
-    partial.replace(out)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "x", encoding="utf-8") as handle:  # "x": never through a file or link already there
+            handle.write(page)
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return data
+
+
+def check_report_target(out: Path, db: Path) -> None:
+    """Refuse to write the report over the warehouse (or its write-ahead log) or over an
+    existing file that is not a callscore report (``ReportTargetError``)."""
+    target = out.resolve()
+    if target in (db.resolve(), db.resolve().with_name(db.name + ".wal")):
+        raise ReportTargetError(f"--out {out} is the warehouse itself: give the report a file name of its own")
+    if not out.exists() and not out.is_symlink():
+        return
+    if not target.is_file():
+        raise ReportTargetError(f"--out {out} exists and is not a regular file")
+    try:
+        with open(target, "rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise ReportTargetError(f"cannot read {out}: {exc.strerror or exc}") from exc
+    if _REPORT_MARK.encode() not in head:
+        raise ReportTargetError(f"{out} exists and is not a callscore report: it is kept; give --out another name")
 
 
 def _day_positions(days: list[date]) -> list[float] | None:
     """Each day's place (0-1) between the first and the last, so gaps between days show."""
-    if len(days) < 2 or None in days:
+    if len(days) < 2 or not all(isinstance(day, date) for day in days):
         return None
     span = (days[-1] - days[0]).days
     return [(day - days[0]).days / span for day in days]
@@ -176,7 +218,7 @@ def _review_table(review: list[dict[str, Any]]) -> str:
         evidence = escape(r["evidence"]) if r["evidence"] else '<span class="muted">no quote</span>'
         if r["evidence"] and r["evidence_verified"] is False:
             evidence += ' <span class="flag" title="not found in the transcript">unverified</span>'
-        when = r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else ""
+        when = _when(r["started_at"])
         rows.append(
             f'<tr class="{"critical" if r["critical_failure"] else ""}"><td>{escape(when)}</td>'
             f"<td>{escape(r['agent'] or '')}</td><td>{escape(r['file_name'])}</td><td>{escape(r['criterion_id'])}</td>"
@@ -189,10 +231,11 @@ def _review_table(review: list[dict[str, Any]]) -> str:
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
 
 
+_REPORT_MARK = "<title>callscore report</title>"  # in every report's head: a file that has it may be replaced
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
+<title>callscore report</title>
 <style>
 body {{ font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1360px;
        padding: 0 16px; color: #1d2430; background: #fafbfc; }}

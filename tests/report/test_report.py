@@ -103,3 +103,47 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
 def test_qa_distribution_puts_100_in_the_top_band() -> None:
     calls = [{"qa_score": s} for s in (0, 9.9, 10, 55, 99.9, 100, None)]
     assert qa_distribution(calls) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+
+
+# -- values and paths a report must survive --------------------------------------------------------
+
+
+def test_a_stored_time_outside_python_s_range_does_not_break_the_report(kpi_warehouse_path: Path,
+                                                                       tmp_path: Path) -> None:
+    """A year-10000 start (stored by an older callscore from a sidecar) reaches Python as text."""
+    from datetime import datetime, timezone
+
+    from flows.nightly import _finish_run
+    from pipeline.processing.outcome import RunSummary
+
+    with Warehouse.open(kpi_warehouse_path) as warehouse:
+        warehouse.connection.execute(
+            "UPDATE recordings SET started_at = '9999-12-31 23:59:59-12:00' WHERE recording_id = "
+            "(SELECT min(recording_id) FROM recordings)")
+        warehouse.rebuild_kpi_tables()  # as the call's own write would have filled them
+        models = dict.fromkeys(("whisper_model", "llm_model", "scorecard_name", "scorecard_version", "prompt_version"), "m")
+        warehouse.begin_run(run_id="r1", source="flow", started_at=datetime.now(timezone.utc), models=models)
+    result = run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(tmp_path / "r.html"))
+    assert result.exit_code == 0, result.stderr
+    assert "10000-01-01" in (tmp_path / "r.html").read_text()
+    _finish_run(kpi_warehouse_path, RunSummary(run_id="r1"), tmp_path / "reports" / "nightly.html")  # the flow's
+    assert "10000-01-01" in (tmp_path / "reports" / "nightly.html").read_text()
+
+
+def test_the_report_never_replaces_the_warehouse_or_a_file_that_is_not_a_report(kpi_warehouse_path: Path,
+                                                                                tmp_path: Path) -> None:
+    db_bytes = kpi_warehouse_path.read_bytes()
+    notes = tmp_path / "notes.html"
+    notes.write_text("<html><body>my own notes</body></html>")
+    wal = kpi_warehouse_path.with_name(kpi_warehouse_path.name + ".wal")
+    for out, says in ((kpi_warehouse_path, "is the warehouse itself"), (wal, "is the warehouse itself"),
+                      (notes, "is not a callscore report: it is kept"), (tmp_path, "")):
+        result = run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out))
+        assert result.exit_code == 2, out
+        assert says in result.stderr
+    assert kpi_warehouse_path.read_bytes() == db_bytes and not wal.exists()
+    assert notes.read_text() == "<html><body>my own notes</body></html>"
+    report = tmp_path / "report.html"
+    for _ in range(2):  # a new file, then the earlier report replaced
+        assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(report)).exit_code == 0
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
