@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from rich.markup import escape
-
-from pipeline.cli.output import ConsoleHandler, stderr
+from pipeline.cli.output import ConsoleHandler, plain, stderr
 from pipeline.errors import CallscoreError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -31,11 +29,23 @@ def setup_logging(verbose: bool) -> None:
 
 
 def fail(message: str) -> NoReturn:
-    stderr.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    stderr.print("[bold red]error:[/]", plain(message), highlight=False, soft_wrap=True)
     sys.exit(EXIT_SETUP)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The group: Ctrl-C anywhere (opening the warehouse, loading a model) ends the command with
+    one line and exit code 130, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            stderr.print("interrupted", highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="callscore")
 def main() -> None:
     """Score recorded calls on your own hardware: transcribe with faster-whisper, judge each

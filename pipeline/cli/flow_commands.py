@@ -11,7 +11,7 @@ import click
 
 from pipeline.cli.app import EXIT_OK, EXIT_SOME_FAILED, fail, main
 from pipeline.cli.options import db_option, json_option, options, scorecard_option
-from pipeline.cli.output import stderr
+from pipeline.cli.output import message, stderr
 from pipeline.errors import CallscoreError
 
 
@@ -82,14 +82,13 @@ def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, 
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
-        stderr.print(
+        message(
             f"{counts['scored']} scored, {counts['no_speech'] + counts['too_short']} without speech, "
             f"{counts['skipped']} already done, {counts['failed']} failed, in {summary['wall_s']:.1f} s; "
-            f"slowest stage: {summary['slowest_stage'] or '-'}. Report: {summary['report'] or '-'}",
-            highlight=False, soft_wrap=True,
+            f"slowest stage: {summary['slowest_stage'] or '-'}. Report: {summary['report'] or '-'}"
         )
         for failure in summary["failed"]:
-            stderr.print(f"  failed: {failure['path']} ({failure['stage']}): {failure['error']}", highlight=False, soft_wrap=True)
+            message(f"  failed: {failure['path']} ({failure['stage']}): {failure['error']}")
     sys.exit(EXIT_SOME_FAILED if counts["failed"] else EXIT_OK)
 
 
@@ -110,6 +109,5 @@ def flow_serve(inbox: Path, db: Path | None, scorecard: Path | None, shards: int
         load_settings({"db": db, "scorecard": scorecard})
     except (ValueError, CallscoreError) as exc:
         fail(str(exc))
-    stderr.print(f"callscore: serving the nightly flow at '{cron}' ({timezone or local_timezone()}) over {inbox}",
-                 highlight=False, soft_wrap=True)
+    message(f"callscore: serving the nightly flow at '{cron}' ({timezone or local_timezone()}) over {inbox}")
     serve_nightly(_flow_parameters(inbox, db, scorecard, shards, shard_deployment), cron=cron, timezone=timezone)

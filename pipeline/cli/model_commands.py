@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.cli.app import EXIT_INTERRUPTED, fail, main
 from pipeline.cli.options import json_option, models_dir_option
-from pipeline.cli.output import print_table, stderr
+from pipeline.cli.output import message, print_table, stderr
 from pipeline.errors import CallscoreError
 
 
@@ -114,5 +114,5 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     except KeyboardInterrupt:
         stderr.print("interrupted: run the same command again to go on with the download")
         sys.exit(EXIT_INTERRUPTED)
-    stderr.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    message(f"{name}: {path}")
     click.echo(str(path))

@@ -4,6 +4,7 @@ that fit a terminal and never fold when piped, and the run, agreement and model 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,28 +14,46 @@ from rich.table import Table
 
 stderr = Console(stderr=True)
 
+# What a file name or a cell must not send to a terminal: escape sequences (CSI such as colours
+# and cursor moves, OSC such as window titles and links) and other control characters, and the
+# bidirectional overrides that make text read in another order than it is.
+_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print on a terminal: escape sequences removed, other control characters
+    (but tab and newline) shown as '?'."""
+    return _UNPRINTABLE.sub("?", _TERMINAL_SEQUENCE.sub("", str(text)))
+
+
+def plain(text: object) -> str:
+    """Data (a path, a cell, an error) for a string that rich reads as markup: printable, and
+    its brackets escaped, so ``[bold]`` or ``[/x]`` in a file name prints as written."""
+    return escape(printable(text))
+
 
 class ConsoleHandler(logging.Handler):
     """Log lines through the stderr console, so they print above a live progress bar."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        stderr.print(f"callscore: {self.format(record)}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(f"callscore: {printable(self.format(record))}", markup=False, highlight=False, soft_wrap=True)
 
 
 def message(text: str) -> None:
-    """One line on stderr, printed as is (never read as markup)."""
-    stderr.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line on stderr, printed as is (never read as markup, control characters shown as '?')."""
+    stderr.print(printable(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def print_table(columns: Sequence[str], cells: Sequence[Sequence[str]], *, title: str | None = None,
                 right: Sequence[str] = ()) -> None:
     """A table on stdout: on a terminal it fits the width; piped or redirected, no cell folds.
     ``right``: the columns aligned right. Cells are text, never markup."""
-    table = Table(title=escape(title) if title else None, title_justify="left")
+    table = Table(title=plain(title) if title else None, title_justify="left")
     for column in columns:
-        table.add_column(escape(column), justify="right" if column in right else "left", overflow="fold")
+        table.add_column(plain(column), justify="right" if column in right else "left", overflow="fold")
     for row in cells:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(plain(cell) for cell in row))
     natural = sum(max([len(c)] + [len(r[i]) for r in cells]) + 3 for i, c in enumerate(columns)) + 1
     console = Console()
     Console(width=console.width if console.is_terminal else max(80, natural)).print(table)
@@ -81,12 +100,12 @@ def print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     for o in summary.outcomes:
         note = f"{o.stage}: {o.error}" if o.status == "failed" else ", ".join(o.flags)
         table.add_row(
-            _display_path(o.path, roots),
+            plain(_display_path(o.path, roots)),
             o.status,
             "" if o.duration_s is None else f"{o.duration_s:.1f}",
             "" if o.qa_score is None else f"{o.qa_score:.1f}",
             "FAILED" if o.critical_failed else ("" if o.critical_failed is None else "ok"),
-            note,
+            plain(note),
         )
     out.print(table)
     counts = summary.counts
@@ -94,7 +113,7 @@ def print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     out.print(
         f"{counts['scored']} scored, {counts['no_speech'] + counts['too_short']} without speech, "
         f"{counts['skipped']} already done, {counts['failed']} failed, in {summary.wall_s:.1f} s "
-        f"({summary.audio_s:.0f} s of audio, {speed:.1f} audio s per wall s). Warehouse: {db}",
+        f"({summary.audio_s:.0f} s of audio, {speed:.1f} audio s per wall s). Warehouse: {plain(db)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -108,13 +127,13 @@ def print_agreement(report: Any, card_name: str, target: float) -> None:
         return "-" if value is None else f"{value:.2f}"
 
     out = Console(soft_wrap=False)
-    table = Table(title=f"agreement with the labels: {card_name} {report.scorecard_version}, "
-                        f"LLM {', '.join(report.llm_models)}", title_justify="left")
+    table = Table(title=plain(f"agreement with the labels: {card_name} {report.scorecard_version}, "
+                              f"LLM {', '.join(report.llm_models)}"), title_justify="left")
     for column in ("criterion", "kind", "answers", "agreement", "kappa", "majority baseline", "precision (failed)",
                    "recall (failed)", f"review for {target:.0%}"):
         table.add_column(column, justify="left" if column in ("criterion", "kind") else "right")
     for row in (*report.criteria, *report.kinds, report.overall):
-        name = row.criterion_id or (f"[bold]all {row.kind} criteria[/]" if row.kind else "[bold]all criteria[/]")
+        name = plain(row.criterion_id) if row.criterion_id else (f"[bold]all {row.kind} criteria[/]" if row.kind else "[bold]all criteria[/]")
         table.add_row(name, row.kind or "", str(row.answers), pct(row.agreement), num(row.kappa),
                       pct(row.majority_baseline), pct(row.precision_failed), pct(row.recall_failed),
                       "-" if row.review_for_target is None else str(row.review_for_target))

@@ -16,7 +16,7 @@ from pipeline.cli.options import (
     agent_channel_option, db_option, device_option, json_option, llm_backend_option, llm_model_option, llm_url_option,
     options, redact_option, scorecard_option, verbose_option, whisper_model_option,
 )
-from pipeline.cli.output import print_summary, stderr, summary_json
+from pipeline.cli.output import plain, print_summary, stderr, summary_json
 from pipeline.errors import CallscoreError, DiskFullError, SetupError, WarehouseWriteError, is_disk_full
 
 
@@ -106,14 +106,15 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
     def on_outcome(outcome: Any) -> None:
         progress.update(task, advance=1)
         if outcome.status == "failed" and not as_json:
-            stderr.print(f"[yellow]failed:[/] {outcome.path} ({outcome.stage}): {outcome.error}", highlight=False)
+            stderr.print(f"[yellow]failed:[/] {plain(f'{outcome.path} ({outcome.stage}): {outcome.error}')}",
+                         highlight=False, soft_wrap=True)
 
     try:
         with progress, warehouse:
             try:
                 summary = run(
                     on_start=lambda total: progress.update(task, total=total),
-                    on_file=lambda path: progress.update(task, description=path.name[:30]),
+                    on_file=lambda path: progress.update(task, description=plain(path.name[:30])),
                     on_outcome=on_outcome,
                 )
             except OSError as exc:  # a full disk under any layer stops the run as the warehouse's would
@@ -121,7 +122,7 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
                     raise
                 raise DiskFullError.from_os_error(exc) from exc
     except WarehouseWriteError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}; recordings stored before are kept: run again once fixed",
+        stderr.print(f"[bold red]error:[/] {plain(exc)}; recordings stored before are kept: run again once fixed",
                      highlight=False, soft_wrap=True)
         sys.exit(EXIT_WAREHOUSE_WRITE)
     except SetupError as exc:
