@@ -49,7 +49,7 @@ class Settings(BaseModel):
     )
     language: str | None = Field(None, description="Spoken language code; None detects it.")
     beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
-    llm_context: int = Field(4096, ge=512, description="LLM context window, tokens.")
+    llm_context: int = Field(4096, ge=512, le=262_144, description="LLM context window, tokens (512 to 262144).")
     llm_threads: int | None = Field(
         None, ge=1, description="CPU threads for the LLM; None uses every core."
     )
@@ -65,6 +65,10 @@ class Settings(BaseModel):
     )
     llm_server_model: str | None = Field(
         None, description="Model name the LLM server knows; None uses the first it lists."
+    )
+    llm_timeout_s: float = Field(
+        180.0, gt=0, le=3600,
+        description="Seconds one request to the LLM server may take in all (queueing, answer); then it fails, transient.",
     )
     llm_api_key: SecretStr | None = Field(
         None, description="Bearer token for the LLM server (best set as CALLSCORE_LLM_API_KEY)."

@@ -40,6 +40,8 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
     [
         ({"CALLSCORE_DEVICE": "tpu"}, None, "invalid setting device (from environment)"),
         ({}, "llm_context = 10\n", "invalid setting llm_context (from"),
+        ({"CALLSCORE_LLM_CONTEXT": "100000000"}, None, "invalid setting llm_context (from environment): Input should be less than or equal to 262144"),
+        ({}, "llm_timeout_s = 0\n", "invalid setting llm_timeout_s (from"),
         ({}, "colour = 'blue'\n", "unknown setting(s) colour"),
         ({}, "db = [unclosed\n", "cannot read settings file"),
         ({"CALLSCORE_CONFIG": "/nonexistent/callscore.toml"}, None, "CALLSCORE_CONFIG names"),

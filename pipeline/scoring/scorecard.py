@@ -24,6 +24,11 @@ from pipeline.errors import ScorecardError
 from pipeline.scoring.rules import Condition
 
 VERSION_LENGTH = 12  # hex characters of the SHA-256 kept as the version
+# What a scorecard may be, checked before it is validated: bytes of YAML, values once aliases
+# are expanded (a "billion laughs" document is a few lines), and levels of nesting.
+MAX_SCORECARD_BYTES = 256 * 1024
+MAX_SCORECARD_VALUES = 20_000
+MAX_SCORECARD_DEPTH = 24
 
 
 class Criterion(BaseModel):
@@ -76,7 +81,10 @@ class Criterion(BaseModel):
     @field_validator("question")
     @classmethod
     def _single_line(cls, value: str) -> str:
-        return " ".join(value.split())
+        words = " ".join(value.split())
+        if len(words) < 5:
+            raise ValueError("must be a question of at least 5 characters besides spaces")
+        return words
 
 
 class Scorecard(BaseModel):
@@ -143,12 +151,44 @@ def _describe(error: dict, data: object) -> str:
     return f"{''.join(parts) or 'scorecard'}: {error['msg']}"
 
 
-def parse_scorecard(text: str, *, source: str = "scorecard") -> Scorecard:
-    """Validate YAML text as a scorecard; errors name the criterion and the field."""
+def _bounded_yaml(text: str, source: str) -> object:
+    """``yaml.safe_load`` of a document within the scorecard's bounds (``ScorecardError`` when not)."""
+    if len(text.encode("utf-8")) > MAX_SCORECARD_BYTES:
+        raise ScorecardError(f"{source} is over {MAX_SCORECARD_BYTES // 1024} KiB: not a scorecard")
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node, source)
+        return loader.construct_document(node)
+    except RecursionError as exc:
+        raise ScorecardError(f"{source} is nested more than {MAX_SCORECARD_DEPTH} levels deep") from exc
     except yaml.YAMLError as exc:
         raise ScorecardError(f"{source} is not valid YAML: {exc}".replace("\n", " ")) from exc
+    finally:
+        loader.dispose()
+
+
+def _check_shape(root: yaml.Node, source: str) -> None:
+    """Count the document's values as they would be built (an alias once per use) and its depth."""
+    pending, values = [(root, 1)], 0
+    while pending:
+        node, depth = pending.pop()
+        values += 1
+        if values > MAX_SCORECARD_VALUES:
+            raise ScorecardError(f"{source} holds more than {MAX_SCORECARD_VALUES} values (aliases counted at each use)")
+        if depth > MAX_SCORECARD_DEPTH:
+            raise ScorecardError(f"{source} is nested more than {MAX_SCORECARD_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode):
+            pending.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((child, depth + 1) for child in node.value)
+
+
+def parse_scorecard(text: str, *, source: str = "scorecard") -> Scorecard:
+    """Validate YAML text as a scorecard; errors name the criterion and the field."""
+    data = _bounded_yaml(text, source)
     if not isinstance(data, dict):
         raise ScorecardError(f"{source}: expected a mapping with 'name' and 'criteria'")
     try:

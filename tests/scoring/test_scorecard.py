@@ -63,3 +63,27 @@ def test_invalid_scorecards_name_the_criterion_and_field(text: str, message: str
 def test_missing_scorecard_file(tmp_path: Path) -> None:
     with pytest.raises(ScorecardError, match="cannot read scorecard"):
         load_scorecard(tmp_path / "nope.yaml")
+
+
+def _alias_bomb(levels: int) -> str:
+    """A scorecard whose rule grows ninefold per level of YAML aliases ("billion laughs")."""
+    text = 'name: x\ncriteria:\n  - id: a\n    question: "Is it fine?"\n    rule: &l0 {metric: talk_ratio}\n'
+    for level in range(1, levels + 1):
+        text += f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]\n"
+    return text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (_alias_bomb(12), "holds more than 20000 values"),
+    ("name: x\ncriteria:\n  - id: a\n    question: Is it fine?\n    rule: " + "[" * 3000 + "]" * 3000, "nested more than 24"),
+    ("name: x\ncriteria:\n  - id: a\n    question: Is it fine?\n    rule: " + "{any: " * 30 + "x" + "}" * 30, "nested more than 24"),
+    ("name: x\n# " + "x" * 300_000 + "\ncriteria: []\n", "is over 256 KiB"),
+])
+def test_a_scorecard_too_big_or_too_deep_is_refused_before_it_is_validated(text: str, message: str) -> None:
+    with pytest.raises(ScorecardError, match=message):
+        parse_scorecard(text)
+
+
+def test_a_question_of_only_spaces_is_refused() -> None:
+    with pytest.raises(ScorecardError, match=r"criteria\[0\] \(a\)\.question: .*at least 5 characters besides spaces"):
+        parse_scorecard("name: x\ncriteria:\n  - id: a\n    question: '          '\n")
