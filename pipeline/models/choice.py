@@ -96,11 +96,11 @@ def choose_models(settings: Settings) -> ModelChoice:
             )
         whisper_name = _whisper_name(whisper, embedded=False)
 
-    if settings.llm_backend == "openai":  # the server's model, by name; the server is asked only if unnamed
+    if settings.llm_backend == "openai":  # the server's model: the one named, which it must list, or its first
         from pipeline.scoring.openai_backend import server_model
 
         api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        served = settings.llm_server_model or server_model(str(settings.llm_url), api_key=api_key)
+        served = server_model(str(settings.llm_url), api_key=api_key, wanted=settings.llm_server_model)
         return ModelChoice(whisper=whisper, whisper_name=whisper_name, llm_path=None,
                            llm_name=f"openai:{served}", llm_server_model=served)
     llm_path, preset = llm_location(settings)

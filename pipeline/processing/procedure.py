@@ -159,6 +159,7 @@ class CallProcessor:
                 model=self.models.llm_server_model,
                 api_key=key.get_secret_value() if key else None,
                 n_ctx=self.settings.llm_context,
+                timeout_s=self.settings.llm_timeout_s,
             )
         return LlamaBackend(
             self.models.llm_path,

@@ -19,10 +19,10 @@ permitted answers are read from its alternatives, in the shape of
 ``Generation.choice_probabilities``. A server without logprobs gives empty tables, and the
 confidence is then unknown (None), never invented.
 
-Errors: a server that cannot be reached, times out, answers 5xx or 429 raises
-``TransientRecordingError`` (stage ``score``: a retry may succeed); any other 4xx raises
-``PermanentRecordingError``. At construction the server must answer ``GET /models``, else
-``ModelError`` (a setup problem: the run stops).
+Errors: a server unreachable, answering 5xx or 429, or not done by the request's deadline
+(``timeout_s`` after sending, however the bytes trickle) raises ``TransientRecordingError``
+(stage ``score``: a retry may succeed); other 4xx ``PermanentRecordingError``. At start-up
+the server must list the model named (``GET /models``), else ``ModelError``: the run stops.
 """
 
 from __future__ import annotations
@@ -30,16 +30,20 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
+import time
 from typing import Any, Sequence
 
 import httpx
 
 from pipeline.errors import ModelError, PermanentRecordingError, TransientRecordingError
+from pipeline.stopping import check_stop
 from pipeline.scoring.backend import VERDICT_KEY, Generation
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 600.0  # one request; a busy server queues it behind other workers' generations
+TIMEOUT_S = 180.0  # one request in all, queueing behind other workers' generations included (llm_timeout_s)
+CHECK_TIMEOUT_S = 30.0  # the start-up questions (GET /models, tokenize)
 CONNECT_TIMEOUT_S = 10.0  # to open a connection to the server
 TOP_LOGPROBS = 5  # alternatives asked for at each output token
 CHARS_PER_TOKEN = 3  # estimate when the server cannot count tokens: more tokens than usual text has
@@ -54,6 +58,9 @@ _TOKENIZERS: tuple[tuple[str, str, Any], ...] = (
     ("vllm", "/tokenize", lambda text, model: {"model": model, "prompt": text, "add_special_tokens": False}),
 )
 
+
+class _DeadlinePassed(Exception):
+    """A request's answer was still coming in at its deadline."""
 
 def _detail(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
@@ -92,14 +99,23 @@ def _list_models(client: httpx.Client, base_url: str) -> list[str]:
         ) from exc
 
 
-def server_model(base_url: str, *, api_key: str | None = None, timeout_s: float = TIMEOUT_S) -> str:
-    """The first model the server at ``base_url`` lists (its default), asked once."""
+def server_model(base_url: str, *, api_key: str | None = None, wanted: str | None = None,
+                 timeout_s: float = CHECK_TIMEOUT_S) -> str:
+    """The model to ask the server at ``base_url`` for: ``wanted``, which the server must list
+    (or list nothing), else the first it lists (its default). ``ModelError`` when it cannot answer."""
     base_url = base_url.rstrip("/")
     with httpx.Client(headers=_headers(api_key), timeout=_timeout(timeout_s)) as client:
-        models = _list_models(client, base_url)
-    if not models:
-        raise ModelError(f"the LLM server at {base_url} lists no models (GET /models)")
-    return models[0]
+        return _chosen_model(base_url, _list_models(client, base_url), wanted)
+
+
+def _chosen_model(base_url: str, models: list[str], wanted: str | None) -> str:
+    if wanted is None:
+        if not models:
+            raise ModelError(f"the LLM server at {base_url} lists no models (GET /models)")
+        return models[0]
+    if models and wanted not in models and f"{wanted}:latest" not in models:
+        raise ModelError(f"the LLM server at {base_url} has no model {wanted!r} (it lists: {', '.join(models)})")
+    return wanted
 
 
 def _error_text(response: httpx.Response, *, whole: bool = False) -> str:
@@ -144,9 +160,8 @@ def choice_probabilities(
     gave a first token of that option where the verdict value starts (0-1, over the whole
     vocabulary as the server reports it), from OpenAI-style ``logprobs.content``.
 
-    The value starts either in a token of its own after the opening quote, or in a token that
-    carries the quote too (``"yes``); both are recognised. A token that could start several
-    options (``n``: ``no`` or ``na``) is not counted. An option missing from a full list of
+    The value starts in a token of its own after the opening quote, or in one that carries the
+    quote too (``"yes``). A token that could start several options (``n``) is not counted. An option missing from a full list of
     ``top_logprobs`` alternatives is counted at the lowest listed probability (at most that), so
     the confidence derived from it is then a lower bound; from a shorter list (the server masked
     the rest) it counts as 0. An occurrence where no option can be read gets an empty table.
@@ -210,20 +225,13 @@ class OpenAIBackend:
         ``timeout_s``: seconds one request may take, queueing included."""
         self.base_url = base_url.rstrip("/")
         self.n_ctx = n_ctx
-        self._client = httpx.Client(headers=_headers(api_key), timeout=_timeout(timeout_s))
+        self.timeout_s = timeout_s
+        self._client = httpx.Client(headers=_headers(api_key), timeout=_timeout(min(timeout_s, CHECK_TIMEOUT_S)))
         try:
-            models = _list_models(self._client, self.base_url)
+            model = _chosen_model(self.base_url, _list_models(self._client, self.base_url), model)
         except ModelError:
             self._client.close()
             raise
-        if model is None:
-            if not models:
-                raise ModelError(f"the LLM server at {self.base_url} lists no models (GET /models)")
-            model = models[0]
-        elif models and model not in models and f"{model}:latest" not in models:
-            raise ModelError(
-                f"the LLM server at {self.base_url} has no model {model!r} (it lists: {', '.join(models)})"
-            )
         self.model = model
         self.name = f"openai:{model}"
         self._tokenizer = self._find_tokenizer()
@@ -240,9 +248,34 @@ class OpenAIBackend:
     # -- requests ----------------------------------------------------------------------------
 
     def _send(self, url: str, body: dict[str, Any]) -> httpx.Response:
-        """POST; a server that is gone or too slow is a transient failure."""
+        """POST, the whole answer read by a deadline ``timeout_s`` away; a server gone or too slow
+        is a transient failure. The request runs in a daemon thread, so the wait ends at the
+        deadline even while a read blocks, and Ctrl-C or exit never wait for that thread."""
+        deadline = time.monotonic() + self.timeout_s
+        outcome: dict[str, Any] = {}
+
+        def post() -> None:
+            try:
+                outcome["response"] = self._post_by(url, body, deadline)
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=post, name="llm-request", daemon=True)
+        worker.start()
+        while worker.is_alive() and time.monotonic() < deadline:
+            worker.join(min(0.25, max(0.0, deadline - time.monotonic())))
+            check_stop()  # a stop asked for does not wait for the server
         try:
-            return self._client.post(url, json=body)
+            if worker.is_alive():
+                raise _DeadlinePassed()
+            if "error" in outcome:
+                raise outcome["error"]
+            return outcome["response"]
+        except _DeadlinePassed as exc:
+            raise TransientRecordingError(
+                f"the LLM server at {self.base_url} had not answered in full after {self.timeout_s:g} s "
+                "(llm_timeout_s)", stage="score",
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientRecordingError(
                 f"the LLM server at {self.base_url} timed out ({_detail(exc)})", stage="score"
@@ -252,6 +285,17 @@ class OpenAIBackend:
                 f"the LLM server at {self.base_url} did not answer (connection refused, reset or "
                 f"dropped: {_detail(exc)})", stage="score",
             ) from exc
+
+    def _post_by(self, url: str, body: dict[str, Any], deadline: float) -> httpx.Response:
+        """POST and read the answer's bytes as they come, giving up once ``deadline`` (monotonic s) passed."""
+        with self._client.stream("POST", url, json=body, timeout=_timeout(self.timeout_s)) as response:
+            raw = bytearray()
+            for chunk in response.iter_raw():
+                raw += chunk
+                if time.monotonic() > deadline:
+                    raise _DeadlinePassed()
+            return httpx.Response(response.status_code, headers=response.headers, content=bytes(raw),
+                                  request=response.request)
 
     def _failure(self, response: httpx.Response, what: str) -> Exception:
         """429 and 5xx: transient (the server is overloaded or failing); other 4xx: permanent."""

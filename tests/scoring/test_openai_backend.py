@@ -185,11 +185,19 @@ def test_openai_backend_without_url_is_a_setup_error(card: Path, tmp_path: Path)
     assert result.exit_code == 2 and "llm_url is not set" in result.stderr
 
 
-def test_a_named_server_model_is_recorded_without_asking_the_server(tmp_path: Path) -> None:
-    settings = load_settings({"llm_backend": "openai", "llm_url": f"http://127.0.0.1:{_free_port()}/v1",
-                              "llm_server_model": "qwen2.5-7b-instruct"}, environ={}, cwd=tmp_path)
-    choice = choose_models(settings)  # nothing listens at the URL: it was not asked
-    assert choice.llm_name == "openai:qwen2.5-7b-instruct" and choice.llm_path is None
+def test_a_named_server_model_is_checked_with_the_server_at_start_up(server: str, backend: OpenAIBackend,
+                                                                    tmp_path: Path) -> None:
+    unreachable = load_settings({"llm_backend": "openai", "llm_url": f"http://127.0.0.1:{_free_port()}/v1",
+                                 "llm_server_model": "qwen2.5-7b-instruct"}, environ={}, cwd=tmp_path)
+    with pytest.raises(ModelError, match="cannot reach the LLM server"):
+        choose_models(unreachable)  # before any recording is read
+    named = backend.model
+    choice = choose_models(load_settings({"llm_backend": "openai", "llm_url": server, "llm_server_model": named},
+                                         environ={}, cwd=tmp_path))
+    assert choice.llm_name == f"openai:{named}" and choice.llm_path is None
+    with pytest.raises(ModelError, match="has no model 'not-served'"):
+        choose_models(load_settings({"llm_backend": "openai", "llm_url": server, "llm_server_model": "not-served"},
+                                    environ={}, cwd=tmp_path))
 
 
 def test_settings_for_the_server_resolve_like_the_others(tmp_path: Path) -> None:
