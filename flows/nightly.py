@@ -16,12 +16,13 @@ machine, redoes only what had not finished), and two tasks in flight at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -46,6 +47,7 @@ from pipeline.store.staging import (
     LoadReport, StagedFailure, StagedResult, failure_from, load_staged, read_staged_transcript, stage_result,
     stage_transcript,
 )
+from pipeline.stopping import check_stop, clear_stop, request_stop
 from pipeline.store.warehouse import Warehouse
 
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
@@ -94,6 +96,7 @@ def transcribe(item: WorkItem, overrides: dict[str, Any]) -> Transcription:
     """Decode and transcribe one recording (audio never leaves this task)."""
     processor = processor_for(overrides)
     with TRANSCRIBE_LOCK:
+        check_stop()  # queued behind the lock while the run was being stopped: leave it for the next run
         return processor.transcribe_file(Path(item.path))
 
 
@@ -111,6 +114,7 @@ def score(item: WorkItem, transcription: Transcription, overrides: dict[str, Any
     """The conversation measures and the scorecard's verdicts (none when nobody spoke)."""
     processor = processor_for(overrides)
     with SCORE_LOCK:
+        check_stop()
         return processor.measure_and_score(transcription)
 
 
@@ -163,22 +167,43 @@ def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides
                        else transcribe_task.submit(item, overrides))
         chains.append((item, planned, facts, transcribed, score_task.submit(item, transcribed, overrides)))
 
-    for item, planned, facts, transcribed, scored in chains:
-        stage_name = "transcribe"
-        try:
-            transcription = transcribed.result()
-            stage_name = "score"
-            scored_call = scored.result()
-            record = processor.assemble(planned, facts, transcription, scored_call, run_id=run_id)
-            stage_name = "read"
-            processor.check_unchanged(planned)  # what was transcribed must be what was planned
-            seconds = {"transcribe": transcription.seconds,
-                       "score": scored_call.score.seconds if scored_call.score else 0.0}
-            stage_result(staging_dir, StagedResult(record=record, stage_seconds=seconds))
-            counts["staged"] += 1
-        except Exception as exc:
-            failed(item, exc, stage_name)
+    with stops_the_tasks():
+        for item, planned, facts, transcribed, scored in chains:
+            stage_name = "transcribe"
+            try:
+                transcription = _awake_result(transcribed)
+                stage_name = "score"
+                scored_call = _awake_result(scored)
+                record = processor.assemble(planned, facts, transcription, scored_call, run_id=run_id)
+                stage_name = "read"
+                processor.check_unchanged(planned)  # what was transcribed must be what was planned
+                seconds = {"transcribe": transcription.seconds,
+                           "score": scored_call.score.seconds if scored_call.score else 0.0}
+                stage_result(staging_dir, StagedResult(record=record, stage_seconds=seconds))
+                counts["staged"] += 1
+            except Exception as exc:
+                failed(item, exc, stage_name)
     return counts
+
+
+def _awake_result(future: Any) -> Any:
+    """``future.result()``, waited for in half-second steps: the kernel hands SIGTERM to any of
+    the process's threads, and the flow's thread runs Python's handler only once it wakes."""
+    while not future.wrapped_future.done():
+        future.wait(timeout=0.5)
+    return future.result()
+
+
+@contextlib.contextmanager
+def stops_the_tasks() -> Iterator[None]:
+    """SIGTERM (Prefect's ``TerminationSignal``) or Ctrl-C in the flow's thread asks every task
+    thread to stop too, at its next token or segment, so the process ends within seconds."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            request_stop()
+        raise
 
 
 # -- the nightly flow ------------------------------------------------------------------------------
@@ -237,6 +262,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     many flow runs on the deployment's work pool; without a deployment everything runs here.
     """
     logger = get_run_logger()
+    clear_stop()  # a stop asked of an earlier run in this process is not this run's
     started_wall, started_at = time.perf_counter(), datetime.now().astimezone()
     overrides = {k: v for k, v in {"db": db, "scorecard": scorecard}.items() if v}
     settings = load_settings(overrides)

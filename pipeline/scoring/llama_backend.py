@@ -19,6 +19,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from pipeline.errors import ModelError
+from pipeline.stopping import RunStopped, check_stop, stop_requested
 from pipeline.scoring.backend import VERDICT_KEY, Generation
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,10 @@ class LlamaBackend:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"cannot load LLM {model_path}: {exc} (is it a GGUF chat model?)") from exc
         self.n_ctx = self._llm.n_ctx()
+        # llama.cpp asks this between the steps of every evaluation (prompt and tokens alike): a
+        # stop asked for (pipeline.stopping) ends the generation within milliseconds.
+        self._abort = llama_cpp.ggml_abort_callback(lambda data: stop_requested())
+        llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort, None)
 
     def clear_cache(self) -> None:
         """Forget the evaluated prompt, so the next generation reads its whole prompt anew."""
@@ -136,16 +141,23 @@ class LlamaBackend:
         """Greedy generation constrained to ``schema``; probabilities read at each verdict."""
         import llama_cpp
 
+        check_stop()
         probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
         llama_cpp.llama_perf_context_reset(self._llm.ctx)
-        result = self._llm.create_chat_completion(
-            messages,
-            grammar=self._grammar(schema),
-            temperature=0.0,
-            repeat_penalty=1.0,
-            max_tokens=max_tokens,
-            logits_processor=llama_cpp.LogitsProcessorList([probe]),
-        )
+        try:
+            result = self._llm.create_chat_completion(
+                messages,
+                grammar=self._grammar(schema),
+                temperature=0.0,
+                repeat_penalty=1.0,
+                max_tokens=max_tokens,
+                logits_processor=llama_cpp.LogitsProcessorList([probe]),
+            )
+        except RuntimeError:  # llama_decode aborted by the stop callback: no answer
+            if not stop_requested():
+                raise
+            self._llm.reset()
+            raise RunStopped("the run was asked to stop") from None
         usage = result["usage"]
         count = max(probe.records, default=-1) + 1
         return Generation(

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Literal
 
 from pipeline.intake.audio import AudioChunk, ChannelAudio
 from pipeline.errors import ModelError
+from pipeline.stopping import check_stop
 from pipeline.speech.segments import Segment
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class Transcriber:
             generator, _info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
         raw: list[Segment] = []
         for segment in generator:  # consumes the generator: decoding happens here
+            check_stop()  # a stop asked for ends the transcription at the next segment
             raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))
         return drop_hallucinations(raw, repeats=repeats)
 

@@ -204,6 +204,37 @@ def test_a_killed_run_started_again_finishes_the_rest_without_duplicates(prefect
     assert not list(staging.glob("*.json"))
 
 
+def test_sigterm_stops_a_run_within_seconds_keeping_its_finished_calls(prefect_env, inbox: Path, card: Path,
+                                                                        tmp_path: Path) -> None:
+    """SIGTERM (a supervisor stopping the service) while a call is being transcribed or scored."""
+    db = tmp_path / "w.duckdb"
+    staging = Path(f"{db}.staging")
+    command = [CALLSCORE, "flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card)]
+    first = subprocess.Popen(command, env=prefect_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(staging.glob("*.json")):
+        assert first.poll() is None, "the run ended before it could be stopped"
+        time.sleep(0.05)
+    asked = time.monotonic()
+    first.send_signal(signal.SIGTERM)
+    try:
+        first.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        pytest.fail("the run was still going 5 s after SIGTERM")
+    stopped_s = time.monotonic() - asked
+    staged = {json.loads(p.read_text())["record"]["key"]["recording_id"] for p in staging.glob("*.json")}
+    assert 1 <= len(staged) <= 2, stopped_s  # what was finished is kept; what was not is left for the next run
+
+    second = subprocess.run(command + ["--json"], env=prefect_env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert json.loads(second.stdout)["counts"]["failed"] == 0
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert staged <= {rid for (rid,) in rows(db, "SELECT recording_id FROM evaluations")}
+
+
 def test_a_run_killed_inside_the_load_is_finished_by_the_next_without_duplicates(prefect_env, inbox: Path, card: Path,
                                                                                  tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
