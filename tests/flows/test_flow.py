@@ -174,17 +174,22 @@ def test_a_transient_failure_is_retried_and_then_succeeds(prefect_env, inbox: Pa
     assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
 
 
-def test_a_killed_run_started_again_finishes_the_rest_without_duplicates(prefect_env, inbox: Path, card: Path,
-                                                                        tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
-    staging = Path(f"{db}.staging")
-    command = [CALLSCORE, "flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card)]
-    first = subprocess.Popen(command, env=prefect_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+def _run_until_a_call_is_staged(command: list[str], env: dict, staging: Path) -> subprocess.Popen:
+    """``command`` started in a session of its own, returned once its first call is staged."""
+    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(staging.glob("*.json")):
-        assert first.poll() is None, "the run ended before it could be interrupted"
+        assert run.poll() is None, "the run ended before it could be interrupted"
         time.sleep(0.05)
+    return run
+
+
+def test_a_killed_run_started_again_finishes_the_rest_without_duplicates(prefect_env, inbox: Path, card: Path,
+                                                                        tmp_path: Path) -> None:
+    db, staging = tmp_path / "w.duckdb", tmp_path / "w.duckdb.staging"
+    command = [CALLSCORE, "flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card)]
+    first = _run_until_a_call_is_staged(command, prefect_env, staging)
     os.killpg(first.pid, signal.SIGKILL)  # as a power cut would
     first.wait()
     staged = [json.loads(p.read_text())["record"] for p in staging.glob("*.json")]
@@ -207,15 +212,9 @@ def test_a_killed_run_started_again_finishes_the_rest_without_duplicates(prefect
 def test_sigterm_stops_a_run_within_seconds_keeping_its_finished_calls(prefect_env, inbox: Path, card: Path,
                                                                         tmp_path: Path) -> None:
     """SIGTERM (a supervisor stopping the service) while a call is being transcribed or scored."""
-    db = tmp_path / "w.duckdb"
-    staging = Path(f"{db}.staging")
+    db, staging = tmp_path / "w.duckdb", tmp_path / "w.duckdb.staging"
     command = [CALLSCORE, "flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card)]
-    first = subprocess.Popen(command, env=prefect_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not list(staging.glob("*.json")):
-        assert first.poll() is None, "the run ended before it could be stopped"
-        time.sleep(0.05)
+    first = _run_until_a_call_is_staged(command, prefect_env, staging)
     asked = time.monotonic()
     first.send_signal(signal.SIGTERM)
     try:
