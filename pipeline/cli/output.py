@@ -37,7 +37,7 @@ class ConsoleHandler(logging.Handler):
     """Log lines through the stderr console, so they print above a live progress bar."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        stderr.print(f"callscore: {printable(self.format(record))}", markup=False, highlight=False, soft_wrap=True)
+        message(f"callscore: {self.format(record)}")
 
 
 def message(text: str) -> None:
@@ -133,7 +133,8 @@ def print_agreement(report: Any, card_name: str, target: float) -> None:
                    "recall (failed)", f"review for {target:.0%}"):
         table.add_column(column, justify="left" if column in ("criterion", "kind") else "right")
     for row in (*report.criteria, *report.kinds, report.overall):
-        name = plain(row.criterion_id) if row.criterion_id else (f"[bold]all {row.kind} criteria[/]" if row.kind else "[bold]all criteria[/]")
+        name = (plain(row.criterion_id) if row.criterion_id
+                else f"[bold]all {row.kind} criteria[/]" if row.kind else "[bold]all criteria[/]")
         table.add_row(name, row.kind or "", str(row.answers), pct(row.agreement), num(row.kappa),
                       pct(row.majority_baseline), pct(row.precision_failed), pct(row.recall_failed),
                       "-" if row.review_for_target is None else str(row.review_for_target))

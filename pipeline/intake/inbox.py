@@ -147,12 +147,8 @@ class _SidecarFields(BaseModel):
     def _plausible_time(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        try:
-            aware = value if value.tzinfo else value.astimezone()  # a naive time is local time
-            plausible = EARLIEST_CALL <= aware < LATEST_CALL
-        except (OverflowError, ValueError, OSError):
-            plausible = False
-        if not plausible:
+        aware = _plausible(value)
+        if aware is None:
             raise ValueError(f"must be between {EARLIEST_CALL.year} and {LATEST_CALL.year}, got {value.isoformat()}")
         return aware
 
@@ -169,13 +165,22 @@ class CallFacts:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _plausible(when: datetime) -> datetime | None:
+    """``when`` as an aware time (a naive one is local time) if a call can have started then
+    (``EARLIEST_CALL`` to ``LATEST_CALL``), else None."""
+    try:
+        aware = when if when.tzinfo else when.astimezone()
+        return aware if EARLIEST_CALL <= aware < LATEST_CALL else None
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def _time_of(timestamp: float) -> datetime | None:
     """A POSIX time (s) as an aware UTC datetime, or None outside the plausible range."""
     try:
-        when = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+        return _plausible(datetime.fromtimestamp(timestamp, tz=timezone.utc))
     except (OverflowError, ValueError, OSError):
         return None
-    return when if EARLIEST_CALL <= when < LATEST_CALL else None
 
 
 def sidecar_path(audio_path: Path) -> Path:

@@ -163,8 +163,8 @@ def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None) 
 def check_report_target(out: Path, db: Path) -> None:
     """Refuse to write the report over the warehouse (or its write-ahead log) or over an
     existing file that is not a callscore report (``ReportTargetError``)."""
-    target = out.resolve()
-    if target in (db.resolve(), db.resolve().with_name(db.name + ".wal")):
+    target, warehouse = out.resolve(), db.resolve()
+    if target in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         raise ReportTargetError(f"--out {out} is the warehouse itself: give the report a file name of its own")
     if not out.exists() and not out.is_symlink():
         return

@@ -161,10 +161,10 @@ def choice_probabilities(
     vocabulary as the server reports it), from OpenAI-style ``logprobs.content``.
 
     The value starts in a token of its own after the opening quote, or in one that carries the
-    quote too (``"yes``). A token that could start several options (``n``) is not counted. An option missing from a full list of
-    ``top_logprobs`` alternatives is counted at the lowest listed probability (at most that), so
-    the confidence derived from it is then a lower bound; from a shorter list (the server masked
-    the rest) it counts as 0. An occurrence where no option can be read gets an empty table.
+    quote too (``"yes``); a token that could start several options (``n``) is not counted. An
+    option missing from a full list of ``top_logprobs`` alternatives counts at the lowest listed
+    probability (at most that), so its confidence is a lower bound; from a shorter list (the
+    server masked the rest) it counts as 0. An occurrence where no option is read gets ``{}``.
     """
     after_quote = re.compile(r'"' + re.escape(key) + r'"\s*:\s*"$')
     before_quote = re.compile(r'"' + re.escape(key) + r'"\s*:\s*$')
