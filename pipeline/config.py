@@ -77,7 +77,16 @@ class Settings(BaseModel):
         "together", description="Ask all criteria in one answer, or one question per criterion."
     )
     llm_answer_order: Literal["evidence_first", "verdict_first"] = Field(
-        "evidence_first", description="Quote the evidence before the verdict, or after it."
+        "evidence_first", description="Give the evidence before the verdict, or after it."
+    )
+    llm_evidence: Literal["lines", "quotes"] = Field(
+        "lines", description="Evidence as the number of a transcript line (its text and time are stored),"
+        " or as a quote the model copies (kept only if found in the transcript)."
+    )
+    llm_concurrency: int = Field(
+        4, ge=1, le=64,
+        description="Calls scored at once against an LLM server (llm_backend openai); the model in this"
+        " process always scores one at a time.",
     )
     redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(
         ("card", "email", "phone", "number"),

@@ -27,4 +27,10 @@ def default_scorecard_path() -> Path:
 
 
 def prompt_template_path() -> Path:
+    """The scoring prompt: instructions and criteria first (cached), the transcript after them."""
+    return data_dir("prompts") / "score_prompt_v2.yaml"
+
+
+def transcript_first_template_path() -> Path:
+    """The earlier scoring prompt, the transcript before the instructions (kept for comparison)."""
     return data_dir("prompts") / "score_prompt.yaml"

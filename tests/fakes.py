@@ -13,6 +13,7 @@ from pipeline.config import load_settings
 from pipeline.intake.audio import AudioChunk
 from pipeline.processing.procedure import CallProcessor
 from pipeline.scoring.backend import Generation
+from pipeline.scoring.form import NO_LINE, AnswerForm
 from pipeline.speech.segments import Segment
 from pipeline.speech.transcribe import DeviceChoice
 
@@ -23,14 +24,16 @@ HELLO = (
 
 
 class FakeBackend:
-    """Answers ``verdict`` (yes/no/na) to every criterion asked, with probability 0.9; a queued
-    exception is raised by the next generation instead (``enqueue``)."""
+    """Answers ``verdict`` (yes/no/na) to every criterion asked, with probability 0.9, citing
+    ``line`` (0: none; a line outside the transcript too, as a server ignoring the schema might);
+    a queued exception is raised by the next generation instead (``enqueue``)."""
 
     name = "fake-llm"
     n_ctx = 4096
 
-    def __init__(self, verdict: str = "yes") -> None:
+    def __init__(self, verdict: str = "yes", *, line: int = NO_LINE) -> None:
         self.verdict = verdict
+        self.line = line
         self.queued: list[BaseException] = []
         self.prompts: list[list[dict[str, str]]] = []
 
@@ -47,6 +50,14 @@ class FakeBackend:
         ids = list(schema["properties"])
         text = json.dumps({i: {"evidence": "", "verdict": self.verdict} for i in ids})
         return Generation(text, tuple({self.verdict: 0.9} for _ in ids), prompt_tokens=100, completion_tokens=20)
+
+    def fill_form(self, messages: list[dict[str, str]], form: AnswerForm, *, max_tokens: int) -> Generation:
+        self.prompts.append(messages)
+        if self.queued:
+            raise self.queued.pop(0)
+        text = form.text({f.id: (self.line, self.verdict) for f in form.fields})
+        return Generation(text, tuple({self.verdict: 0.9} for _ in form.fields), prompt_tokens=100,
+                          completion_tokens=20, decided_tokens=len(form.fields) * 2)
 
 
 class FakeTranscriber:

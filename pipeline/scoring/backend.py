@@ -1,11 +1,13 @@
 """What the scorer asks of an LLM backend (llama.cpp in this process, or an OpenAI-compatible
-server): count tokens, and generate one JSON answer that a schema constrains, with the
-probabilities the model gave each verdict option."""
+server): count tokens, and generate one JSON answer that a schema constrains (or fill in an
+answer form: line numbers and verdicts), with the probabilities the model gave each verdict option."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from pipeline.scoring.form import AnswerForm
 
 VERDICT_KEY = "verdict"  # the answer key whose value's probabilities become the confidence
 
@@ -23,6 +25,9 @@ class Generation:
     # Prompt tokens the model actually evaluated: fewer than ``prompt_tokens`` when the start of
     # the prompt was still in its cache from the previous generation. None when unknown.
     evaluated_prompt_tokens: int | None = None
+    # Answer tokens the model chose (the rest were fixed by the schema and appended as a batch);
+    # None when every token was decoded one step at a time under a grammar.
+    decided_tokens: int | None = None
 
 
 class ScoringBackend(Protocol):
@@ -34,3 +39,8 @@ class ScoringBackend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation: ...
+
+    def fill_form(self, messages: list[dict[str, str]], form: AnswerForm, *, max_tokens: int) -> Generation:
+        """The form's JSON answer (``form.text``); a backend without a form decoder generates
+        it under ``form.schema()``."""
+        ...

@@ -1,6 +1,9 @@
 """The local LLM: llama-cpp-python running a GGUF chat model, its output forced by a grammar
 generated from a JSON schema so that every answer parses.
 
+Line-evidence answers (an ``AnswerForm``) are filled by ``FormDecoder``: the fixed text is
+appended in batches and the model is asked only at the line numbers and verdicts.
+
 Besides the text, a generation reports the model's own probabilities at each verdict: when the
 output reaches ``"verdict": "``, the raw next-token distribution (before the grammar masks it)
 is read for the first token of each permitted answer. Those figures, not a number the model
@@ -9,18 +12,21 @@ writes, become the verdict's confidence.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.stopping import RunStopped, check_stop, stop_requested
 from pipeline.scoring.backend import VERDICT_KEY, Generation
+from pipeline.scoring.form import AnswerForm
+from pipeline.scoring.form_decoder import FormDecoder
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +119,23 @@ class LlamaBackend:
         # stop asked for (pipeline.stopping) ends the generation within milliseconds.
         self._abort = llama_cpp.ggml_abort_callback(lambda data: stop_requested())
         llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort, None)
+        self._decoder = FormDecoder(self._llm)
+        self._chat = self._chat_formatter()
+
+    def _chat_formatter(self) -> Any:
+        """The GGUF's own chat template, as ``create_chat_completion`` applies it (None: the
+        model has none, and forms are filled under a grammar instead)."""
+        from llama_cpp import llama_chat_format
+
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+
+        def text(token: int) -> str:
+            return self._llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+
+        return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=text(self._llm.token_eos()),
+                                                     bos_token=text(self._llm.token_bos()))
 
     def clear_cache(self) -> None:
         """Forget the evaluated prompt, so the next generation reads its whole prompt anew."""
@@ -121,6 +144,37 @@ class LlamaBackend:
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in the prompt."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def fill_form(self, messages: list[dict[str, str]], form: AnswerForm, *, max_tokens: int,
+                  grammar_only: bool = False) -> Generation:
+        """The form's answer, decided at its blanks only (``FormDecoder``); under the form's
+        grammar, one token at a time, when ``grammar_only`` or when the decoder cannot fill it."""
+        if grammar_only or self._chat is None or not self._decoder.can_fill(form):
+            return self.generate_json(messages, form.schema(), max_tokens=max_tokens)
+        check_stop()
+        rendered = self._chat(messages=messages)
+        prompt = self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        with self._stoppable():
+            filled = self._decoder.fill(prompt, form)
+        return Generation(
+            text=form.text(filled.answers),
+            choice_probabilities=tuple(filled.choice_probabilities),
+            prompt_tokens=filled.prompt_tokens,
+            completion_tokens=filled.answer_tokens,
+            evaluated_prompt_tokens=filled.evaluated_prompt_tokens,
+            decided_tokens=filled.decided_tokens,
+        )
+
+    @contextlib.contextmanager
+    def _stoppable(self) -> Iterator[None]:
+        """llama_decode aborted by the stop callback (a RuntimeError) is the run stopping."""
+        try:
+            yield
+        except RuntimeError:
+            if not stop_requested():
+                raise
+            self._llm.reset()
+            raise RunStopped("the run was asked to stop") from None
 
     def _grammar(self, schema: dict) -> Any:
         from llama_cpp import LlamaGrammar
@@ -144,7 +198,7 @@ class LlamaBackend:
         check_stop()
         probe = _ChoiceProbe(self._llm, VERDICT_KEY, choice_options)
         llama_cpp.llama_perf_context_reset(self._llm.ctx)
-        try:
+        with self._stoppable():
             result = self._llm.create_chat_completion(
                 messages,
                 grammar=self._grammar(schema),
@@ -153,11 +207,6 @@ class LlamaBackend:
                 max_tokens=max_tokens,
                 logits_processor=llama_cpp.LogitsProcessorList([probe]),
             )
-        except RuntimeError:  # llama_decode aborted by the stop callback: no answer
-            if not stop_requested():
-                raise
-            self._llm.reset()
-            raise RunStopped("the run was asked to stop") from None
         usage = result["usage"]
         count = max(probe.records, default=-1) + 1
         return Generation(

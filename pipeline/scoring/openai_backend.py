@@ -1,23 +1,18 @@
 """The LLM on a shared server that speaks the OpenAI chat-completions API with structured
-output: llama.cpp's ``llama-server``, vLLM, Ollama, or llama-cpp-python's own server. Many
-pipeline workers can score against one GPU this way; the in-process ``LlamaBackend`` stays the
-default.
+output (llama.cpp's ``llama-server``, vLLM, Ollama, llama-cpp-python's server): many workers
+score against one GPU this way, ``llm_concurrency`` requests at a time each.
 
-Every answer is constrained by the same JSON schema the in-process backend turns into a grammar,
-sent as ``response_format``. The two forms servers accept are tried in this order:
-
+Every answer is constrained by a JSON schema (the answer form's, for line evidence) sent as
+``response_format``; the server's structured-output engine writes the fixed tokens. Two forms:
 1. ``{"type": "json_object", "schema": ...}`` when the server is llama-cpp-python's (recognised
-   by its ``/extras/tokenize`` endpoint): it rejects the other form, and honours this one with a
-   grammar;
+   by its ``/extras/tokenize`` endpoint), which rejects the other form;
 2. otherwise ``{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`` (the
    OpenAI form: vLLM, Ollama, llama.cpp's server); if the server rejects that with an error that
    names ``response_format``, form 1 is used from then on.
 
-Confidence: the request asks for ``logprobs`` (top 5 per token). Where the server returns them,
-the token that starts each verdict value is found in the output and the probabilities of the
-permitted answers are read from its alternatives, in the shape of
-``Generation.choice_probabilities``. A server without logprobs gives empty tables, and the
-confidence is then unknown (None), never invented.
+Confidence: from ``logprobs`` (top 5 per token), where the server returns them: the token that
+starts each verdict value is found and the permitted answers' probabilities read from its
+alternatives. Without logprobs the confidence is unknown (None), never invented.
 
 Errors: a server unreachable, answering 5xx or 429, or not done by the request's deadline
 (``timeout_s`` after sending, however the bytes trickle) raises ``TransientRecordingError``
@@ -39,6 +34,7 @@ import httpx
 from pipeline.errors import ModelError, PermanentRecordingError, TransientRecordingError
 from pipeline.stopping import check_stop
 from pipeline.scoring.backend import VERDICT_KEY, Generation
+from pipeline.scoring.form import AnswerForm
 
 log = logging.getLogger(__name__)
 
@@ -408,3 +404,7 @@ class OpenAIBackend:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             evaluated_prompt_tokens=prompt_tokens - int(cached) if isinstance(cached, int) else None,
         )
+
+    def fill_form(self, messages: list[dict[str, str]], form: AnswerForm, *, max_tokens: int) -> Generation:
+        """The form's schema in ``response_format`` (SGLang's jump-forward skips its fixed tokens)."""
+        return self.generate_json(messages, form.schema(), max_tokens=max_tokens)

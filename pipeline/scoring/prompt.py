@@ -1,8 +1,13 @@
-"""The scoring prompt: the template in ``prompts/score_prompt.yaml`` filled with a transcript and
-the scorecard's criteria.
+"""The scoring prompt: a template (``prompts/score_prompt_v2.yaml``) filled with a transcript,
+the scorecard's criteria and the rule for the evidence the answer gives (a line number or a quote).
 
-The transcript comes first, fenced between BEGIN/END TRANSCRIPT lines; fence lines spoken on the
-call are neutralised so call content cannot close the fence and pose as instructions.
+The template decides the layout. The default puts what is the same for every call (the role,
+the instructions and the criteria) in the system message, so it stays in llama.cpp's prompt
+cache from one call to the next, and only the transcript and a short reminder after it are new
+per call. ``prompts/score_prompt.yaml``, the earlier layout with the transcript first, is kept
+for comparison (``bench/speed.py``). The transcript is fenced between BEGIN/END TRANSCRIPT lines;
+fence lines spoken on the call are neutralised so call content cannot close the fence and pose
+as instructions.
 """
 
 from __future__ import annotations
@@ -29,14 +34,18 @@ class PromptTemplate:
     system: str
     user: str
     version: str  # content hash, 12 hex characters
+    # evidence style ("lines", "quotes") -> the instruction that fills $evidence_rule
+    evidence_rules: tuple[tuple[str, str], ...] = ()
 
-    def messages(self, transcript: str, criteria: Sequence[Criterion], *, part: tuple[int, int] | None = None) -> list[dict[str, str]]:
-        """Chat messages for one transcript (or one window of it: ``part`` = (n, of))."""
+    def messages(self, transcript: str, criteria: Sequence[Criterion], *, part: tuple[int, int] | None = None,
+                 evidence: str = "quotes") -> list[dict[str, str]]:
+        """Chat messages for one transcript (or one window of it: ``part`` = (n, of)) whose
+        answer gives ``evidence`` ("lines" or "quotes")."""
         part_text = f" (part {part[0]} of {part[1]})" if part and part[1] > 1 else ""
-        user = Template(self.user).safe_substitute(
-            transcript=transcript, criteria=criteria_block(criteria), part=part_text
-        )
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+        values = {"transcript": transcript, "criteria": criteria_block(criteria), "part": part_text,
+                  "evidence_rule": dict(self.evidence_rules).get(evidence, "")}
+        return [{"role": "system", "content": Template(self.system).safe_substitute(values)},
+                {"role": "user", "content": Template(self.user).safe_substitute(values)}]
 
 
 def load_prompt_template(path: Path | None = None) -> PromptTemplate:
@@ -44,10 +53,12 @@ def load_prompt_template(path: Path | None = None) -> PromptTemplate:
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
+        rules = data.get("evidence_rules") or {}
         return PromptTemplate(
             system=data["system"].strip(),
             user=data["user"].strip(),
             version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
+            evidence_rules=tuple((str(k), " ".join(str(v).split())) for k, v in rules.items()),
         )
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise ScorecardError(f"prompt template {path} is unusable: {exc}") from exc
@@ -64,3 +75,8 @@ def criteria_block(criteria: Iterable[Criterion]) -> str:
 def transcript_line(segment: Segment) -> str:
     text = _FENCE.sub(lambda m: f"{m.group(1).lower()} transcript", segment.text)
     return f"[{timestamp(segment.start)}] {SPEAKER_LABELS[segment.speaker]}: {text}"
+
+
+def numbered_line(number: int, segment: Segment) -> str:
+    """A line of the numbered transcript the line-evidence style cites: ``L7 [01:12] AGENT: ...``."""
+    return f"L{number} {transcript_line(segment)}"

@@ -1,9 +1,13 @@
-"""Score a transcript against a scorecard with one grammar-constrained LLM pass.
+"""Score a transcript against a scorecard with one constrained LLM pass.
 
-The answer's shape is a pydantic model built from the scorecard (one ``{evidence, verdict}``
-object per criterion, evidence first so the verdict follows from a quote); its JSON schema
-becomes the grammar, so every answer parses. Each verdict's confidence is the model's own
-probability of that answer, renormalised over the answers the criterion permits.
+The transcript goes to the model as numbered lines (``L7 [01:12] AGENT: ...``) and the answer is a
+form (``pipeline.scoring.form``): per criterion the number of the line that shows it (0: none)
+and a verdict, line first so the verdict follows from the evidence. The form allows only the
+window's line numbers, so the stored evidence, that line's text and start time, is in the
+transcript by construction. The quote style (``evidence: quotes``) asks for a copied quote
+instead, under a grammar built from the answer's pydantic model, and keeps a quote only if it is
+found in the transcript. Each verdict's confidence is the model's own probability of that
+answer, renormalised over the answers the criterion permits.
 
 Transcripts longer than the context are split into overlapping windows of whole lines, each
 window is scored, and per criterion the verdicts combine by the criterion's ``combine`` rule:
@@ -22,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -30,17 +34,19 @@ from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
 from pipeline.scoring.backend import Generation, ScoringBackend
+from pipeline.scoring.form import NO_LINE, form_for
 from pipeline.speech.metrics import CallMetrics, compute_metrics
-from pipeline.scoring.prompt import PromptTemplate, transcript_line
+from pipeline.scoring.prompt import PromptTemplate, numbered_line, transcript_line
 from pipeline.scoring.rules import Conversation, evaluate
 from pipeline.scoring.scorecard import Criterion, Scorecard
+from pipeline.scoring.windows import labelled_piece, split_indexed_windows
 from pipeline.speech.segments import Segment
 
 QUOTE_MAX_CHARS = 120  # the longest evidence quote the LLM may write
 EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
 EVIDENCE_MIN_CHARS = 6  # a shorter "quote" ("no", "Sam") matches anything and proves nothing
 ANSWER_TOKENS_PER_CRITERION = QUOTE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
-WINDOW_OVERLAP = 0.15  # share of a window's lines repeated at the start of the next
+LINE_ANSWER_TOKENS_PER_CRITERION = 40  # a line-evidence answer: id, keys, a number and a verdict
 MIN_TRANSCRIPT_TOKENS = 256  # below this the context is too small to score in windows
 
 
@@ -71,8 +77,22 @@ class YesNoNaVerdictFirst(_VerdictFirst):
     evidence: str = Field(max_length=QUOTE_MAX_CHARS)
 
 
+class _LineAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line: int = Field(ge=0)
+
+
+class YesNoLineAnswer(_LineAnswer):
+    verdict: Literal["yes", "no"]
+
+
+class YesNoNaLineAnswer(_LineAnswer):
+    verdict: Literal["yes", "no", "na"]
+
+
 Questions = Literal["together", "per_criterion"]
 AnswerOrder = Literal["evidence_first", "verdict_first"]
+Evidence = Literal["lines", "quotes"]
 
 
 @dataclass(frozen=True)
@@ -80,23 +100,30 @@ class ScoringStyle:
     """How the LLM is asked. ``together``: all criteria in one answer per window (the transcript
     is read once); ``per_criterion``: one question per criterion, each a new prompt that shares
     the transcript as its prefix (llama.cpp re-uses the evaluated prefix). ``evidence_first``:
-    the model quotes before it judges; ``verdict_first``: it judges, then quotes."""
+    the model gives its evidence before it judges; ``verdict_first``: it judges, then gives it.
+    ``lines``: the evidence is the number of a transcript line; ``quotes``: a copied quote."""
 
     questions: Questions = "together"
     answer_order: AnswerOrder = "evidence_first"
+    evidence: Evidence = "lines"
 
     @property
     def tag(self) -> str:
         """Part of the prompt version, so each style's verdicts are kept apart ('' = default)."""
-        parts = [p for p in (self.questions, self.answer_order) if p not in ("together", "evidence_first")]
+        parts = [p for p in (self.questions, self.answer_order, self.evidence)
+                 if p not in ("together", "evidence_first", "lines")]
         return "+".join(parts)
 
 
-def answer_model(criteria: Sequence[Criterion] | Scorecard, *, answer_order: AnswerOrder = "evidence_first") -> type[BaseModel]:
-    """The pydantic model of a whole answer: one field per criterion, in scorecard order."""
+def answer_model(criteria: Sequence[Criterion] | Scorecard, *, answer_order: AnswerOrder = "evidence_first",
+                 evidence: Evidence = "quotes") -> type[BaseModel]:
+    """The pydantic model of a whole answer: one field per criterion, in scorecard order (the
+    order of keys inside a line answer is the form's; pydantic does not check it)."""
     criteria = criteria.criteria if isinstance(criteria, Scorecard) else criteria
-    if answer_order == "evidence_first":
-        kinds: tuple[type[BaseModel], type[BaseModel]] = (YesNoNaAnswer, YesNoAnswer)
+    if evidence == "lines":
+        kinds: tuple[type[BaseModel], type[BaseModel]] = (YesNoNaLineAnswer, YesNoLineAnswer)
+    elif answer_order == "evidence_first":
+        kinds = (YesNoNaAnswer, YesNoAnswer)
     else:
         kinds = (YesNoNaVerdictFirst, YesNoVerdictFirst)
     fields = {c.id: (kinds[0] if c.allow_na else kinds[1], ...) for c in criteria}
@@ -110,9 +137,11 @@ class Verdict:
     criterion_id: str
     passed: bool | None  # None: not applicable
     confidence: float | None  # 0-1, the model's probability of this answer; None if unavailable
-    evidence: str | None  # quote from the transcript, None when none was given or it was not found
-    evidence_verified: bool | None  # True: found in the transcript; False: quote dropped; None: no quote
+    evidence: str | None  # the cited line's text or a quote, None when none was given or it was not found
+    evidence_verified: bool | None  # True: in the transcript; False: a quote not found, dropped; None: none given
     window: int  # which window of the transcript decided it (0-based)
+    evidence_line: int | None = None  # the cited line's number (1 = the first segment), line evidence only
+    evidence_start_s: float | None = None  # when the cited line starts, seconds from the start of the recording
 
 
 @dataclass(frozen=True)
@@ -124,6 +153,8 @@ class CallScore:
     seconds: float  # wall time spent scoring: the LLM, and the rules (milliseconds)
     # prompt tokens the LLM evaluated (the rest came from its cache); None when the backend cannot tell
     evaluated_prompt_tokens: int | None = None
+    # answer tokens the LLM chose (the rest the form fixed); None when it decoded every token
+    decided_tokens: int | None = None
 
 
 @dataclass
@@ -135,10 +166,15 @@ class _ModelAnswers:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     evaluated_prompt_tokens: int | None = 0  # None once a generation could not tell
+    decided_tokens: int | None = 0  # None once a generation decoded every token
 
     def add(self, generation: Generation) -> None:
         self.prompt_tokens += generation.prompt_tokens
         self.completion_tokens += generation.completion_tokens
+        if self.decided_tokens is not None and generation.decided_tokens is not None:
+            self.decided_tokens += generation.decided_tokens
+        else:
+            self.decided_tokens = None
         if self.evaluated_prompt_tokens is not None and generation.evaluated_prompt_tokens is not None:
             self.evaluated_prompt_tokens += generation.evaluated_prompt_tokens
         else:
@@ -161,38 +197,6 @@ def verify_evidence(quote: str, transcript: str) -> tuple[str | None, bool | Non
     if len(needle) >= EVIDENCE_MIN_CHARS and fuzz.partial_ratio(needle, _normalise(transcript)) >= EVIDENCE_MIN_SIMILARITY:
         return quote.strip(), True
     return None, False
-
-
-def split_windows(lines: Sequence[str], token_counts: Sequence[int], budget: int) -> list[list[str]]:
-    """Pack whole lines into windows of at most ``budget`` tokens; consecutive windows share
-    about ``WINDOW_OVERLAP`` of their lines. A line longer than the budget is cut at word
-    boundaries first."""
-    pieces: list[tuple[str, int]] = []
-    for line, count in zip(lines, token_counts):
-        if count <= budget:
-            pieces.append((line, count))
-            continue
-        words = line.split()
-        per_piece = max(1, len(words) * budget // (count * 2))
-        for start in range(0, len(words), per_piece):
-            chunk = " ".join(words[start : start + per_piece])
-            pieces.append((chunk, count * len(chunk) // max(1, len(line)) + 1))
-    if not pieces:
-        return [[]]
-    windows: list[list[str]] = []
-    start = 0
-    while start < len(pieces):
-        used, end = 0, start
-        while end < len(pieces) and used + pieces[end][1] <= budget:
-            used += pieces[end][1]
-            end += 1
-        end = max(end, start + 1)
-        windows.append([text for text, _ in pieces[start:end]])
-        if end >= len(pieces):
-            break
-        overlap = int((end - start) * WINDOW_OVERLAP)
-        start = max(start + 1, end - overlap)
-    return windows
 
 
 def combine(criterion: Criterion, verdicts: Sequence[Verdict]) -> Verdict:
@@ -221,8 +225,8 @@ class Scorer:
         self.schemas: dict[tuple[Criterion, ...], dict] = {}
         for group in self.groups:
             self._schema(group)
-        self.max_answer_tokens = ANSWER_TOKENS_PER_CRITERION * len(self.llm_criteria) + 20
-        frame = template.messages("", self.llm_criteria, part=(99, 99))
+        self.max_answer_tokens = self._answer_tokens(len(self.llm_criteria))
+        frame = template.messages("", self.llm_criteria, part=(99, 99), evidence=style.evidence)
         frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
         self.transcript_budget = backend.n_ctx - frame_tokens - self.max_answer_tokens
         if self.llm_criteria and self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
@@ -240,10 +244,15 @@ class Scorer:
             return (criteria,)
         return tuple((c,) for c in criteria)
 
+    def _answer_tokens(self, criteria: int) -> int:
+        """The most tokens an answer for ``criteria`` criteria may take."""
+        per_criterion = LINE_ANSWER_TOKENS_PER_CRITERION if self.style.evidence == "lines" else ANSWER_TOKENS_PER_CRITERION
+        return per_criterion * criteria + 20
+
     def _schema(self, group: tuple[Criterion, ...]) -> dict:
         """The answer model's JSON schema for ``group``, built once per distinct group."""
         if group not in self.schemas:
-            self.models[group] = answer_model(group, answer_order=self.style.answer_order)
+            self.models[group] = answer_model(group, answer_order=self.style.answer_order, evidence=self.style.evidence)
             self.schemas[group] = self.models[group].model_json_schema()
         return self.schemas[group]
 
@@ -280,6 +289,7 @@ class Scorer:
             completion_tokens=asking.completion_tokens,
             seconds=time.perf_counter() - started,
             evaluated_prompt_tokens=asking.evaluated_prompt_tokens,
+            decided_tokens=asking.decided_tokens,
         )
 
     def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]) -> _ModelAnswers:
@@ -288,24 +298,31 @@ class Scorer:
         asking = _ModelAnswers(verdicts={c.id: [] for c in asked})
         if not asked:
             return asking
-        lines = [transcript_line(s) for s in segments]
+        numbered = self.style.evidence == "lines"
+        lines = [numbered_line(i + 1, s) if numbered else transcript_line(s) for i, s in enumerate(segments)]
         counts = [self.backend.count_tokens(line + "\n") for line in lines]
-        windows = split_windows(lines, counts, self.transcript_budget)
+        windows = split_indexed_windows(lines, counts, self.transcript_budget)
         asking.windows = len(windows)
         for index, window in enumerate(windows):
-            text = "\n".join(window)
+            text = "\n".join(labelled_piece(piece, numbered) for piece in window)
+            line_numbers = tuple(sorted({line + 1 for line, _ in window}))
             for group in self._groups(asked):
-                messages = self.template.messages(text, group, part=(index + 1, len(windows)))
-                generation = self.backend.generate_json(
-                    messages, self._schema(group), max_tokens=ANSWER_TOKENS_PER_CRITERION * len(group) + 20
-                )
+                messages = self.template.messages(text, group, part=(index + 1, len(windows)),
+                                                  evidence=self.style.evidence)
+                budget = self._answer_tokens(len(group))
+                if numbered:
+                    form = form_for(group, line_numbers, line_first=self.style.answer_order == "evidence_first")
+                    generation = self.backend.fill_form(messages, form, max_tokens=budget)
+                else:
+                    generation = self.backend.generate_json(messages, self._schema(group), max_tokens=budget)
                 asking.add(generation)
-                for verdict in self._read(generation, text, index, group):
+                for verdict in self._read(generation, text, index, group, segments, line_numbers):
                     asking.verdicts[verdict.criterion_id].append(verdict)
         return asking
 
-    def _read(self, generation: Generation, transcript: str, window: int,
-              group: tuple[Criterion, ...]) -> list[Verdict]:
+    def _read(self, generation: Generation, transcript: str, window: int, group: tuple[Criterion, ...],
+              segments: Sequence[Segment], line_numbers: tuple[int, ...]) -> list[Verdict]:
+        self._schema(group)
         try:
             raw = json.loads(generation.text, strict=False)  # a raw tab or newline inside a quote is fine
             answer = self.models[group].model_validate(raw)
@@ -327,15 +344,27 @@ class Scorer:
             allowed = ("yes", "no", "na") if criterion.allow_na else ("yes", "no")
             mass = sum(probabilities.get(option, 0.0) for option in allowed)
             confidence = probabilities.get(item.verdict, 0.0) / mass if mass > 0 else None
-            quote, verified = verify_evidence(item.evidence, transcript)
-            verdicts.append(
-                Verdict(
-                    criterion_id=criterion.id,
-                    passed=None if item.verdict == "na" else item.verdict == "yes",
-                    confidence=None if confidence is None else round(confidence, 4),
-                    evidence=quote,
-                    evidence_verified=verified,
-                    window=window,
-                )
+            verdict = Verdict(
+                criterion_id=criterion.id,
+                passed=None if item.verdict == "na" else item.verdict == "yes",
+                confidence=None if confidence is None else round(confidence, 4),
+                evidence=None, evidence_verified=None, window=window,
             )
+            verdicts.append(self._with_evidence(verdict, item, transcript, segments, line_numbers))
         return verdicts
+
+    def _with_evidence(self, verdict: Verdict, item: BaseModel, transcript: str, segments: Sequence[Segment],
+                       line_numbers: tuple[int, ...]) -> Verdict:
+        """The verdict with its evidence: the cited line (its text and start), or a checked quote."""
+        if self.style.evidence == "quotes":
+            quote, verified = verify_evidence(item.evidence, transcript)  # type: ignore[attr-defined]
+            return replace(verdict, evidence=quote, evidence_verified=verified)
+        line: int = item.line  # type: ignore[attr-defined]
+        if line == NO_LINE:
+            return verdict
+        if line not in line_numbers:  # a server that ignored the schema's enum
+            raise PermanentRecordingError(f"the LLM cited line {line}, which is not in the transcript given to it",
+                                          stage="score")
+        segment = segments[line - 1]
+        return replace(verdict, evidence=segment.text.strip(), evidence_verified=True, evidence_line=line,
+                       evidence_start_s=segment.start)

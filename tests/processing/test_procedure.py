@@ -14,7 +14,7 @@ from pipeline.processing.batch import run_batch
 from pipeline.processing.retries import RetryPolicy
 from pipeline.store.warehouse import Warehouse
 from tests.conftest import GOOD_CALL, MONO_CALL, WIDER_CRITERION, rows
-from tests.fakes import FakeBackend, FakeTranscriber, fake_processor
+from tests.fakes import HELLO, FakeBackend, FakeTranscriber, fake_processor
 
 NO_WAIT = RetryPolicy((0.0, 0.0))
 
@@ -88,3 +88,13 @@ def test_the_retry_policy_backs_off() -> None:
     assert RetryPolicy.backoff().delays_s == (2.0, 10.0)
     assert RetryPolicy.backoff(0.1, retries=3).delays_s == pytest.approx((0.1, 0.5, 2.5))
     assert RetryPolicy((1.0,)).delay_before(0) == 1.0 and RetryPolicy((1.0,)).delay_before(1) is None
+
+
+def test_the_cited_line_is_stored_with_its_text_number_and_start(inbox: Path, card: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db) as warehouse:
+        run_batch([inbox / GOOD_CALL.name], fake_processor(db, card, backend=FakeBackend(line=2)), warehouse,
+                  retry=NO_WAIT)
+    line = HELLO[1]
+    assert rows(db, "SELECT DISTINCT evidence, evidence_line, evidence_start_s, evidence_verified FROM scores"
+                    " WHERE criterion_kind = 'llm'") == [(line.text, 2, line.start, True)]

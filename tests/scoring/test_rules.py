@@ -298,16 +298,16 @@ def test_callscore_score_with_a_bad_rule_exits_2_with_the_line(tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def counted_backend() -> LlamaBackend:
-    """The embedded LLM, its generate_json wrapped to record each call's prompt and schema."""
+    """The embedded LLM, its fill_form wrapped to record each call's prompt and answer schema."""
     backend = LlamaBackend(embedded_llm_model(), n_ctx=4096, device="cpu")
-    original = backend.generate_json
+    original = backend.fill_form
     backend.calls = []  # type: ignore[attr-defined]
 
-    def counting(messages, schema, **kwargs):  # observe the real calls, change nothing
-        backend.calls.append((messages[1]["content"], schema))  # type: ignore[attr-defined]
-        return original(messages, schema, **kwargs)
+    def counting(messages, form, **kwargs):  # observe the real calls, change nothing
+        backend.calls.append(("\n".join(m["content"] for m in messages), form.schema()))  # type: ignore[attr-defined]
+        return original(messages, form, **kwargs)
 
-    backend.generate_json = counting  # type: ignore[method-assign]
+    backend.fill_form = counting  # type: ignore[method-assign]
     return backend
 
 

@@ -3,13 +3,18 @@ probabilities, evidence checks, and transcripts longer than the context."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from pipeline.scoring.llama_backend import LlamaBackend
 from pipeline.models.choice import embedded_llm_model
-from pipeline.scoring.prompt import load_prompt_template, transcript_line
+from pipeline.scoring.form import form_for
+from pipeline.scoring.prompt import load_prompt_template, numbered_line, transcript_line
 from pipeline.resources import default_scorecard_path
-from pipeline.scoring.score import Scorer, ScoringStyle, Verdict, combine, split_windows, verify_evidence
+from pipeline.scoring.score import Scorer, ScoringStyle, Verdict, combine, verify_evidence
+from pipeline.scoring.windows import split_windows
 from pipeline.scoring.scorecard import Criterion, load_scorecard, parse_scorecard
 from pipeline.speech.segments import Segment
 from pipeline.errors import SetupError
@@ -106,13 +111,15 @@ def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBacken
 def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(backend: LlamaBackend) -> None:
     small = LlamaBackend(embedded_llm_model(), n_ctx=1024, device="cpu")
     seen: list[str] = []
-    original = small.generate_json
+    cited: list[tuple[int, ...]] = []  # per window: the line numbers its form allows
+    original = small.fill_form
 
-    def recording_generate(messages, schema, **kwargs):  # observe the real calls, change nothing
+    def recording_fill(messages, form, **kwargs):  # observe the real calls, change nothing
         seen.append(messages[1]["content"])
-        return original(messages, schema, **kwargs)
+        cited.append(form.numbers)
+        return original(messages, form, **kwargs)
 
-    small.generate_json = recording_generate  # type: ignore[method-assign]
+    small.fill_form = recording_fill  # type: ignore[method-assign]
     scorer = Scorer(small, TWO_CRITERIA, load_prompt_template())
     segments = _segments([("agent" if i % 2 == 0 else "customer", f"Line number {i}: the meter reading was estimated again.")
                           for i in range(80)])
@@ -125,6 +132,12 @@ def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(bac
         assert any(f"Line number {index}:" in prompt for prompt in seen)
     assert all(f"(part {i + 1} of {len(seen)})" in prompt for i, prompt in enumerate(seen))
     assert [v.criterion_id for v in result.verdicts] == ["greeted", "verified_identity"]
+    for prompt, numbers in zip(seen, cited):  # lines keep the call's numbers; a window cites only its own
+        shown = {int(n) for n in re.findall(r"^L(\d+) ", prompt, flags=re.MULTILINE)}
+        assert set(numbers) == shown | {0} and len(shown) < 80
+    for verdict in result.verdicts:
+        if verdict.evidence_line is not None:
+            assert verdict.evidence == segments[verdict.evidence_line - 1].text
 
 
 @pytest.mark.slow
@@ -195,8 +208,9 @@ def test_a_call_telling_the_reviewer_to_pass_everything_is_not_scored_all_pass(d
     assert any(v.passed is False for v in score.verdicts)
 
 
-@pytest.mark.parametrize("style", [ScoringStyle("per_criterion", "evidence_first"), ScoringStyle("together", "verdict_first")],
-                         ids=["per-criterion", "verdict-first"])
+@pytest.mark.parametrize("style", [ScoringStyle("per_criterion", "evidence_first"), ScoringStyle("together", "verdict_first"),
+                                   ScoringStyle(evidence="quotes"), ScoringStyle("per_criterion", evidence="quotes")],
+                         ids=["per-criterion", "verdict-first", "quotes", "per-criterion-quotes"])
 @pytest.mark.slow
 def test_other_scoring_styles_answer_every_criterion(backend: LlamaBackend, style: ScoringStyle) -> None:
     scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template(), style=style)
@@ -211,8 +225,68 @@ def test_an_answer_with_a_raw_tab_inside_a_quote_still_parses(backend: LlamaBack
     """Seen on a labelled call: the model wrote a literal tab inside an evidence string."""
     from pipeline.scoring.backend import Generation
 
-    scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template())
+    scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template(), style=ScoringStyle(evidence="quotes"))
     text = ('{"greeted": {"evidence": "Northwind\tEnergy, Sam speaking", "verdict": "yes"},'
             ' "verified_identity": {"evidence": "", "verdict": "na"}}')
-    verdicts = scorer._read(Generation(text, (), 10, 10), "Northwind Energy, Sam speaking", 0, scorer.groups[0])
+    verdicts = scorer._read(Generation(text, (), 10, 10), "Northwind Energy, Sam speaking", 0, scorer.groups[0],
+                            GOOD, ())
     assert [(v.criterion_id, v.passed) for v in verdicts] == [("greeted", True), ("verified_identity", None)]
+
+
+# -- line evidence and the form decoder --------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("segments", [GOOD, INJECTED], ids=["good", "injected"])
+def test_line_evidence_is_the_cited_lines_text_and_start(default_scorer: Scorer, segments: list[Segment]) -> None:
+    result = default_scorer.score(segments)
+    cited = [v for v in result.verdicts if v.evidence_line is not None]
+    assert cited  # the model points at lines (the embedded one nearly always does)
+    for verdict in cited:
+        line = segments[verdict.evidence_line - 1]
+        assert (verdict.evidence, verdict.evidence_start_s, verdict.evidence_verified) == (line.text, line.start, True)
+    llm = len(default_scorer.llm_criteria)
+    assert result.decided_tokens is not None and result.decided_tokens <= 4 * llm  # verdict + line digits
+
+
+@pytest.mark.slow
+def test_skipping_the_fixed_tokens_gives_the_json_of_plain_grammar_decoding(backend: LlamaBackend) -> None:
+    """The same prompt answered twice by the same model: once decoded token by token under the
+    form's grammar, once by the form decoder (fixed text appended in batches)."""
+    criteria = load_scorecard(default_scorecard_path()).llm_criteria
+    transcript = "\n".join(numbered_line(i + 1, s) for i, s in enumerate(GOOD))
+    messages = load_prompt_template().messages(transcript, criteria, evidence="lines")
+    form = form_for(criteria, range(1, len(GOOD) + 1))
+    grammar = backend.fill_form(messages, form, max_tokens=600, grammar_only=True)
+    forced = backend.fill_form(messages, form, max_tokens=600)
+    assert json.loads(forced.text) == json.loads(grammar.text)
+    assert forced.decided_tokens is not None and forced.decided_tokens <= 2 * len(criteria)  # lines 0-7: one digit
+    assert grammar.decided_tokens is None and grammar.completion_tokens > 10 * forced.decided_tokens
+
+
+@pytest.mark.slow
+def test_a_line_outside_the_window_cannot_be_written(backend: LlamaBackend) -> None:
+    """Asked to cite line 12 of a window that holds lines 3 and 4, both decoders answer 3, 4 or 0."""
+    criterion = Criterion(id="greeted", question="The agent greets the customer. The answer is on line 12.")
+    lines = "\n".join(numbered_line(n, GOOD[n - 1]) for n in (3, 4))
+    messages = load_prompt_template().messages(lines + "\nL12 [00:40] AGENT: Hello, this is line 12.", [criterion],
+                                               evidence="lines")
+    form = form_for([criterion], (3, 4))
+    assert form.schema()["properties"]["greeted"]["properties"]["line"]["enum"] == [0, 3, 4]
+    for grammar_only in (False, True):
+        answer = json.loads(backend.fill_form(messages, form, max_tokens=80, grammar_only=grammar_only).text)
+        assert answer["greeted"]["line"] in (0, 3, 4)
+
+
+@pytest.mark.slow
+def test_what_every_call_shares_is_read_once_from_the_prompt_cache(default_scorer: Scorer, backend: LlamaBackend) -> None:
+    """The system message (instructions, criteria) is the prompt's prefix: a second call evaluates
+    only its own transcript and the reminder after it."""
+    default_scorer.score(GOOD)
+    second = default_scorer.score(INJECTED)
+    template = load_prompt_template()
+    transcript = "\n".join(numbered_line(i + 1, s) for i, s in enumerate(INJECTED))
+    system, user = template.messages(transcript, default_scorer.llm_criteria, evidence="lines")
+    assert second.evaluated_prompt_tokens is not None
+    assert second.evaluated_prompt_tokens <= backend.count_tokens(user["content"]) + 8  # + the chat markup
+    assert second.prompt_tokens - second.evaluated_prompt_tokens >= backend.count_tokens(system["content"])

@@ -21,6 +21,7 @@ _SCORE_COLUMNS = (
     ("prompt_version", "VARCHAR"), ("llm_model", "VARCHAR"), ("scorecard_name", "VARCHAR"), ("criterion_id", "VARCHAR"),
     ("weight", "DOUBLE"), ("critical", "BOOLEAN"), ("passed", "BOOLEAN"), ("confidence", "DOUBLE"),
     ("evidence", "VARCHAR"), ("evidence_verified", "BOOLEAN"), ("criterion_kind", "VARCHAR"), ("evaluation_id", "BIGINT"),
+    ("evidence_line", "INTEGER"), ("evidence_start_s", "DOUBLE"),
 )
 
 
@@ -136,7 +137,7 @@ class CallWriter:
             rows.append(identity + [
                 record.scorecard.name, verdict.criterion_id, criterion.weight, criterion.critical,
                 verdict.passed, verdict.confidence, verdict.evidence, verdict.evidence_verified, criterion.kind,
-                evaluation_id,
+                evaluation_id, verdict.evidence_line, verdict.evidence_start_s,
             ])
         self._insert_rows("scores", _SCORE_COLUMNS, rows)
         return evaluation_id

@@ -1,0 +1,118 @@
+"""The answer of line-evidence scoring as a form to fill in: per criterion, the number of the
+transcript line that shows it (0: no line does) and a verdict from a fixed list of options.
+
+Everything but those decisions is fixed by the form: braces, keys, quotes and the order of the
+criteria. ``AnswerForm.parts`` lists the answer as fixed text and the blanks between it, so that
+a decoder can append the fixed text itself and ask the model only at the blanks
+(``pipeline.scoring.form_decoder``); ``AnswerForm.schema`` is the same form as a JSON schema for
+backends that decode under a grammar (an OpenAI-compatible server's structured output).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+NO_LINE = 0  # the line number that says "no line of the transcript shows it"
+LINE_KEY = "line"
+VERDICT_KEY = "verdict"
+
+
+@dataclass(frozen=True)
+class LineBlank:
+    """Where the model writes a line number: one of ``numbers`` (``NO_LINE`` included)."""
+
+    field_id: str
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ChoiceBlank:
+    """Where the model picks one of ``options`` (written between quotes)."""
+
+    field_id: str
+    options: tuple[str, ...]
+
+
+Part = str | LineBlank | ChoiceBlank
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One criterion's answer: a line and a verdict among ``options``."""
+
+    id: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AnswerForm:
+    """The whole answer for one window of a transcript. ``lines``: the numbers of the lines the
+    window holds; ``line_first``: the line is given before the verdict (evidence first)."""
+
+    fields: tuple[FormField, ...]
+    lines: tuple[int, ...]
+    line_first: bool = True
+
+    @property
+    def numbers(self) -> tuple[int, ...]:
+        """Every line number an answer may give, ``NO_LINE`` first."""
+        return (NO_LINE,) + tuple(n for n in sorted(set(self.lines)) if n != NO_LINE)
+
+    def _keys(self) -> tuple[str, str]:
+        return (LINE_KEY, VERDICT_KEY) if self.line_first else (VERDICT_KEY, LINE_KEY)
+
+    def parts(self) -> Iterator[Part]:
+        """The answer in order: fixed text, and the blanks the model fills. The spacing is the
+        one small chat models choose under a JSON grammar (``{ "id": { "line": 3, ...``), so
+        the fixed text is tokenized as the model would have written it."""
+        for index, item in enumerate(self.fields):
+            yield ("{ " if index == 0 else "}, ") + json.dumps(item.id) + ": { "
+            for position, key in enumerate(self._keys()):
+                yield (", " if position else "") + json.dumps(key) + ": "
+                if key == LINE_KEY:
+                    yield LineBlank(item.id, self.numbers)
+                else:
+                    yield '"'
+                    yield ChoiceBlank(item.id, item.options)
+                    yield '"'
+        yield "}}" if self.fields else "{}"
+
+    def text(self, answers: dict[str, tuple[int, str]]) -> str:
+        """The JSON text of the filled form (field id -> (line, option)), as ``parts`` writes it."""
+        pieces = []
+        for part in self.parts():
+            if isinstance(part, LineBlank):
+                pieces.append(str(answers[part.field_id][0]))
+            elif isinstance(part, ChoiceBlank):
+                pieces.append(answers[part.field_id][1])
+            else:
+                pieces.append(part)
+        return "".join(pieces)
+
+    def schema(self) -> dict:
+        """The form as a JSON schema: the same keys in the same order, line numbers and options
+        as enums, so a grammar built from it cannot write a line that is not in the window."""
+        line = {"type": "integer", "enum": list(self.numbers)}
+        properties = {}
+        for item in self.fields:
+            verdict = {"type": "string", "enum": list(item.options)}
+            values = {LINE_KEY: line, VERDICT_KEY: verdict}
+            properties[item.id] = {
+                "type": "object",
+                "properties": {key: values[key] for key in self._keys()},
+                "required": list(self._keys()),
+                "additionalProperties": False,
+            }
+        return {"type": "object", "properties": properties, "required": [f.id for f in self.fields],
+                "additionalProperties": False}
+
+
+def verdict_options(allow_na: bool) -> tuple[str, ...]:
+    return ("yes", "no", "na") if allow_na else ("yes", "no")
+
+
+def form_for(criteria: Sequence, lines: Sequence[int], *, line_first: bool = True) -> AnswerForm:
+    """The form for ``criteria`` (scorecard ``Criterion`` objects) over a window's ``lines``."""
+    return AnswerForm(tuple(FormField(c.id, verdict_options(c.allow_na)) for c in criteria), tuple(lines), line_first)
