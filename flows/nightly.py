@@ -33,7 +33,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.artifacts import publish
-from flows.runtime import SCORE_LOCK, TRANSCRIBE_LOCK, processor_for
+from flows.runtime import TRANSCRIBE_LOCK, processor_for, score_slots
 from flows.work import Plan, WorkItem, split
 from pipeline.config import load_settings
 from pipeline.errors import RecordingError, as_recording_error
@@ -52,6 +52,9 @@ from pipeline.store.warehouse import Warehouse
 
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
 RESULTS_FOLDER = ".results"  # task results, inside the staging folder that every worker shares
+# Task threads of a shard flow. Most wait (on a transcription, the Whisper lock or a scoring slot);
+# enough of them that llm_concurrency calls can be scored while the next ones transcribe.
+TASK_THREADS = 16
 
 
 # -- retries and caching ------------------------------------------------------------------------
@@ -113,7 +116,7 @@ def reuse_transcript(item: WorkItem, overrides: dict[str, Any]) -> Transcription
 def score(item: WorkItem, transcription: Transcription, overrides: dict[str, Any]) -> ScoredCall:
     """The conversation measures and the scorecard's verdicts (none when nobody spoke)."""
     processor = processor_for(overrides)
-    with SCORE_LOCK:
+    with score_slots(overrides):
         check_stop()
         return processor.measure_and_score(transcription)
 
@@ -129,7 +132,7 @@ def load(staging: str, db: str) -> LoadReport:
 # -- the shard flow: runs wherever a worker picks it up -------------------------------------------
 
 
-@flow(name="callscore-score-recordings", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="callscore-score-recordings", task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))
 def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides: dict[str, Any] | None = None,
                      retry_delay_s: float = 10.0) -> dict[str, int]:
     """Put ``items`` through the procedure, staging one result per recording in ``staging``.

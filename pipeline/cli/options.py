@@ -73,6 +73,8 @@ def device_option(help: str | None = None) -> Decorator:
 
 llm_backend_option = setting_option("llm_backend", type=_choices("llm_backend"))
 llm_url_option = setting_option("llm_url", metavar="URL")
+llm_concurrency_option = setting_option("llm_concurrency", type=click.IntRange(1, 64), metavar="N")
+llm_evidence_option = setting_option("llm_evidence", type=_choices("llm_evidence"))
 agent_channel_option = setting_option("agent_channel", type=_choices("agent_channel"))
 redact_option = setting_option("redact", metavar="KINDS", help="Personal data masked before anything is stored or "
                                "sent to the LLM: comma list of card,email,phone,number, or none.")

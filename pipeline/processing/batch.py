@@ -1,6 +1,7 @@
 """``callscore score`` and ``rescore``: the procedure (``pipeline.processing.procedure``) run over
-recordings one at a time in this process, each stored as soon as it is done, inside one run
-recorded in ``runs``. A recording that fails is recorded in ``failures`` and the batch goes on;
+recordings in this process, each stored as soon as it is done, inside one run recorded in
+``runs``: one at a time, or ``llm_concurrency`` at once against an LLM server
+(``pipeline.processing.concurrency``). A recording that fails is recorded in ``failures`` and the batch goes on;
 only a setup problem (or a full disk) stops it.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from pipeline.errors import DiskFullError, SetupError, WarehouseError, as_recording_error, is_disk_full
 from pipeline.intake.inbox import discover
+from pipeline.processing.concurrency import SerialAccess, map_concurrently
 from pipeline.processing.outcome import Outcome, RunSummary
 from pipeline.processing.procedure import CallProcessor, PlannedRecording
 from pipeline.processing.retries import RetryPolicy
@@ -109,6 +111,12 @@ def _outcome(planned: PlannedRecording, warehouse: Warehouse, status: Any, start
                    seconds=time.perf_counter() - started, flags=flags)
 
 
+def shared_warehouse(warehouse: Warehouse, processor: CallProcessor) -> Warehouse:
+    """The warehouse as the run's threads use it: one thread at a time when calls are scored
+    concurrently (``llm_concurrency``), else as it is."""
+    return SerialAccess(warehouse) if processor.llm_concurrency > 1 else warehouse  # type: ignore[return-value]
+
+
 OnStart = Callable[[int], None]  # the number of items, once
 OnFile = Callable[[Path], None]  # each item's path, as it starts
 OnOutcome = Callable[[Outcome], None]  # each item's outcome
@@ -119,6 +127,7 @@ def run_batch(paths: Iterable[Path], processor: CallProcessor, warehouse: Wareho
               retry: RetryPolicy | None = None) -> RunSummary:
     """Process every recording under ``paths``; the run is recorded in ``runs``."""
     files = discover(paths)
+    warehouse = shared_warehouse(warehouse, processor)
     return _run(files, lambda path, run_id: process_recording(processor, path, warehouse, run_id=run_id, retry=retry),
                 processor, warehouse, source=source, path_of=lambda path: path, hooks=(on_start, on_file, on_outcome))
 
@@ -130,6 +139,7 @@ def run_rescore(processor: CallProcessor, warehouse: Warehouse, *, on_start: OnS
     scorecard version, prompt and LLM have not scored yet; no audio is read. Recorded in ``runs``
     with source 'rescore'."""
     transcribed = warehouse.transcribed_recordings(processor.models.whisper_name)  # (recording id, path)
+    warehouse = shared_warehouse(warehouse, processor)
     return _run(transcribed, lambda item, run_id: rescore_recording(processor, item[0], warehouse, run_id=run_id,
                                                                     retry=retry),
                 processor, warehouse, source="rescore", path_of=lambda item: item[1],
@@ -149,15 +159,24 @@ def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: Cal
     on_start, on_file, on_outcome = hooks
     if on_start:
         on_start(len(items))
+
+    def one(item: Any) -> Outcome:
+        if on_file:
+            on_file(path_of(item))
+        return handle(item, summary.run_id)
+
+    def finished(outcome: Outcome) -> None:
+        summary.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
     status = "aborted"
     try:
-        for item in items:
-            if on_file:
-                on_file(path_of(item))
-            outcome = handle(item, summary.run_id)
-            summary.outcomes.append(outcome)
-            if on_outcome:
-                on_outcome(outcome)
+        if processor.llm_concurrency > 1:
+            map_concurrently(items, one, workers=processor.llm_concurrency, on_result=finished)
+        else:
+            for item in items:
+                finished(one(item))
         status = "completed"
     finally:
         summary.wall_s = time.perf_counter() - started

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,12 +89,20 @@ class CallProcessor:
         self._transcriber: SpeechToText | None = transcriber
         self._backend_given = backend
         self._scorer: Scorer | None = None
+        self._loading = threading.Lock()  # threads that score concurrently load each model once
+        self._transcribing = threading.Lock()  # one transcription at a time: Whisper takes every core
 
     # -- what this processor is --------------------------------------------------------------
 
     @property
     def style(self) -> ScoringStyle:
-        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order)
+        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order, self.settings.llm_evidence)
+
+    @property
+    def llm_concurrency(self) -> int:
+        """Calls scored at once: ``llm_concurrency`` against an LLM server; 1 with the model in
+        this process, which evaluates one sequence at a time."""
+        return self.settings.llm_concurrency if self.settings.llm_backend == "openai" else 1
 
     @property
     def prompt_version(self) -> str:
@@ -133,6 +142,10 @@ class CallProcessor:
 
     @property
     def transcriber(self) -> SpeechToText:
+        with self._loading:
+            return self._load_transcriber()
+
+    def _load_transcriber(self) -> SpeechToText:
         if self._transcriber is None:
             self._transcriber = Transcriber(
                 self.models.whisper,
@@ -145,9 +158,11 @@ class CallProcessor:
 
     @property
     def scorer(self) -> Scorer:
-        if self._scorer is None:
-            self._scorer = Scorer(self._backend_given or self._backend(), self.scorecard, self.template, style=self.style)
-        return self._scorer
+        with self._loading:
+            if self._scorer is None:
+                self._scorer = Scorer(self._backend_given or self._backend(), self.scorecard, self.template,
+                                      style=self.style)
+            return self._scorer
 
     def _backend(self) -> ScoringBackend:
         if self.settings.llm_backend == "openai":  # a shared server; the model named at choice time
@@ -217,7 +232,8 @@ class CallProcessor:
         if audio.finished and audio.duration_s < MIN_CALL_SECONDS:
             return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript=None)
         try:
-            segments = tuple(self.transcriber.transcribe_stream(audio))
+            with self._transcribing:
+                segments = tuple(self.transcriber.transcribe_stream(audio))
         except SetupError:
             raise
         except Exception as exc:

@@ -9,14 +9,15 @@ import math
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
 
-from pipeline.processing.batch import run_batch
+from pipeline.processing.batch import run_batch, run_rescore
 from pipeline.processing.procedure import CallProcessor
 from pipeline.processing.retries import RetryPolicy
 from pipeline.config import load_settings
@@ -28,7 +29,7 @@ from pipeline.scoring.score import Scorer
 from pipeline.scoring.scorecard import parse_scorecard
 from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import Warehouse
-from tests.conftest import GOOD_CALL, POOR_CALL, rows, run_cli
+from tests.conftest import GOOD_CALL, POOR_CALL, WIDER_CRITERION, rows, run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
 
@@ -232,7 +233,7 @@ def test_server_dying_mid_batch_fails_the_recording_as_transient(card: Path, tmp
     process, base_url = _start_server(tmp_path / "server.log")
     try:
         settings = load_settings({"db": tmp_path / "w.duckdb", "scorecard": card, "llm_backend": "openai",
-                                  "llm_url": base_url}, environ={}, cwd=tmp_path)
+                                  "llm_url": base_url, "llm_concurrency": 1}, environ={}, cwd=tmp_path)
         processor = CallProcessor(settings)
         with Warehouse.open(settings.db) as warehouse:
             summary = run_batch([GOOD_CALL, POOR_CALL], processor, warehouse, retry=RetryPolicy((0.0,)),
@@ -245,6 +246,97 @@ def test_server_dying_mid_batch_fails_the_recording_as_transient(card: Path, tmp
     failures = rows(settings.db, "SELECT path, stage, transient, message FROM failures")
     assert [(path, stage, transient) for path, stage, transient, _ in failures] == [(str(POOR_CALL), "score", True)]
     assert rows(settings.db, "SELECT status, files_scored, files_failed FROM runs") == [("completed", 1, 1)]
+
+
+def _distinct_calls(folder: Path, count: int) -> list[Path]:
+    """``count`` recordings with different contents (so different ids): the sample calls, each
+    copy with bytes of its own appended after the audio."""
+    folder.mkdir()
+    paths = []
+    for index in range(count):
+        source = (GOOD_CALL, POOR_CALL)[index % 2]
+        path = folder / f"{index:02d}-{source.name}"
+        path.write_bytes(source.read_bytes() + b"\0" * (index + 1))
+        paths.append(path)
+    return paths
+
+
+def _in_flight_counter(processor: CallProcessor) -> dict[str, int]:
+    """Wrap the processor's backend to count how many form requests are open at once (observe only)."""
+    backend = processor.scorer.backend
+    original, seen, lock = backend.fill_form, {"now": 0, "most": 0}, threading.Lock()
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    backend.fill_form = counting  # type: ignore[method-assign]
+    return seen
+
+
+def test_concurrent_requests_score_every_call_once(server: str, card: Path, tmp_path: Path) -> None:
+    """Scored, then re-scored under a wider scorecard (no transcription: only LLM requests, so
+    they overlap), three at a time: every call is stored once per scorecard version."""
+    calls = _distinct_calls(tmp_path / "inbox", 5)
+    overrides = {"db": tmp_path / "w.duckdb", "scorecard": card, "llm_backend": "openai", "llm_url": server,
+                 "llm_concurrency": 3}
+    processor = CallProcessor(load_settings(overrides, environ={}, cwd=tmp_path))
+    assert processor.llm_concurrency == 3
+    with Warehouse.open(processor.settings.db) as warehouse:
+        summary = run_batch([tmp_path / "inbox"], processor, warehouse, retry=RetryPolicy((0.0,)))
+    assert sorted(o.path.name for o in summary.outcomes) == sorted(p.name for p in calls)
+    assert {o.status for o in summary.outcomes} == {"scored"}
+
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    rescoring = CallProcessor(load_settings({**overrides, "scorecard": wider}, environ={}, cwd=tmp_path))
+    seen = _in_flight_counter(rescoring)
+    with Warehouse.open(processor.settings.db) as warehouse:
+        again = run_rescore(rescoring, warehouse, retry=RetryPolicy((0.0,)))
+    assert [o.status for o in again.outcomes] == ["scored"] * 5
+    assert seen["most"] >= 2  # requests overlapped
+    db = processor.settings.db
+    assert rows(db, "SELECT count(*), count(DISTINCT (recording_id, scorecard_version)) FROM evaluations") == [(10, 10)]
+    assert rows(db, "SELECT count(*) FROM scores") == [(5 * 2 + 5 * 3,)]
+    assert rows(db, "SELECT source, status, files_scored FROM runs ORDER BY started_at") == [
+        ("cli", "completed", 5), ("rescore", "completed", 5)]
+
+
+def test_a_server_killed_mid_run_fails_only_the_calls_it_had_not_answered(card: Path, tmp_path: Path) -> None:
+    calls = _distinct_calls(tmp_path / "inbox", 6)
+    process, base_url = _start_server(tmp_path / "server.log")
+    stored: list[str] = []
+
+    def after(outcome: Any) -> None:
+        if outcome.status == "scored":
+            stored.append(outcome.path.name)
+            if len(stored) == 2:
+                _stop(process)  # the server dies with calls in flight
+
+    try:
+        settings = load_settings({"db": tmp_path / "w.duckdb", "scorecard": card, "llm_backend": "openai",
+                                  "llm_url": base_url, "llm_concurrency": 3}, environ={}, cwd=tmp_path)
+        with Warehouse.open(settings.db) as warehouse:
+            summary = run_batch([tmp_path / "inbox"], CallProcessor(settings), warehouse, retry=RetryPolicy((0.0,)),
+                                on_outcome=after)
+    finally:
+        _stop(process)
+    # Calls are stored by their own threads, so one more may have been stored before the kill.
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert len(summary.outcomes) == len(calls) == len(stored) + len(failed) and len(stored) >= 2 and failed
+    assert all(o.stage == "score" and base_url in (o.error or "") for o in failed)
+    failures = rows(settings.db, "SELECT path, stage, transient FROM failures")
+    assert sorted(failures) == sorted((str(o.path), "score", True) for o in failed)
+    stored_paths = rows(settings.db, "SELECT r.path FROM evaluations e JOIN recordings r USING (recording_id)")
+    assert sorted(Path(p).name for (p,) in stored_paths) == sorted(stored)  # once each, none of the failed
+    assert rows(settings.db, "SELECT status, files_scored, files_failed FROM runs") == [
+        ("completed", len(stored), len(failed))]
 
 
 # -- reading verdict probabilities from logprobs (no server needed) ----------------------------

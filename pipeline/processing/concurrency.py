@@ -1,0 +1,85 @@
+"""Several recordings in flight at once against a shared LLM server (``llm_concurrency``), so the
+server's continuous batching is used, while this process still transcribes one call at a time
+(Whisper takes every core) and writes the warehouse from one thread at a time.
+
+Each recording goes through the whole procedure on a worker thread of its own; its outcome and
+any failure stay its own, and outcomes arrive in the order calls finish. With the model in this
+process the concurrency is 1 and none of this is used: llama.cpp evaluates one sequence at a time
+(a second thread would only wait for it).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable, Iterable, TypeVar
+
+from pipeline.stopping import clear_stop, request_stop, stop_requested
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class SerialAccess:
+    """A proxy that lets one thread at a time into any method of the object it wraps (a DuckDB
+    connection must not be used by two threads at once)."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def serialised(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return serialised
+
+
+def map_concurrently(items: Iterable[Item], handle: Callable[[Item], Result], *, workers: int,
+                     on_result: Callable[[Result], None]) -> None:
+    """``handle`` every item on up to ``workers`` threads, ``on_result`` called in this thread as
+    each finishes. An exception in ``handle`` (a setup error, a full disk) stops the rest: the
+    items not started are not started, the running ones are asked to stop (``request_stop``),
+    and it is raised here once they have. So is Ctrl-C."""
+    pending = iter(items)
+    running: set[Future[Result]] = set()
+    stopping_here = False
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callscore-call") as pool:
+            try:
+                for item in pending:
+                    running.add(pool.submit(handle, item))
+                    if len(running) < workers:
+                        continue
+                    done, running = _wait_some(running)
+                    _deliver(done, on_result)
+                while running:
+                    done, running = _wait_some(running)
+                    _deliver(done, on_result)
+            except BaseException:
+                stopping_here = not stop_requested()
+                request_stop()  # the threads still running end at their next check
+                raise
+    finally:
+        if stopping_here:  # they have ended: a later run in this process starts afresh
+            clear_stop()
+
+
+def _wait_some(running: set[Future[Any]]) -> tuple[set[Future[Any]], set[Future[Any]]]:
+    """Wait (in half-second steps, so Ctrl-C is taken) until one of ``running`` is done."""
+    while True:
+        done, still = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        if done:
+            return done, still
+
+
+def _deliver(done: set[Future[Any]], on_result: Callable[[Any], None]) -> None:
+    for future in done:
+        on_result(future.result())
