@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.errors import CallscoreError
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
+from pipeline.speech.segments import timestamp
 from pipeline.store.warehouse import Warehouse
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
@@ -215,7 +216,9 @@ def _review_table(review: list[dict[str, Any]]) -> str:
         return '<section><h2>Calls to review first</h2><p class="empty">Nothing to review: no critical failures or low-confidence answers.</p></section>'
     rows = []
     for r in review:
-        evidence = escape(r["evidence"]) if r["evidence"] else '<span class="muted">no quote</span>'
+        evidence = escape(r["evidence"]) if r["evidence"] else '<span class="muted">no evidence</span>'
+        if r["evidence"] and r.get("evidence_start_s") is not None:
+            evidence = f'<span class="muted">L{r["evidence_line"]} [{timestamp(r["evidence_start_s"])}]</span> {evidence}'
         if r["evidence"] and r["evidence_verified"] is False:
             evidence += ' <span class="flag" title="not found in the transcript">unverified</span>'
         when = _when(r["started_at"])

@@ -25,6 +25,7 @@ from pipeline.errors import ScorecardError
 from pipeline.resources import prompt_template_path
 from pipeline.scoring.scorecard import Criterion
 from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
+from pipeline.speech.turns import Turn
 
 _FENCE = re.compile(r"(BEGIN|END)\s+TRANSCRIPT", re.IGNORECASE)
 
@@ -72,11 +73,12 @@ def criteria_block(criteria: Iterable[Criterion]) -> str:
     return "\n".join(lines)
 
 
-def transcript_line(segment: Segment) -> str:
+def transcript_line(segment: Segment | Turn) -> str:
     text = _FENCE.sub(lambda m: f"{m.group(1).lower()} transcript", segment.text)
     return f"[{timestamp(segment.start)}] {SPEAKER_LABELS[segment.speaker]}: {text}"
 
 
-def numbered_line(number: int, segment: Segment) -> str:
-    """A line of the numbered transcript the line-evidence style cites: ``L7 [01:12] AGENT: ...``."""
+def numbered_line(number: int, segment: Segment | Turn) -> str:
+    """A line of the numbered transcript the line-evidence style cites (one per speaker turn):
+    ``L7 [01:12] AGENT: ...``."""
     return f"L{number} {transcript_line(segment)}"

@@ -1,7 +1,7 @@
 """Score a transcript against a scorecard with one constrained LLM pass.
 
-The transcript goes to the model as numbered lines (``L7 [01:12] AGENT: ...``) and the answer is a
-form (``pipeline.scoring.form``): per criterion the number of the line that shows it (0: none)
+The transcript goes to the model as numbered lines, one per speaker turn (``L7 [01:12] AGENT: ...``,
+``pipeline.speech.turns``), and the answer is a form (``pipeline.scoring.form``): per criterion the number of the line that shows it (0: none)
 and a verdict, line first so the verdict follows from the evidence. The form allows only the
 window's line numbers, so the stored evidence, that line's text and start time, is in the
 transcript by construction. The quote style (``evidence: quotes``) asks for a copied quote
@@ -41,6 +41,7 @@ from pipeline.scoring.rules import Conversation, evaluate
 from pipeline.scoring.scorecard import Criterion, Scorecard
 from pipeline.scoring.windows import labelled_piece, split_indexed_windows
 from pipeline.speech.segments import Segment
+from pipeline.speech.turns import Turn, speaker_turns
 
 QUOTE_MAX_CHARS = 120  # the longest evidence quote the LLM may write
 EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
@@ -140,7 +141,7 @@ class Verdict:
     evidence: str | None  # the cited line's text or a quote, None when none was given or it was not found
     evidence_verified: bool | None  # True: in the transcript; False: a quote not found, dropped; None: none given
     window: int  # which window of the transcript decided it (0-based)
-    evidence_line: int | None = None  # the cited line's number (1 = the first segment), line evidence only
+    evidence_line: int | None = None  # the cited line's number (a speaker turn; 1 = the first), line evidence only
     evidence_start_s: float | None = None  # when the cited line starts, seconds from the start of the recording
 
 
@@ -299,7 +300,8 @@ class Scorer:
         if not asked:
             return asking
         numbered = self.style.evidence == "lines"
-        lines = [numbered_line(i + 1, s) if numbered else transcript_line(s) for i, s in enumerate(segments)]
+        units: Sequence[Segment | Turn] = speaker_turns(segments) if numbered else segments
+        lines = [numbered_line(i + 1, u) if numbered else transcript_line(u) for i, u in enumerate(units)]
         counts = [self.backend.count_tokens(line + "\n") for line in lines]
         windows = split_indexed_windows(lines, counts, self.transcript_budget)
         asking.windows = len(windows)
@@ -316,12 +318,12 @@ class Scorer:
                 else:
                     generation = self.backend.generate_json(messages, self._schema(group), max_tokens=budget)
                 asking.add(generation)
-                for verdict in self._read(generation, text, index, group, segments, line_numbers):
+                for verdict in self._read(generation, text, index, group, units, line_numbers):
                     asking.verdicts[verdict.criterion_id].append(verdict)
         return asking
 
     def _read(self, generation: Generation, transcript: str, window: int, group: tuple[Criterion, ...],
-              segments: Sequence[Segment], line_numbers: tuple[int, ...]) -> list[Verdict]:
+              lines: Sequence[Segment | Turn], line_numbers: tuple[int, ...]) -> list[Verdict]:
         self._schema(group)
         try:
             raw = json.loads(generation.text, strict=False)  # a raw tab or newline inside a quote is fine
@@ -350,10 +352,10 @@ class Scorer:
                 confidence=None if confidence is None else round(confidence, 4),
                 evidence=None, evidence_verified=None, window=window,
             )
-            verdicts.append(self._with_evidence(verdict, item, transcript, segments, line_numbers))
+            verdicts.append(self._with_evidence(verdict, item, transcript, lines, line_numbers))
         return verdicts
 
-    def _with_evidence(self, verdict: Verdict, item: BaseModel, transcript: str, segments: Sequence[Segment],
+    def _with_evidence(self, verdict: Verdict, item: BaseModel, transcript: str, lines: Sequence[Segment | Turn],
                        line_numbers: tuple[int, ...]) -> Verdict:
         """The verdict with its evidence: the cited line (its text and start), or a checked quote."""
         if self.style.evidence == "quotes":
@@ -365,6 +367,6 @@ class Scorer:
         if line not in line_numbers:  # a server that ignored the schema's enum
             raise PermanentRecordingError(f"the LLM cited line {line}, which is not in the transcript given to it",
                                           stage="score")
-        segment = segments[line - 1]
-        return replace(verdict, evidence=segment.text.strip(), evidence_verified=True, evidence_line=line,
-                       evidence_start_s=segment.start)
+        cited = lines[line - 1]
+        return replace(verdict, evidence=cited.text.strip(), evidence_verified=True, evidence_line=line,
+                       evidence_start_s=cited.start)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.fixtures import find_calls, normalise_words, word_edits, word_errors
-from bench.speed import DOC_BEGIN, DOC_END, bench_scoring, bench_transcription, update_doc
+from bench.scoring import bench_scoring, scoring_table
+from bench.speed import DOC_BEGIN, DOC_END, bench_transcription, update_doc
 from pipeline.processing.procedure import CallProcessor
 from pipeline.config import load_settings
 from tests.conftest import GOOD_CALL, SAMPLE_CALLS
@@ -60,21 +61,23 @@ def test_transcription_bench_runs_ours_and_the_baselines_on_the_same_call(proces
 
 
 @pytest.mark.slow
-def test_naive_scoring_asks_each_criterion_uncached_and_evaluates_far_more(processor: CallProcessor,
-                                                                           tmp_path: Path) -> None:
+def test_scoring_styles_run_side_by_side_and_the_default_decides_a_few_tokens(processor: CallProcessor,
+                                                                              tmp_path: Path) -> None:
     segments = processor.transcribe_file(GOOD_CALL).transcript.segments
     labels = tmp_path / "labels.csv"
     labels.write_text("recording,criterion_id,label\nbilling-good.mp3,greeted,yes\nbilling-good.mp3,empathy,yes\n")
-    result = bench_scoring(processor, {"billing-good.mp3": segments}, labels)
-    assert result.llm_criteria == len(processor.scorecard.llm_criteria)
-    assert (result.ours.llm_calls, result.naive.llm_calls) == (1, result.llm_criteria)
+    result = bench_scoring(processor, {"billing-good.mp3": segments}, labels, naive=True)
+    assert list(result.styles) == ["lines", "lines_grammar", "quotes", "before", "naive"]
+    criteria = result.llm_criteria
+    assert criteria == len(processor.scorecard.llm_criteria)
+    ours, grammar, naive = result.styles["lines"], result.styles["lines_grammar"], result.styles["naive"]
+    assert (ours.llm_calls, naive.llm_calls) == (1, criteria)
+    assert ours.decided_tokens <= 4 * criteria < grammar.decided_tokens == grammar.completion_tokens
     # every question of the naive baseline re-reads the transcript: nothing comes from the cache
-    assert result.naive.evaluated_prompt_tokens == result.naive.prompt_tokens
-    assert result.naive.evaluated_prompt_tokens > 3 * result.ours.evaluated_prompt_tokens
-    assert len(result.ours.pairs) == len(result.naive.pairs) == 2
-    # the same prompt again: only the last token is evaluated anew, the rest comes from the cache
-    again = processor.scorer.score(segments)
-    assert again.evaluated_prompt_tokens is not None and again.evaluated_prompt_tokens < again.prompt_tokens / 2
+    assert naive.evaluated_prompt_tokens == naive.prompt_tokens > 3 * ours.evaluated_prompt_tokens
+    assert all(len(run.pairs) == 2 for run in result.styles.values())
+    lines = scoring_table(result)
+    assert len([line for line in lines if line.startswith("| ")]) == 1 + 5  # a header and a row per style
 
 
 def test_report_goes_between_the_markers_and_the_rest_of_the_doc_stays(tmp_path: Path) -> None:

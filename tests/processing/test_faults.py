@@ -59,7 +59,7 @@ def short_call(path: Path, text: str = "Northwind Energy, this is Sam, how can I
 @pytest.mark.slow
 def test_a_transient_backend_error_is_retried_within_the_run(tmp_path: Path, card: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    original, calls = LlamaBackend.generate_json, []
+    original, calls = LlamaBackend.fill_form, []
 
     def out_of_memory_once(self, *args, **kwargs):
         calls.append(1)
@@ -67,7 +67,7 @@ def test_a_transient_backend_error_is_retried_within_the_run(tmp_path: Path, car
             raise RuntimeError("CUDA error: out of memory")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(LlamaBackend, "generate_json", out_of_memory_once)
+    monkeypatch.setattr(LlamaBackend, "fill_form", out_of_memory_once)
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(short_call(tmp_path / "in" / "a.mp3")), "--db", str(db), "--scorecard", str(card))
     assert result.exit_code == 0, result.stderr
@@ -83,7 +83,7 @@ def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_
     inbox = tmp_path / "inbox"
     broken = short_call(inbox / "a-broken.mp3")
     short_call(inbox / "b-fine.mp3", "Hello, Northwind Energy.")
-    original, calls = LlamaBackend.generate_json, []
+    original, calls = LlamaBackend.fill_form, []
 
     def fails_on_the_first_call(self, *args, **kwargs):  # the first call is a-broken.mp3's
         calls.append(1)
@@ -91,7 +91,7 @@ def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_
             raise ValueError("llama_decode returned -3")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(LlamaBackend, "generate_json", fails_on_the_first_call)
+    monkeypatch.setattr(LlamaBackend, "fill_form", fails_on_the_first_call)
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card), "--json")
     assert result.exit_code == 1
@@ -102,7 +102,7 @@ def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_
     assert rows_of(db, sha256(broken)) == dict.fromkeys(TABLES, 0)  # nothing of it stored
     assert rows(db, "SELECT stage, transient, error_type FROM failures") == [("score", False, "ValueError")]
 
-    monkeypatch.setattr(LlamaBackend, "generate_json", original)
+    monkeypatch.setattr(LlamaBackend, "fill_form", original)
     again = json.loads(run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card), "--json").stdout)
     assert again["counts"] == {**again["counts"], "scored": 1, "skipped": 1, "failed": 0}
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(2, 2)]

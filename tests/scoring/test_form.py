@@ -116,3 +116,14 @@ def test_the_transcript_first_layout_is_kept_for_comparison() -> None:
 def test_each_evidence_style_has_its_own_prompt_version_tag() -> None:
     assert ScoringStyle().tag == "" and ScoringStyle(evidence="quotes").tag == "quotes"
     assert ScoringStyle("per_criterion", "verdict_first", "quotes").tag == "per_criterion+verdict_first+quotes"
+
+
+def test_a_line_is_a_speaker_turn_and_its_evidence_is_the_whole_turn_from_its_start() -> None:
+    call = (CALL[0], Segment("agent", 0, 4.2, 5.0, "How can I help?", -0.2, 0.01, 1.2)) + CALL[1:]
+    backend = FakeBackend("yes", line=1)
+    result = Scorer(backend, CARD, load_prompt_template()).score(call)
+    assert "L1 [00:00] AGENT: Thank you for calling Northwind Energy, this is Sam. How can I help?" in \
+        backend.prompts[0][1]["content"]
+    assert "L2 [00:03] CUSTOMER:" in backend.prompts[0][1]["content"]
+    assert {(v.evidence, v.evidence_start_s) for v in result.verdicts} == {
+        ("Thank you for calling Northwind Energy, this is Sam. How can I help?", 0.5)}

@@ -24,13 +24,13 @@ LONG_DIGITS = re.compile(r"\d[\d\s,.-]{4,}\d")  # six or more digits in a run, h
 @pytest.fixture
 def llm_inputs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every prompt the LLM is given (the real model still answers)."""
-    original, seen = LlamaBackend.generate_json, []
+    original, seen = LlamaBackend.fill_form, []
 
     def recording(self, messages, *args, **kwargs):
         seen.append("\n".join(m["content"] for m in messages))
         return original(self, messages, *args, **kwargs)
 
-    monkeypatch.setattr(LlamaBackend, "generate_json", recording)
+    monkeypatch.setattr(LlamaBackend, "fill_form", recording)
     return seen
 
 
