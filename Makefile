@@ -86,10 +86,10 @@ lock: install
 		$(if $(PACKAGES),$(addprefix --upgrade-package ,$(PACKAGES)),--upgrade)
 	echo 'duckdb>=1.4,<2' | $(BIN)/$(LOCK_COMMAND) - --upgrade -o $(DUCKDB1_LOCK)
 
-# Speed benchmark: callscore against plain baselines in one run (bench/speed.py; about 15 minutes
+# Speed benchmark: callscore against plain baselines in one run (bench/speed.py; about 25 minutes
 # on 2 cores). Writes its report into docs/benchmarks.md and the figures to warehouse/bench.json.
-# BENCH_ARGS: e.g. "--scoring-calls 27" (all labelled calls; the naive baseline takes ~40 s a call),
-# "--only transcription", or a folder of your own recordings.
+# BENCH_ARGS: e.g. "--scoring-calls 27" (all labelled calls), "--naive" (also each criterion asked
+# on its own, ~35 s a call), "--only transcription", or a folder of your own recordings.
 BENCH_ARGS ?= --scoring-calls 10
 bench: install system-deps
 	$(BIN)/python bench/speed.py $(BENCH_ARGS) --json warehouse/bench.json --update-doc docs/benchmarks.md

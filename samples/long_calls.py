@@ -35,8 +35,19 @@ CLOSING_TURNS = 4  # the last turns of a call (recap, anything else, thanks, goo
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 USAGE = ("two hundred and ten", "one hundred and eighty", "two hundred and forty", "three hundred",
-         "one hundred and ninety", "two hundred and sixty", "two hundred and twenty", "one hundred and seventy")
-COMPARED = ("a little more than", "about the same as", "a little less than", "quite a bit more than")
+         "one hundred and ninety", "two hundred and sixty", "two hundred and twenty", "one hundred and seventy",
+         "two hundred and five")
+# Said in turn, so that no half minute of the agent's channel repeats itself: Whisper re-decodes a
+# window whose text compresses too well (its temperature fallback), which real calls rarely cause.
+AGENT_WORK = (
+    "Next is {month} {year}. The meter shows about {usage} units used that month.",
+    "For {month} {year} we had an actual reading from you, and the bill came to roughly {usage} units.",
+    "Moving on to {month}. That bill was estimated, because no reading reached us in time.",
+    "In {month} {year} your direct debit went out on the usual date, and the usage was around {usage} units.",
+    "Then {month}. I can see the standing charge changed slightly that month after the price review.",
+    "Looking at {month} {year}, the smart meter sent readings every day, so that figure should be exact.",
+    "And {month}: about {usage} units, with a small credit carried over from the month before.",
+)
 REPLIES = (
     "Right, that sounds about normal for that time of year.",
     "Okay. We had the heating on a lot that month.",
@@ -44,6 +55,9 @@ REPLIES = (
     "Yes, I think I was away for part of that month.",
     "Fine, I remember that bill, it looked right.",
     "Okay, and was that an actual reading or an estimate?",
+    "I see. My neighbour said theirs went up around then too.",
+    "Mm-hm, I'm writing these down as you go.",
+    "Was that the month the engineer came round?",
 )
 
 
@@ -62,8 +76,8 @@ class LongCall:
         work = []
         for index in range(self.months):
             month, year = MONTHS[index % 12], "last year" if index < 12 else "the year before"
-            work.append(agent(f"Next is {month} {year}. The meter shows about {USAGE[index % len(USAGE)]} units "
-                              f"used that month, which is {COMPARED[index % len(COMPARED)]} the month before it."))
+            line = AGENT_WORK[index % len(AGENT_WORK)]
+            work.append(agent(line.format(month=month, year=year, usage=USAGE[index % len(USAGE)])))
             work.append(customer(REPLIES[index % len(REPLIES)]))
         turns = self.base.turns
         cut = len(turns) - CLOSING_TURNS
@@ -75,10 +89,10 @@ class LongCall:
 # Extended: calls whose identity was checked and whose issue was understood before the closing
 # turns (labels yes), so account work put there changes neither label.
 LONG_CALLS = (
-    LongCall(CALLS[0], 11),  # lab-01 billing, excellent
-    LongCall(CALLS[3], 16),  # lab-04 complaint, excellent
-    LongCall(CALLS[4], 24),  # lab-05 meter reading, mixed
-    LongCall(CALLS[6], 26),  # lab-07 cancellation, mixed
+    LongCall(CALLS[0], 13),  # lab-01 billing, excellent
+    LongCall(CALLS[3], 18),  # lab-04 complaint, excellent
+    LongCall(CALLS[4], 27),  # lab-05 meter reading, mixed
+    LongCall(CALLS[6], 32),  # lab-07 cancellation, mixed
 )
 
 
