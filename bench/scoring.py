@@ -145,7 +145,8 @@ def _score_all(scorer: Scorer, transcripts: dict[str, tuple[Segment, ...]], labe
             label = labels.get((name, verdict.criterion_id))
             if label is not None:
                 answer = "na" if verdict.passed is None else ("yes" if verdict.passed else "no")
-                run.pairs.append(Pair(name, name, verdict.criterion_id, label, answer, verdict.confidence))  # type: ignore[arg-type]
+                pair = Pair(name, name, verdict.criterion_id, label, answer, verdict.confidence)  # type: ignore[arg-type]
+                run.pairs.append(pair)
         print(f"  scored {name}", file=sys.stderr)
     return run
 

@@ -1,12 +1,12 @@
 """Score a transcript against a scorecard with one constrained LLM pass.
 
-The transcript goes to the model as numbered lines, one per speaker turn (``L7 [01:12] AGENT: ...``,
-``pipeline.speech.turns``), and the answer is a form (``pipeline.scoring.form``): per criterion the number of the line that shows it (0: none)
-and a verdict, line first so the verdict follows from the evidence. The form allows only the
-window's line numbers, so the stored evidence, that line's text and start time, is in the
-transcript by construction. The quote style (``evidence: quotes``) asks for a copied quote
-instead, under a grammar built from the answer's pydantic model, and keeps a quote only if it is
-found in the transcript. Each verdict's confidence is the model's own probability of that
+The transcript goes to the model as numbered lines, one per speaker turn (``L7 [01:12] AGENT:
+...``, ``pipeline.speech.turns``), and the answer is a form (``pipeline.scoring.form``): per
+criterion the number of the line that shows it (0: none) and a verdict, line first so the
+verdict follows from the evidence. The form allows only the window's line numbers, so the
+stored evidence, that line's text and start time, is in the transcript by construction. The
+quote style (``evidence: quotes``) asks for a copied quote instead, under a grammar built from
+the answer's pydantic model, and keeps a quote only if it is found in the transcript. Each verdict's confidence is the model's own probability of that
 answer, renormalised over the answers the criterion permits.
 
 Transcripts longer than the context are split into overlapping windows of whole lines, each
@@ -117,7 +117,7 @@ class ScoringStyle:
 
 
 def answer_model(criteria: Sequence[Criterion] | Scorecard, *, answer_order: AnswerOrder = "evidence_first",
-                 evidence: Evidence = "quotes") -> type[BaseModel]:
+                 evidence: Evidence = "lines") -> type[BaseModel]:
     """The pydantic model of a whole answer: one field per criterion, in scorecard order (the
     order of keys inside a line answer is the form's; pydantic does not check it)."""
     criteria = criteria.criteria if isinstance(criteria, Scorecard) else criteria
