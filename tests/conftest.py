@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import main
+from pipeline.scoring.scorecard import parse_scorecard
 from samples.synth import write_audio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,17 @@ criteria:
 
 
 # A criterion added to SMALL_CARD: a new scorecard version, as a QA team's edit makes one.
+# Two LLM criteria, one of which may not apply: for scoring tests that need no rule criteria.
+TWO_CRITERIA = parse_scorecard("""
+name: two
+criteria:
+  - id: greeted
+    question: The agent opens the call with a greeting that names the company.
+  - id: verified_identity
+    question: The agent verifies the customer's identity before discussing the account.
+    allow_na: true
+""")
+
 WIDER_CRITERION = """
   - id: offered_help
     question: The agent asks whether there is anything else they can help with.

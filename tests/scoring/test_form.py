@@ -12,19 +12,10 @@ from pipeline.resources import default_scorecard_path, transcript_first_template
 from pipeline.scoring.form import NO_LINE, AnswerForm, ChoiceBlank, LineBlank, form_for
 from pipeline.scoring.prompt import load_prompt_template, numbered_line
 from pipeline.scoring.score import Scorer, ScoringStyle
-from pipeline.scoring.scorecard import load_scorecard, parse_scorecard
+from pipeline.scoring.scorecard import load_scorecard
 from pipeline.speech.segments import Segment
+from tests.conftest import TWO_CRITERIA
 from tests.fakes import FakeBackend
-
-CARD = parse_scorecard("""
-name: two
-criteria:
-  - id: greeted
-    question: The agent opens the call with a greeting that names the company.
-  - id: verified_identity
-    question: The agent verifies the customer's identity before discussing the account.
-    allow_na: true
-""")
 
 CALL = (
     Segment("agent", 0, 0.5, 3.0, "Thank you for calling Northwind Energy, this is Sam.", -0.2, 0.01, 1.2),
@@ -39,7 +30,7 @@ def citing(line: int) -> FakeBackend:
 
 
 def test_the_form_is_fixed_text_with_a_line_and_a_verdict_blank_per_criterion() -> None:
-    form = form_for(CARD.criteria, (1, 2, 3))
+    form = form_for(TWO_CRITERIA.criteria, (1, 2, 3))
     parts = list(form.parts())
     blanks = [p for p in parts if not isinstance(p, str)]
     assert blanks == [LineBlank("greeted", (0, 1, 2, 3)), ChoiceBlank("greeted", ("yes", "no")),
@@ -53,7 +44,7 @@ def test_the_form_is_fixed_text_with_a_line_and_a_verdict_blank_per_criterion() 
 
 
 def test_the_forms_schema_allows_only_the_windows_lines_and_the_options() -> None:
-    schema = form_for(CARD.criteria, (7, 5, 6)).schema()
+    schema = form_for(TWO_CRITERIA.criteria, (7, 5, 6)).schema()
     assert schema["required"] == ["greeted", "verified_identity"] and schema["additionalProperties"] is False
     greeted = schema["properties"]["greeted"]
     assert greeted["properties"]["line"]["enum"] == [0, 5, 6, 7]
@@ -62,7 +53,7 @@ def test_the_forms_schema_allows_only_the_windows_lines_and_the_options() -> Non
 
 
 def test_a_cited_line_is_stored_as_its_text_and_start_time() -> None:
-    result = Scorer(citing(3), CARD, load_prompt_template()).score(CALL)
+    result = Scorer(citing(3), TWO_CRITERIA, load_prompt_template()).score(CALL)
     for verdict in result.verdicts:
         assert (verdict.evidence, verdict.evidence_line, verdict.evidence_start_s, verdict.evidence_verified) == \
             ("Can you confirm your date of birth first?", 3, 72.25, True)
@@ -70,19 +61,19 @@ def test_a_cited_line_is_stored_as_its_text_and_start_time() -> None:
 
 
 def test_no_line_cited_is_no_evidence() -> None:
-    result = Scorer(citing(NO_LINE), CARD, load_prompt_template()).score(CALL)
+    result = Scorer(citing(NO_LINE), TWO_CRITERIA, load_prompt_template()).score(CALL)
     assert all((v.evidence, v.evidence_line, v.evidence_start_s, v.evidence_verified) == (None, None, None, None)
                for v in result.verdicts)
 
 
 def test_a_line_that_is_not_in_the_transcript_fails_the_recording() -> None:
     with pytest.raises(PermanentRecordingError, match="cited line 9, which is not in the transcript"):
-        Scorer(citing(9), CARD, load_prompt_template()).score(CALL)
+        Scorer(citing(9), TWO_CRITERIA, load_prompt_template()).score(CALL)
 
 
 def test_the_transcript_goes_as_numbered_lines_with_their_times() -> None:
     backend = FakeBackend()
-    Scorer(backend, CARD, load_prompt_template()).score(CALL)
+    Scorer(backend, TWO_CRITERIA, load_prompt_template()).score(CALL)
     user = backend.prompts[0][1]["content"]
     assert "L1 [00:00] AGENT: Thank you for calling" in user and "L3 [01:12] AGENT: Can you confirm" in user
     assert numbered_line(7, CALL[2]) == "L7 [01:12] AGENT: Can you confirm your date of birth first?"
@@ -108,8 +99,8 @@ def test_what_is_the_same_for_every_call_comes_first_and_the_transcript_last() -
 
 def test_the_transcript_first_layout_is_kept_for_comparison() -> None:
     earlier = load_prompt_template(transcript_first_template_path())
-    system, user = earlier.messages("[00:00] AGENT: Hello.", CARD.criteria)
-    assert user["content"].index("Hello.") < user["content"].index(CARD.criteria[0].question)
+    system, user = earlier.messages("[00:00] AGENT: Hello.", TWO_CRITERIA.criteria)
+    assert user["content"].index("Hello.") < user["content"].index(TWO_CRITERIA.criteria[0].question)
     assert earlier.version != load_prompt_template().version
 
 
@@ -121,7 +112,7 @@ def test_each_evidence_style_has_its_own_prompt_version_tag() -> None:
 def test_a_line_is_a_speaker_turn_and_its_evidence_is_the_whole_turn_from_its_start() -> None:
     call = (CALL[0], Segment("agent", 0, 4.2, 5.0, "How can I help?", -0.2, 0.01, 1.2)) + CALL[1:]
     backend = FakeBackend("yes", line=1)
-    result = Scorer(backend, CARD, load_prompt_template()).score(call)
+    result = Scorer(backend, TWO_CRITERIA, load_prompt_template()).score(call)
     assert "L1 [00:00] AGENT: Thank you for calling Northwind Energy, this is Sam. How can I help?" in \
         backend.prompts[0][1]["content"]
     assert "L2 [00:03] CUSTOMER:" in backend.prompts[0][1]["content"]

@@ -26,24 +26,13 @@ from pipeline.models.choice import choose_models, embedded_llm_model
 from pipeline.scoring.openai_backend import OpenAIBackend, choice_probabilities
 from pipeline.scoring.prompt import load_prompt_template
 from pipeline.scoring.score import Scorer
-from pipeline.scoring.scorecard import parse_scorecard
 from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import Warehouse
-from tests.conftest import GOOD_CALL, POOR_CALL, WIDER_CRITERION, rows, run_cli
+from tests.conftest import GOOD_CALL, POOR_CALL, TWO_CRITERIA, WIDER_CRITERION, rows, run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
 
 SERVER_START_S = 120.0  # loading a 135M model takes a few seconds; a busy machine, more
-
-TWO_CRITERIA = parse_scorecard("""
-name: two
-criteria:
-  - id: greeted
-    question: The agent opens the call with a greeting that names the company.
-  - id: verified_identity
-    question: The agent verifies the customer's identity before discussing the account.
-    allow_na: true
-""")
 
 GOOD = [
     Segment(speaker, 0 if speaker == "agent" else 1, i * 3.0, i * 3.0 + 2.5, text, -0.2, 0.01, 1.1)
