@@ -251,9 +251,11 @@ def _distinct_calls(folder: Path, count: int) -> list[Path]:
 
 
 def _in_flight_counter(processor: CallProcessor) -> dict[str, int]:
-    """Wrap the processor's backend to count how many form requests are open at once (observe only)."""
+    """Wrap the processor's backend to count how many of its requests to the server are open at
+    once (observe only). Every request counts: llama-cpp-python's server answers one at a time,
+    so while one call's answer is generated the others' token counts wait on the server."""
     backend = processor.scorer.backend
-    original, seen, lock = backend.fill_form, {"now": 0, "most": 0}, threading.Lock()
+    original, seen, lock = backend._send, {"now": 0, "most": 0}, threading.Lock()
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         with lock:
@@ -265,7 +267,7 @@ def _in_flight_counter(processor: CallProcessor) -> dict[str, int]:
             with lock:
                 seen["now"] -= 1
 
-    backend.fill_form = counting  # type: ignore[method-assign]
+    backend._send = counting  # type: ignore[method-assign]
     return seen
 
 
