@@ -13,29 +13,31 @@ import json
 import threading
 from typing import Any
 
-from pipeline.processing.procedure import CallProcessor
+from pipeline.processing.procedure import TRANSCRIBE_LOCK, CallProcessor
 from pipeline.config import load_settings
 
-TRANSCRIBE_LOCK = threading.Lock()  # one transcription at a time per process (the GPU, or all CPU cores)
+__all__ = ["TRANSCRIBE_LOCK", "processor_for", "score_slots"]  # the lock is the procedure's, process-wide
 
-_processors: dict[str, CallProcessor] = {}
-_score_slots: dict[str, threading.BoundedSemaphore] = {}
-_processors_lock = threading.Lock()
+_workers: dict[str, tuple[CallProcessor, threading.BoundedSemaphore]] = {}  # settings -> processor, scoring slots
+_workers_lock = threading.Lock()
+
+
+def _worker(overrides: dict[str, Any]) -> tuple[CallProcessor, threading.BoundedSemaphore]:
+    key = json.dumps(overrides, sort_keys=True, default=str)
+    with _workers_lock:
+        if key not in _workers:
+            processor = CallProcessor(load_settings(overrides))
+            _workers[key] = processor, threading.BoundedSemaphore(processor.llm_concurrency)
+        return _workers[key]
 
 
 def processor_for(overrides: dict[str, Any]) -> CallProcessor:
     """The process-wide processor for these settings overrides (flags, as the CLI takes them);
     the rest comes from CALLSCORE_* variables and callscore.toml on this worker."""
-    key = json.dumps(overrides, sort_keys=True, default=str)
-    with _processors_lock:
-        if key not in _processors:
-            _processors[key] = CallProcessor(load_settings(overrides))
-            _score_slots[key] = threading.BoundedSemaphore(_processors[key].llm_concurrency)
-        return _processors[key]
+    return _worker(overrides)[0]
 
 
 def score_slots(overrides: dict[str, Any]) -> threading.BoundedSemaphore:
     """The scoring slots of ``processor_for(overrides)``: ``llm_concurrency`` for an LLM server,
     1 for the model in this process (llama.cpp evaluates one sequence at a time)."""
-    processor_for(overrides)
-    return _score_slots[json.dumps(overrides, sort_keys=True, default=str)]
+    return _worker(overrides)[1]

@@ -1,8 +1,8 @@
 """``callscore score`` and ``rescore``: the procedure (``pipeline.processing.procedure``) run over
 recordings in this process, each stored as soon as it is done, inside one run recorded in
 ``runs``: one at a time, or ``llm_concurrency`` at once against an LLM server
-(``pipeline.processing.concurrency``). A recording that fails is recorded in ``failures`` and the batch goes on;
-only a setup problem (or a full disk) stops it.
+(``pipeline.processing.concurrency``). A recording that fails is recorded in ``failures`` and
+the batch goes on; only a setup problem (or a full disk) stops it.
 """
 
 from __future__ import annotations

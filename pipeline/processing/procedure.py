@@ -42,6 +42,9 @@ from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording,
 log = logging.getLogger(__name__)
 
 MIN_CALL_SECONDS = 2.0  # shorter recordings are stored as 'too_short', not transcribed
+# One transcription at a time per process, whichever processor and thread asks (Whisper takes the
+# GPU or every CPU core). Re-entrant: the flow's task holds it around its stop check as well.
+TRANSCRIBE_LOCK = threading.RLock()
 
 
 class SpeechToText(Protocol):
@@ -90,7 +93,6 @@ class CallProcessor:
         self._backend_given = backend
         self._scorer: Scorer | None = None
         self._loading = threading.Lock()  # threads that score concurrently load each model once
-        self._transcribing = threading.Lock()  # one transcription at a time: Whisper takes every core
 
     # -- what this processor is --------------------------------------------------------------
 
@@ -232,7 +234,7 @@ class CallProcessor:
         if audio.finished and audio.duration_s < MIN_CALL_SECONDS:
             return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript=None)
         try:
-            with self._transcribing:
+            with TRANSCRIBE_LOCK:
                 segments = tuple(self.transcriber.transcribe_stream(audio))
         except SetupError:
             raise

@@ -44,6 +44,7 @@ class FormDecoder:
     def __init__(self, llm: Any) -> None:
         self._llm = llm
         self._number_tokens: dict[int, str] | None = None  # token -> its text, for tokens of digits only
+        self._tokenized: dict[str, tuple[int, ...]] = {}  # the form's fixed texts and options, the same every call
 
     def can_fill(self, form: AnswerForm) -> bool:
         """Whether every field's options start with distinct tokens (one pass decides a verdict)."""
@@ -85,7 +86,10 @@ class FormDecoder:
     # -- steps ---------------------------------------------------------------------------------
 
     def _tokens(self, text: str) -> list[int]:
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        """``text``'s tokens, tokenized once per process (forms repeat their texts call after call)."""
+        if text not in self._tokenized:
+            self._tokenized[text] = tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return list(self._tokenized[text])
 
     def _cached_prefix(self, prompt: Sequence[int]) -> int:
         """Tokens at the start of ``prompt`` the model has evaluated already (at least one token

@@ -6,8 +6,9 @@ criterion the number of the line that shows it (0: none) and a verdict, line fir
 verdict follows from the evidence. The form allows only the window's line numbers, so the
 stored evidence, that line's text and start time, is in the transcript by construction. The
 quote style (``evidence: quotes``) asks for a copied quote instead, under a grammar built from
-the answer's pydantic model, and keeps a quote only if it is found in the transcript. Each verdict's confidence is the model's own probability of that
-answer, renormalised over the answers the criterion permits.
+the answer's pydantic model, and keeps a quote only if it is found in the transcript. Each
+verdict's confidence is the model's own probability of that answer, renormalised over the
+answers the criterion permits.
 
 Transcripts longer than the context are split into overlapping windows of whole lines, each
 window is scored, and per criterion the verdicts combine by the criterion's ``combine`` rule:
@@ -34,7 +35,7 @@ from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
 from pipeline.scoring.backend import Generation, ScoringBackend
-from pipeline.scoring.form import NO_LINE, form_for
+from pipeline.scoring.form import NO_LINE, form_for, verdict_options
 from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.scoring.prompt import PromptTemplate, numbered_line, transcript_line
 from pipeline.scoring.rules import Conversation, evaluate
@@ -250,11 +251,17 @@ class Scorer:
         per_criterion = LINE_ANSWER_TOKENS_PER_CRITERION if self.style.evidence == "lines" else ANSWER_TOKENS_PER_CRITERION
         return per_criterion * criteria + 20
 
-    def _schema(self, group: tuple[Criterion, ...]) -> dict:
-        """The answer model's JSON schema for ``group``, built once per distinct group."""
-        if group not in self.schemas:
+    def _answer_model(self, group: tuple[Criterion, ...]) -> type[BaseModel]:
+        """The pydantic model of the answer for ``group``, and its JSON schema, built once per
+        distinct group (a call's pre-checks can leave a group the scorecard alone does not have)."""
+        if group not in self.models:
             self.models[group] = answer_model(group, answer_order=self.style.answer_order, evidence=self.style.evidence)
             self.schemas[group] = self.models[group].model_json_schema()
+        return self.models[group]
+
+    def _schema(self, group: tuple[Criterion, ...]) -> dict:
+        """The answer model's JSON schema for ``group``."""
+        self._answer_model(group)
         return self.schemas[group]
 
     def score(self, segments: Sequence[Segment], metrics: CallMetrics | None = None) -> CallScore:
@@ -324,10 +331,9 @@ class Scorer:
 
     def _read(self, generation: Generation, transcript: str, window: int, group: tuple[Criterion, ...],
               lines: Sequence[Segment | Turn], line_numbers: tuple[int, ...]) -> list[Verdict]:
-        self._schema(group)
         try:
             raw = json.loads(generation.text, strict=False)  # a raw tab or newline inside a quote is fine
-            answer = self.models[group].model_validate(raw)
+            answer = self._answer_model(group).model_validate(raw)
         except (json.JSONDecodeError, ValidationError) as exc:
             raise PermanentRecordingError(
                 f"the LLM answer did not parse ({str(exc).splitlines()[0]}); "
@@ -343,7 +349,7 @@ class Scorer:
                 if position < len(generation.choice_probabilities)
                 else {}
             )
-            allowed = ("yes", "no", "na") if criterion.allow_na else ("yes", "no")
+            allowed = verdict_options(criterion.allow_na)
             mass = sum(probabilities.get(option, 0.0) for option in allowed)
             confidence = probabilities.get(item.verdict, 0.0) / mass if mass > 0 else None
             verdict = Verdict(
