@@ -17,7 +17,6 @@ each style, so every style reads its shared prompt start once, as a fresh proces
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.llm_server import start_llm_server, stop_llm_server
 from pipeline.processing.procedure import CallProcessor
 from pipeline.report.agreement import Agreement, Pair, agreement, read_labels
 from pipeline.resources import transcript_first_template_path
@@ -46,7 +46,6 @@ STYLE_NAMES = {
     "naive": "naive: one uncached question per criterion",
 }
 CONCURRENCY_LEVELS = (1, 2, 4)
-SERVER_START_S = 120.0
 
 
 class GrammarOnly:
@@ -204,30 +203,6 @@ class ConcurrencyRun:
     stored_once: bool  # every call has exactly one evaluation by this scorecard version
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
-
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
-                                "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url, deadline = f"http://127.0.0.1:{port}/v1", time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.25)
-    process.kill()
-    raise SystemExit(f"llama_cpp.server did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
 def bench_concurrency(callscore: str, folder: Path, model: Path) -> list[ConcurrencyRun]:
     """``callscore score FOLDER`` once with the model in process (transcripts stored), then, per
     level, ``callscore rescore`` of a copy of that warehouse under a renamed scorecard (a new
@@ -242,7 +217,10 @@ def bench_concurrency(callscore: str, folder: Path, model: Path) -> list[Concurr
         card.write_text(default_scorecard_path().read_text().replace("\nname: ", "\nname: renamed-", 1))
         subprocess.run([callscore, "score", str(folder), "--db", str(base), "--json"], check=True,
                        capture_output=True)
-        process, url = _start_server(model, Path(scratch) / "server.log")
+        try:
+            process, url = start_llm_server(model, Path(scratch) / "server.log")
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         try:
             for level in CONCURRENCY_LEVELS:
                 db = Path(scratch) / f"c{level}.duckdb"
@@ -259,8 +237,7 @@ def bench_concurrency(callscore: str, folder: Path, model: Path) -> list[Concurr
                 runs.append(ConcurrencyRun(level, wall, int(calls), bool(once)))
                 print(f"  llm_concurrency {level}: {wall:.1f} s", file=sys.stderr)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_llm_server(process)
     return runs
 
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 import pytest
 
+from bench.llm_server import free_port, start_llm_server, stop_llm_server
 from pipeline.processing.batch import run_batch, run_rescore
 from pipeline.processing.procedure import CallProcessor
 from pipeline.processing.retries import RetryPolicy
@@ -32,8 +30,6 @@ from tests.conftest import GOOD_CALL, POOR_CALL, TWO_CRITERIA, WIDER_CRITERION, 
 
 pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
 
-SERVER_START_S = 120.0  # loading a 135M model takes a few seconds; a busy machine, more
-
 GOOD = [
     Segment(speaker, 0 if speaker == "agent" else 1, i * 3.0, i * 3.0 + 2.5, text, -0.2, 0.01, 1.1)
     for i, (speaker, text) in enumerate([
@@ -46,43 +42,12 @@ GOOD = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start_server(log_path: Path, *extra: str, api_key: str | None = None) -> tuple[subprocess.Popen, str]:
-    """llama-cpp-python's server on a free loopback port; (process, OpenAI base URL) once it answers."""
-    port = _free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_llm_model()),
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", *extra]
-    log = log_path.open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-            if httpx.get(f"{base_url}/models", headers=headers, timeout=2.0).status_code == 200:
-                return process, base_url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    _stop(process)
-    pytest.fail(f"llama_cpp.server did not start: {log_path.read_text(errors='replace')[-2000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """The server on the embedded SmolLM2 (bench/llm_server.py); the test fails if it does not start."""
+    try:
+        return start_llm_server(embedded_llm_model(), log_path, *extra, api_key=api_key)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The OpenAI base URL of a server shared by this module's tests."""
     process, base_url = _start_server(tmp_path_factory.mktemp("llm-server") / "server.log")
     yield base_url
-    _stop(process)
+    stop_llm_server(process)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +127,7 @@ def test_cli_scores_through_the_server_and_records_its_model(server: str, card: 
 
 
 def test_unreachable_server_stops_the_run_with_one_line_naming_it(card: Path, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     result = run_cli("score", str(GOOD_CALL), "--db", str(tmp_path / "w.duckdb"), "--scorecard", str(card),
                      "--llm-backend", "openai", "--llm-url", url, "--json")
     assert result.exit_code == 2 and result.stdout == ""
@@ -177,7 +142,7 @@ def test_openai_backend_without_url_is_a_setup_error(card: Path, tmp_path: Path)
 
 def test_a_named_server_model_is_checked_with_the_server_at_start_up(server: str, backend: OpenAIBackend,
                                                                     tmp_path: Path) -> None:
-    unreachable = load_settings({"llm_backend": "openai", "llm_url": f"http://127.0.0.1:{_free_port()}/v1",
+    unreachable = load_settings({"llm_backend": "openai", "llm_url": f"http://127.0.0.1:{free_port()}/v1",
                                  "llm_server_model": "qwen2.5-7b-instruct"}, environ={}, cwd=tmp_path)
     with pytest.raises(ModelError, match="cannot reach the LLM server"):
         choose_models(unreachable)  # before any recording is read
@@ -215,7 +180,7 @@ def test_the_api_key_is_sent_as_a_bearer_token(tmp_path: Path) -> None:
         assert backend.count_tokens("hello there") > 0
         backend.close()
     finally:
-        _stop(process)
+        stop_llm_server(process)
 
 
 def test_server_dying_mid_batch_fails_the_recording_as_transient(card: Path, tmp_path: Path) -> None:
@@ -226,9 +191,9 @@ def test_server_dying_mid_batch_fails_the_recording_as_transient(card: Path, tmp
         processor = CallProcessor(settings)
         with Warehouse.open(settings.db) as warehouse:
             summary = run_batch([GOOD_CALL, POOR_CALL], processor, warehouse, retry=RetryPolicy((0.0,)),
-                                on_outcome=lambda outcome: _stop(process))  # the server dies after the first call
+                                on_outcome=lambda outcome: stop_llm_server(process))  # dies after the first call
     finally:
-        _stop(process)
+        stop_llm_server(process)
     assert [o.status for o in summary.outcomes] == ["scored", "failed"]  # the batch went on
     failed = summary.outcomes[1]
     assert failed.stage == "score" and base_url in (failed.error or "")
@@ -308,7 +273,7 @@ def test_a_server_killed_mid_run_fails_only_the_calls_it_had_not_answered(card: 
         if outcome.status == "scored":
             stored.append(outcome.path.name)
             if len(stored) == 2:
-                _stop(process)  # the server dies with calls in flight
+                stop_llm_server(process)  # the server dies with calls in flight
 
     try:
         settings = load_settings({"db": tmp_path / "w.duckdb", "scorecard": card, "llm_backend": "openai",
@@ -317,7 +282,7 @@ def test_a_server_killed_mid_run_fails_only_the_calls_it_had_not_answered(card: 
             summary = run_batch([tmp_path / "inbox"], CallProcessor(settings), warehouse, retry=RetryPolicy((0.0,)),
                                 on_outcome=after)
     finally:
-        _stop(process)
+        stop_llm_server(process)
     # Calls are stored by their own threads, so one more may have been stored before the kill.
     failed = [o for o in summary.outcomes if o.status == "failed"]
     assert len(summary.outcomes) == len(calls) == len(stored) + len(failed) and len(stored) >= 2 and failed
