@@ -52,9 +52,16 @@ from pipeline.store.warehouse import Warehouse
 
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
 RESULTS_FOLDER = ".results"  # task results, inside the staging folder that every worker shares
-# Task threads of a shard flow. Most wait (on a transcription, the Whisper lock or a scoring slot);
-# enough of them that llm_concurrency calls can be scored while the next ones transcribe.
-TASK_THREADS = 16
+# Task threads of a shard flow: a transcription and a scoring task per call in flight, and two
+# more. Most of them wait (on a transcription, the Whisper lock or a scoring slot). More threads
+# than calls in flight would let later calls overtake earlier ones at the locks, and results are
+# staged in order, so a finished call could wait unstaged behind an unfinished one.
+TASK_THREADS = 4  # a shard flow run from a work pool; an in-process run sizes it by llm_concurrency
+
+
+def task_threads(llm_concurrency: int) -> int:
+    """Task threads for ``llm_concurrency`` calls scored at once (4 for the model in process)."""
+    return 2 * llm_concurrency + 2
 
 
 # -- retries and caching ------------------------------------------------------------------------
@@ -287,8 +294,10 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
         _run_on_work_pool(shard_deployment, batches, str(staging_dir), run_id, overrides, retry_delay_s,
                           shard_timeout_s)
     else:
+        shard = score_recordings.with_options(
+            task_runner=ThreadPoolTaskRunner(max_workers=task_threads(processor.llm_concurrency)))
         for batch in batches:
-            score_recordings(batch, str(staging_dir), run_id, overrides, retry_delay_s)
+            shard(batch, str(staging_dir), run_id, overrides, retry_delay_s)
 
     loaded = load(str(staging_dir), str(db_path))
     summary = _summarise(run_id, planned, loaded, started_wall)
