@@ -45,9 +45,22 @@ class Settings(BaseModel):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run; auto uses CUDA when present.")
     agent_channel: Literal["left", "right"] = Field(
-        "left", description="Stereo channel that carries the agent."
+        "left", description="Stereo channel that carries the agent (a sidecar's agent_channel wins for its call)."
     )
-    language: str | None = Field(None, description="Spoken language code; None detects it.")
+    agent_channel_by_folder: dict[str, Literal["left", "right"]] = Field(
+        default_factory=dict,
+        description="Agent channel of the recordings under a folder, e.g. {\"inbox/queue-b\" = \"right\"}"
+        " (the nearest folder wins; a sidecar's agent_channel wins over it). Flag and environment:"
+        " 'inbox/queue-b=right,inbox/old=left'.",
+    )
+    language: str | None = Field(
+        None, description="Spoken language code (en, ru, cs, ...); None detects it once per call."
+        " A sidecar's language wins for its call."
+    )
+    vocabulary: tuple[str, ...] = Field(
+        (), description="Names and terms the calls say (company, products), given to Whisper as hotwords."
+        " Flag and environment: comma-separated."
+    )
     beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
     llm_context: int = Field(4096, ge=512, le=262_144, description="LLM context window, tokens (512 to 262144).")
     llm_threads: int | None = Field(
@@ -109,6 +122,45 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://gpu-1:8000/v1)")
         return value.rstrip("/")
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        return None if value is None else language_code(value)
+
+    @field_validator("agent_channel_by_folder", mode="before")
+    @classmethod
+    def _folders_from_text(cls, value: Any) -> Any:
+        """'queue-b=right,old=left' (flag, environment) or a TOML table."""
+        if isinstance(value, str):
+            pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("give FOLDER=left|right pairs separated by commas, e.g. inbox/queue-b=right")
+            return {folder.strip(): side.strip().lower() for folder, side in pairs}
+        return value
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _terms_from_text(cls, value: Any) -> Any:
+        """'Acme Telecom,FlexiPlan' (flag, environment) or a TOML list; blanks and repeats dropped."""
+        terms = value.split(",") if isinstance(value, str) else value
+        if not isinstance(terms, (list, tuple)):
+            return value
+        return tuple(dict.fromkeys(str(term).strip() for term in terms if str(term).strip()))
+
+    def agent_channel_for(self, path: Path, sidecar_choice: Literal["left", "right"] | None = None
+                          ) -> Literal["left", "right"]:
+        """The agent channel of the recording at ``path``: the sidecar's choice, else the nearest
+        folder of ``agent_channel_by_folder`` that holds it, else ``agent_channel``."""
+        if sidecar_choice is not None:
+            return sidecar_choice
+        where = Path(path).expanduser().resolve()
+        best: tuple[int, Literal["left", "right"]] | None = None
+        for folder, side in self.agent_channel_by_folder.items():
+            root = Path(folder).expanduser().resolve()
+            if where.is_relative_to(root) and (best is None or len(root.parts) > best[0]):
+                best = (len(root.parts), side)
+        return best[1] if best else self.agent_channel
+
     @field_validator("redact", mode="before")
     @classmethod
     def _kinds_from_text(cls, value: Any) -> Any:
@@ -122,6 +174,16 @@ class Settings(BaseModel):
 
 
 SETTING_NAMES = tuple(Settings.model_fields)
+
+
+def language_code(value: str) -> str:
+    """``value`` as a language code Whisper knows ("RU" -> "ru"); ``ValueError`` otherwise."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    code = str(value).strip().lower()
+    if code not in _LANGUAGE_CODES:
+        raise ValueError(f"{value!r} is not a language code Whisper knows (e.g. en, ru, cs, de)")
+    return code
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,8 @@ from pipeline.processing.procedure import CallProcessor
 from pipeline.scoring.backend import Generation
 from pipeline.scoring.form import NO_LINE, AnswerForm
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import DeviceChoice
+from pipeline.speech.language import LanguageDecision
+from pipeline.speech.transcribe import DeviceChoice, HeardCall
 
 HELLO = (
     Segment("agent", 0, 0.5, 3.0, "Thank you for calling Northwind Energy, this is Sam.", -0.2, 0.01, 1.2),
@@ -61,19 +62,22 @@ class FakeBackend:
 
 
 class FakeTranscriber:
-    """Hears ``segments`` in every recording (the audio is decoded all the same)."""
+    """Hears ``segments`` in every recording (the audio is decoded all the same), in the
+    language asked for (English when none is)."""
 
     choice = DeviceChoice("cpu", "int8")
 
     def __init__(self, segments: tuple[Segment, ...] = HELLO) -> None:
         self.segments = segments
         self.calls = 0
+        self.languages: list[str | None] = []  # the language asked for, per call
 
-    def transcribe_stream(self, chunks: Iterable[AudioChunk]) -> list[Segment]:
+    def transcribe_call(self, chunks: Iterable[AudioChunk], *, language: str | None = None) -> HeardCall:
         self.calls += 1
+        self.languages.append(language)
         for _ in chunks:  # decode it, as the real one does
             pass
-        return list(self.segments)
+        return HeardCall(list(self.segments), LanguageDecision(language or "en", None, "given" if language else "model"))
 
 
 def fake_processor(db: Path, scorecard: Path, *, backend: FakeBackend | None = None,

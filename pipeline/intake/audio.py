@@ -1,6 +1,10 @@
 """Read call recordings: probe their format, decode them to 16 kHz float samples, and split a
 stereo call into its agent and customer channels.
 
+Many recorders write a mono call as two identical channels: a stereo recording whose channels
+correlate at ``DUAL_MONO_CORRELATION`` or more (measured over its first chunk) is *dual mono*
+and is decoded as one mixed channel, so every word is transcribed once.
+
 Decoding goes through PyAV (the FFmpeg libraries bundled with faster-whisper), so MP3, WAV,
 FLAC, OGG and M4A need no system FFmpeg. Each file is decoded once, all channels together, and
 streamed in chunks of at most ``CHUNK_SECONDS``, so memory stays bounded however long the call:
@@ -24,8 +28,14 @@ TRUNCATED_FRACTION = 0.9  # decoded/declared duration below this flags the file 
 CHUNK_SECONDS = 600.0  # longest stretch of audio held in memory at once, seconds
 CUT_SEARCH_SECONDS = 5.0  # a chunk ends at the quietest point of its last this many seconds
 CUT_WINDOW_SECONDS = 0.2  # length of the stretch whose loudness (RMS) picks that point, seconds
+DUAL_MONO_CORRELATION = 0.98  # channels correlating at least this much carry one signal twice
+SILENT_RMS = 1e-4  # a channel quieter than this (RMS, full scale = 1) holds no signal at all
 
 Speaker = Literal["agent", "customer", "unknown"]
+# How a recording's channels carry the call: ``stereo`` (agent and customer on their own channel),
+# ``dual_mono`` (one signal on both), ``mono``; ``silent_agent`` / ``silent_customer``: stereo, but
+# that side said nothing while the other spoke (decided once transcribed, see ``silent_side``).
+ChannelLayout = Literal["stereo", "dual_mono", "mono", "silent_agent", "silent_customer"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class DecodedCall:
     channels: tuple[ChannelAudio, ...]
     duration_s: float  # decoded duration, seconds
     truncated: bool  # decoded audio is much shorter than the container declares
+    layout: ChannelLayout = "mono"
 
 
 def probe(path: Path) -> AudioInfo:
@@ -117,7 +128,8 @@ def decode(path: Path, *, agent_channel: Literal["left", "right"] = "left") -> D
         ChannelAudio(first.speaker, first.channel, _join([chunk.channels[index].samples for chunk in chunks]))
         for index, first in enumerate(chunks[0].channels)
     )
-    return DecodedCall(info=audio.info, channels=channels, duration_s=audio.duration_s, truncated=audio.truncated)
+    return DecodedCall(info=audio.info, channels=channels, duration_s=audio.duration_s, truncated=audio.truncated,
+                       layout=audio.layout)
 
 
 def decode_stream(
@@ -162,6 +174,15 @@ class AudioStream:
         self._peeked: AudioChunk | None = None
         self._duration_s: float | None = None
         self._truncated = False
+        self._layout: ChannelLayout | None = None
+
+    @property
+    def layout(self) -> ChannelLayout:
+        """``stereo``, ``dual_mono`` or ``mono`` (more than two channels are mixed: ``mono``);
+        known once the first chunk is decoded (``peek``)."""
+        if self._layout is None:
+            raise RuntimeError("the channel layout is known once the first chunk is decoded")
+        return self._layout
 
     @property
     def finished(self) -> bool:
@@ -234,10 +255,15 @@ class AudioStream:
         yield self._chunk(head, offset)
 
     def _chunk(self, matrix: np.ndarray, offset: int) -> AudioChunk:
-        """One chunk from (channels x samples) audio starting at sample ``offset``."""
-        if matrix.shape[0] == 2:
+        """One chunk from (channels x samples) audio starting at sample ``offset``; the first
+        decides the layout of the whole recording."""
+        if self._layout is None:
+            self._layout = channel_layout(matrix)
+        if self._layout == "dual_mono":
+            channels: tuple[ChannelAudio, ...] = (ChannelAudio("unknown", -1, matrix.mean(axis=0)),)
+        elif matrix.shape[0] == 2:
             agent_index = 0 if self.agent_channel == "left" else 1
-            channels: tuple[ChannelAudio, ...] = (
+            channels = (
                 ChannelAudio("agent", agent_index, matrix[agent_index]),
                 ChannelAudio("customer", 1 - agent_index, matrix[1 - agent_index]),
             )
@@ -262,6 +288,24 @@ class AudioStream:
                     yield resampled.to_ndarray().astype(np.float32, copy=False)
         except (av.error.FFmpegError, EOFError, OSError, ValueError) as exc:
             raise PermanentRecordingError(f"cannot decode audio: {_reason(exc)}", stage="decode") from exc
+
+
+def channel_layout(matrix: np.ndarray) -> ChannelLayout:
+    """``dual_mono`` for two channels that carry one signal (Pearson correlation at least
+    ``DUAL_MONO_CORRELATION``: a copy, or a copy at another volume), ``stereo`` for two others
+    (a silent channel included), ``mono`` for one channel or more than two."""
+    if matrix.shape[0] != 2:
+        return "mono"
+    left, right = (matrix[i].astype(np.float64) for i in (0, 1))
+    left, right = left - left.mean(), right - right.mean()
+    power = float(np.sqrt(np.dot(left, left) * np.dot(right, right)))
+    if power == 0 or min(_rms(left), _rms(right)) < SILENT_RMS:
+        return "stereo"
+    return "dual_mono" if float(np.dot(left, right)) / power >= DUAL_MONO_CORRELATION else "stereo"
+
+
+def _rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
 
 
 def quiet_cut(matrix: np.ndarray, *, search: int, window: int) -> int:

@@ -2,7 +2,9 @@
 
 A recording's identity is the SHA-256 of its bytes, so a renamed or re-delivered file is
 recognised as done. An optional sidecar ``NAME.json`` next to ``NAME.mp3`` carries ``agent``,
-``team``, ``call_id`` and ``started_at`` (ISO 8601); other keys are kept as metadata.
+``team``, ``call_id`` and ``started_at`` (ISO 8601), and for this call only ``agent_channel``
+(``left`` or ``right``: which stereo channel is the agent) and ``language`` (the code of the
+language spoken, e.g. ``ru``); other keys are kept as metadata.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from pipeline.config import language_code
 from pipeline.intake.audio import AUDIO_EXTENSIONS
 from pipeline.errors import PermanentRecordingError, TransientRecordingError
 
@@ -136,6 +139,13 @@ class _SidecarFields(BaseModel):
     team: str | None = None
     call_id: str | None = None
     started_at: datetime | None = None
+    agent_channel: Literal["left", "right"] | None = None
+    language: str | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        return None if value is None else language_code(value)
 
     @field_validator("agent", "team", "call_id", mode="before")
     @classmethod
@@ -163,6 +173,9 @@ class CallFacts:
     started_at: datetime
     started_at_source: str  # 'sidecar' or 'file_mtime'
     metadata: dict[str, Any] = field(default_factory=dict)
+    agent_channel: Literal["left", "right"] | None = None  # this call's agent channel, from the sidecar
+    language: str | None = None  # this call's language code, from the sidecar
+
 
 
 def _plausible(when: datetime) -> datetime | None:
@@ -234,4 +247,6 @@ def read_call_facts(audio_path: Path) -> CallFacts:
         started_at=started,
         started_at_source=source,
         metadata=dict(fields.model_extra or {}),
+        agent_channel=fields.agent_channel,
+        language=fields.language,
     )

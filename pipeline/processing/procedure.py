@@ -35,7 +35,8 @@ from pipeline.scoring.scorecard import Scorecard, load_scorecard
 from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.speech.redact import redact_segments
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import DeviceChoice, Transcriber
+from pipeline.speech.channel_layout import settle_layout
+from pipeline.speech.transcribe import DeviceChoice, HeardCall, Transcriber
 from pipeline.speech.transcription import NewTranscript, Transcription
 from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording, Warehouse
 
@@ -52,7 +53,7 @@ class SpeechToText(Protocol):
 
     choice: DeviceChoice
 
-    def transcribe_stream(self, chunks: Iterable[AudioChunk]) -> list[Segment]: ...
+    def transcribe_call(self, chunks: Iterable[AudioChunk], *, language: str | None = None) -> HeardCall: ...
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class CallProcessor:
                 beam_size=self.settings.beam_size,
                 language=self.settings.language,
                 cpu_threads=os.cpu_count() or 0,
+                vocabulary=dict.fromkeys((*self.settings.vocabulary, *(self.scorecard.vocabulary or ()))),
             )
         return self._transcriber
 
@@ -223,19 +225,22 @@ class CallProcessor:
                 raise PermanentRecordingError(f"the stored transcript by {planned.key.whisper_model} is missing",
                                               stage="read")
             return Transcription.reused(stored, duration_s=planned.stored_duration_s)
-        return self.transcribe_file(planned.path)
+        return self.transcribe_file(planned.path, self.read_facts(planned))
 
-    def transcribe_file(self, path: Path) -> Transcription:
+    def transcribe_file(self, path: Path, facts: CallFacts | None = None) -> Transcription:
         """Decode (streamed: memory stays bounded however long the call), transcribe and redact one
-        recording. Recordings shorter than ``MIN_CALL_SECONDS`` are not transcribed."""
+        recording, with its sidecar's ``facts`` (read here when not given): its agent channel and
+        language. Recordings shorter than ``MIN_CALL_SECONDS`` are not transcribed."""
         started = time.perf_counter()
-        audio = decode_stream(path, agent_channel=self.settings.agent_channel)
+        facts = read_call_facts(path) if facts is None else facts
+        audio = decode_stream(path, agent_channel=self.settings.agent_channel_for(path, facts.agent_channel))
         audio.peek()  # the first chunk tells a too-short recording apart before any model loads
         if audio.finished and audio.duration_s < MIN_CALL_SECONDS:
-            return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript=None)
+            return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript=None,
+                                 channel_layout=audio.layout)
         try:
             with TRANSCRIBE_LOCK:
-                segments = tuple(self.transcriber.transcribe_stream(audio))
+                heard = self.transcriber.transcribe_call(audio, language=facts.language or self.settings.language)
         except SetupError:
             raise
         except Exception as exc:
@@ -243,26 +248,33 @@ class CallProcessor:
             if error is exc:  # the decoder's own RecordingError (stage 'decode') passes through
                 raise
             raise error from exc
-        redacted = redact_segments(segments, kinds=self.settings.redact)  # before the text goes anywhere
-        transcript = NewTranscript(
+        layout, segments = settle_layout(audio.layout, heard.segments)
+        redacted = redact_segments(segments, kinds=self.settings.redact, language=heard.language.language)
+        transcript = NewTranscript(  # redacted before the text goes anywhere
             device=self.transcriber.choice.device, segments=redacted.segments, seconds=time.perf_counter() - started,
-            redaction=self.settings.redact, redactions=redacted.counts,
+            redaction=self.settings.redact, redactions=redacted.counts, language=heard.language,
         )
-        return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript)
+        return Transcription(audio.info, round(audio.duration_s, 3), audio.truncated, transcript,
+                             channel_layout=layout)
 
     def measure_and_score(self, transcription: Transcription) -> ScoredCall:
         """Step 4 (stage ``score``): the measures, computed once, and the verdicts that rule
         criteria read them for; no verdicts when there is nothing to score."""
         metrics = compute_metrics(transcription.segments)
-        score = self.score(transcription.segments, metrics) if transcription.status == "scored" else None
+        language = transcription.transcript.language if transcription.transcript is not None else None
+        score = self.score(transcription.segments, metrics, language=language.language if language else None) \
+            if transcription.status == "scored" else None
         return ScoredCall(metrics, score)
 
-    def score(self, segments: tuple[Segment, ...], metrics: CallMetrics | None = None) -> CallScore:
-        """The scorecard's verdicts for a transcript. The transcript is redacted again first, so a
-        transcript stored before redaction was on never reaches the LLM as is. ``metrics``: the
-        call's measures for rule criteria (computed here when not given)."""
+    def score(self, segments: tuple[Segment, ...], metrics: CallMetrics | None = None, *,
+              language: str | None = None) -> CallScore:
+        """The scorecard's verdicts for a transcript. The transcript is redacted again first (in
+        ``language``'s number words; English when not known), so a transcript stored before
+        redaction was on never reaches the LLM as is. ``metrics``: the call's measures for rule
+        criteria (computed here when not given)."""
         try:
-            return self.scorer.score(redact_segments(segments, kinds=self.settings.redact).segments, metrics)
+            redacted = redact_segments(segments, kinds=self.settings.redact, language=language).segments
+            return self.scorer.score(redacted, metrics)
         except SetupError:
             raise
         except Exception as exc:

@@ -13,7 +13,8 @@ with a tolerance for ASR spelling variants: a phrase of k words matches a run of
 words that is the same with spaces removed ("north wind energy" matches "Northwind Energy"), or
 a run of k words that, spaces removed, is at least ``FUZZY_MIN_SIMILARITY`` similar to it
 ("Northwinds Energy"). A regular expression is searched, case-insensitively, in the
-same normalised words (lowercase, single spaces, no punctuation). Each speaker's words are matched
+same normalised words (case-folded, "ё" read as "е", single spaces, no punctuation; with
+``ignore_accents: true`` on the rule, also without accents, so Czech "dekuji" matches "děkuji"). Each speaker's words are matched
 as one stream (a phrase may run across that speaker's segments, never across speakers).
 
 Times: a word's moment is placed inside its segment linearly by character position between the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, Sequence
@@ -51,6 +53,7 @@ RuleSpeaker = Literal["agent", "customer", "any"]
 
 _TOKEN = re.compile(r"[\w'’]+")
 _APOSTROPHES = str.maketrans("", "", "'’")
+_SAME_LETTERS = str.maketrans({"ё": "е"})  # letters written either way; case-folded first
 
 
 def _metric_names() -> tuple[str, ...]:
@@ -62,9 +65,19 @@ def _metric_names() -> tuple[str, ...]:
 METRIC_NAMES = _metric_names()  # CallMetrics fields, and SpeakerMetrics fields as agent_* / customer_*
 
 
+def fold_word(word: str) -> str:
+    """A word as rules compare it: case-folded, apostrophes dropped, "ё" as "е"."""
+    return word.casefold().translate(_APOSTROPHES).translate(_SAME_LETTERS)
+
+
+def strip_accents(text: str) -> str:
+    """``text`` without combining accents: "děkuji" -> "dekuji"."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
 def normalise_words(text: str) -> list[str]:
-    """Lowercase words without punctuation or apostrophes: "I'm sorry!" -> ['im', 'sorry']."""
-    return [word for word in (token.lower().translate(_APOSTROPHES) for token in _TOKEN.findall(text)) if word]
+    """Folded words without punctuation (``fold_word``): "I'm sorry!" -> ['im', 'sorry']."""
+    return [word for word in (fold_word(token) for token in _TOKEN.findall(text)) if word]
 
 
 class _Model(BaseModel):
@@ -124,6 +137,7 @@ class Said(_Model):
     phrases: tuple[str, ...] | None = Field(None, min_length=1)
     regex: str | None = None
     within: Within | None = None
+    ignore_accents: bool | None = None  # true: match phrases without their accents ("dekuji" = "děkuji")
 
     @field_validator("phrases")
     @classmethod
@@ -254,7 +268,7 @@ class _Stream:
         for index, segment in enumerate(self.segments):
             length = max(1, len(segment.text))
             for token in _TOKEN.finditer(segment.text):
-                text = token.group().lower().translate(_APOSTROPHES)
+                text = fold_word(token.group())
                 if text:
                     moment = segment.start + (segment.end - segment.start) * token.start() / length
                     words.append(_Word(text, moment, index, token.start(), token.end()))
@@ -266,10 +280,12 @@ class _Stream:
             self.offsets.append(position)
             position += len(word.text) + 1
 
-    def find_phrase(self, phrase: str, lo: float, hi: float) -> _Match | None:
-        """The earliest run of words starting in [lo, hi] that matches ``phrase``."""
+    def find_phrase(self, phrase: str, lo: float, hi: float, *, ignore_accents: bool = False) -> _Match | None:
+        """The earliest run of words starting in [lo, hi] that matches ``phrase`` (accents
+        ignored on both sides with ``ignore_accents``)."""
+        plain = strip_accents if ignore_accents else (lambda text: text)
         wanted = normalise_words(phrase)
-        compact = "".join(wanted)
+        compact = plain("".join(wanted))
         size = len(wanted)
         for i, word in enumerate(self.words):
             if not lo <= word.time <= hi:
@@ -277,7 +293,7 @@ class _Stream:
             for n in (size, size - 1, size + 1):
                 if n < 1 or i + n > len(self.words):
                     continue
-                candidate = "".join(w.text for w in self.words[i : i + n])
+                candidate = plain("".join(w.text for w in self.words[i : i + n]))
                 if candidate == compact or (n == size and fuzz.ratio(compact, candidate, score_cutoff=FUZZY_MIN_SIMILARITY)):
                     return _Match(self.words[i : i + n], self.segments)
         return None
@@ -365,7 +381,8 @@ def _earliest(said: Said, call: Conversation, speakers: Sequence[str], lo: float
         if said.regex is not None:
             matches.append(stream.find_regex(re.compile(said.regex, re.IGNORECASE), lo, hi))
         else:
-            matches.extend(stream.find_phrase(phrase, lo, hi) for phrase in said.phrases or ())
+            matches.extend(stream.find_phrase(phrase, lo, hi, ignore_accents=bool(said.ignore_accents))
+                           for phrase in said.phrases or ())
     found = [m for m in matches if m is not None]
     return min(found, key=lambda m: m.time) if found else None
 

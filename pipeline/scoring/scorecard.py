@@ -94,6 +94,9 @@ class Scorecard(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     criteria: tuple[Criterion, ...] = Field(min_length=1, max_length=50)
+    # Names and terms its calls say (company, products), given to Whisper as hotwords with the
+    # ``vocabulary`` setting's; None (not []) when unset, so older scorecards keep their version.
+    vocabulary: tuple[str, ...] | None = Field(None, max_length=200)
 
     @field_validator("criteria")
     @classmethod

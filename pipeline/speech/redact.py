@@ -51,6 +51,12 @@ Every item has one kind, decided as above whatever ``kinds`` selects; ``kinds`` 
 which kinds are replaced (with ``kinds=("number",)`` a card number stays as it is, it is never
 reported as a number).
 
+Languages: the words above are English's. Each language's (digits, and for Russian and Czech the
+tens, teens and hundreds: "сорок пять" is 45; cues; "собака"/"zavináč" and "точка"/"tečka" in an
+address; money) come from its table in ``pipeline.speech.number_words``, picked by the call's
+language (English when unknown). Where a comma is the decimal mark (Russian, Czech) no figure is
+read as thousands: "7,532, 1,2,3,1" is a run of digit groups.
+
 Known limits, all on the side of redacting: a list of written numbers separated only by commas
 ("101, 102, 103", also "12345, five of them") or counting aloud ("one, two, three, ... seven")
 reads as one run and is replaced. Digits with "and" or number words in between ("five five five
@@ -63,8 +69,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Iterable, Sequence
 
+from pipeline.speech.number_words import NumberWords, SpokenNumber, alternatives, spoken_number, table_for
 from pipeline.speech.segments import Segment
 
 PII_KINDS: tuple[str, ...] = ("card", "email", "phone", "number")
@@ -81,81 +89,76 @@ EMAIL_MAX_DOTS = 4  # separators (dot, underscore, ...) in a spoken address's lo
 YEAR_MIN, YEAR_MAX = 1900, 2099  # 4-digit groups in this range, when all of a run, are years
 
 # Digit groups sized like phone numbers, in digits per group (written runs only).
-PHONE_SHAPES = frozenset({
-    (3, 4), (3, 3, 4), (3, 4, 4), (4, 3, 4), (4, 3, 3), (5, 6), (5, 3, 3), (2, 4, 4), (1, 3, 3, 4),
-})
-PHONE_CUE_WORDS = frozenset({
-    "phone", "mobile", "cell", "cellphone", "telephone", "landline", "tel", "whatsapp", "callback",
-    "extension", "fax",
-})
-PHONE_CUE_PAIRS = frozenset({
-    ("call", "me"), ("ring", "me"), ("text", "me"), ("reach", "me"), ("call", "back"),
-    ("my", "number"), ("your", "number"), ("contact", "number"), ("home", "number"),
-    ("work", "number"),
-})
-NUMBER_CUE_WORDS = frozenset({
-    "account", "acct", "policy", "order", "reference", "ref", "customer", "member", "membership",
-    "invoice", "ticket", "case", "claim", "tracking", "booking", "confirmation", "serial", "id",
-    "card", "pin", "passport", "licence", "license", "iban", "routing", "sort", "transaction",
-    "contract", "meter", "registration", "postcode", "zip",
-})
-
-_DIGIT_WORDS = {
-    "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
-    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}
-_REPEATS = {"double": 2, "triple": 3}
-_DIGIT_WORD = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
+PHONE_SHAPES = frozenset({(3, 4), (3, 3, 4), (3, 4, 4), (4, 3, 4), (4, 3, 3), (5, 6), (5, 3, 3), (2, 4, 4), (1, 3, 3, 4)})
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _PLACEHOLDER = re.compile(r"\[(?:CARD|EMAIL|PHONE|NUMBER)\]")
 
-# Everything that holds digits, tried in this order at each position. ``digits``, ``word`` and
-# ``repeat`` are parts of a digit run; the other kinds end a run.
-_TOKEN = re.compile(
-    rf"""
-      (?P<placeholder>\[(?:CARD|EMAIL|PHONE|NUMBER)\])
-    | (?P<date>(?<!\d)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}
-                     |\d{{1,2}}/\d{{1,2}})(?!\d)
-        | \b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?!\d))
-    | (?P<time>(?<!\d)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?!\d))
-    | (?P<figure>(?<![\d.,])(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+\.\d+)(?!\d|[.,]\d))
-    | (?P<alnum>\b(?=[a-z0-9]*[a-z])(?=[a-z0-9]*\d)[a-z0-9]+\b)
-    | (?P<repeat>\b(?:double|triple)[\s-]+(?:{_DIGIT_WORD}|\d)\b(?!['’]))
-    | (?P<digits>(?<!\w)\d+(?!\w))
-    | (?P<word>\b(?:{_DIGIT_WORD})\b(?!['’]))
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
 _GAP = re.compile(r"\)?[\s\-–—.,…]*\(?")  # what may stand between two parts of one digit run
 _LONG_DIGITS = re.compile(rf"\d{{{NUMBER_MIN_DIGITS},}}")
 _INTERNATIONAL = re.compile(r"(?:\+|\bplus)\s*\Z", re.IGNORECASE)
 _OPEN_PAREN = re.compile(r"\(\s*\Z")
-_MONEY_BEFORE = re.compile(r"(?:[$£€¥]|\b(?:usd|gbp|eur))\s*\Z", re.IGNORECASE)
-_MONEY_AFTER = re.compile(
-    r"\s*(?:%|(?:dollars?|pounds?|euros?|quid|bucks|cents?|pence|percent|usd|gbp|eur)\b)",
-    re.IGNORECASE,
-)
-_CUE_WORD = re.compile(r"[a-z]+")
-
+_MONEY_BEFORE = re.compile(r"(?:[$£€¥₽]|\b(?:usd|gbp|eur|rub|czk))\s*\Z", re.IGNORECASE)
 _WRITTEN_EMAIL = re.compile(
     r"(?<![\w.%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", re.IGNORECASE
 )
-_DOMAIN_LABEL = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-_DOMAIN_DOT = r"(?:\s+dot\s+|\.)"
-_TLD = r"(?:com|net|org|edu|gov|mil|info|biz|io|co|me|ai|app|dev|online|[a-z]{2})"
-_SPOKEN_EMAIL = re.compile(
-    rf"""
-    (?<![\w'’\[.@-])
-    [a-z0-9]+(?:(?:\s+(?:dot|underscore|dash|hyphen)\s+|[._-])[a-z0-9]+){{0,{EMAIL_MAX_DOTS}}}  # local
-    (?:\s+at\s+|\s*@\s*)
-    {_DOMAIN_LABEL}(?:{_DOMAIN_DOT}{_DOMAIN_LABEL}){{0,{EMAIL_MAX_DOTS}}}{_DOMAIN_DOT}{_TLD}  # domain
-    (?![\w-])
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
+
+
+@dataclass(frozen=True)
+class _Grammar:
+    """One language's patterns (``pipeline.speech.number_words``), compiled once."""
+
+    words: NumberWords
+    number: SpokenNumber
+    token: re.Pattern[str]  # everything that holds digits, tried in this order at each position
+    spoken_email: re.Pattern[str]
+    money_after: re.Pattern[str]
+    cue_word: re.Pattern[str]
+
+
+@lru_cache(maxsize=None)
+def _grammar(language: str | None) -> _Grammar:
+    """The compiled patterns of ``language``'s table (English when it has none). In ``token``,
+    ``digits``, ``word`` and ``repeat`` are parts of a digit run; the other kinds end a run."""
+    words = table_for(language)
+    number = spoken_number(language)
+    repeat = (rf"| (?P<repeat>\b(?:{alternatives(words.repeats)})[\s-]+(?:{alternatives(words.digits)}|\d)\b(?!['’]))"
+              if words.repeats else "")
+    figure = (r"" if words.decimal_comma else
+              r"| (?P<figure>(?<![\d.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?!\d|[.,]\d))")
+    token = re.compile(
+        rf"""
+          (?P<placeholder>\[(?:CARD|EMAIL|PHONE|NUMBER)\])
+        | (?P<date>(?<!\d)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}
+                         |\d{{1,2}}/\d{{1,2}})(?!\d)
+            | \b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?!\d))
+        | (?P<time>(?<!\d)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?!\d))
+        {figure}
+        | (?P<alnum>\b(?=[a-z0-9]*[a-z])(?=[a-z0-9]*\d)[a-z0-9]+\b)
+        {repeat}
+        | (?P<digits>(?<!\w)\d+(?!\w))
+        | (?P<word>\b{number.pattern}\b(?!['’]))
+        """,
+        re.IGNORECASE | re.VERBOSE,
+    )
+    label = rf"[{words.letters}0-9]+(?:-[{words.letters}0-9]+)*"
+    dot = rf"(?:\s+(?:{alternatives(words.email_dot)})\s+|\.)"
+    top = rf"(?:{alternatives(words.top_level_domains)}|[{words.letters}]{{2}})"
+    spoken_email = re.compile(
+        rf"""
+        (?<![\w'’\[.@-])
+        [{words.letters}0-9]+(?:(?:\s+(?:{alternatives(words.email_dot + words.email_separators)})\s+|[._-])
+            [{words.letters}0-9]+){{0,{EMAIL_MAX_DOTS}}}  # local part
+        (?:\s+(?:{alternatives(words.email_at)})\s+|\s*@\s*)
+        {label}(?:{dot}{label}){{0,{EMAIL_MAX_DOTS}}}{dot}{top}  # domain
+        (?![\w-])
+        """,
+        re.IGNORECASE | re.VERBOSE,
+    )
+    money_after = re.compile(rf"\s*(?:%|(?:{alternatives(words.money_after)})\b)", re.IGNORECASE)
+    return _Grammar(words, number, token, spoken_email, money_after, re.compile(rf"[{words.letters}]+"))
 
 
 @dataclass(frozen=True)
@@ -193,27 +196,31 @@ class _Part:
     written: bool  # digits as figures rather than words
 
 
-def redact_text(text: str, *, kinds: Iterable[str] = PII_KINDS) -> RedactedText:
-    """``text`` with every item of the selected ``kinds`` replaced by its placeholder."""
+def redact_text(text: str, *, kinds: Iterable[str] = PII_KINDS, language: str | None = None) -> RedactedText:
+    """``text`` with every item of the selected ``kinds`` replaced by its placeholder, numbers
+    and addresses read in ``language``'s words (``pipeline.speech.number_words``; English when
+    it has no table)."""
     wanted = _selected(kinds)
-    items = [item for item in _find_items(text) if item.kind in wanted]
+    items = [item for item in _find_items(text, _grammar(language)) if item.kind in wanted]
     return RedactedText(_splice([text], items)[0], _counts(items))
 
 
 def redact_segments(
-    segments: Sequence[Segment], *, kinds: Iterable[str] = PII_KINDS
+    segments: Sequence[Segment], *, kinds: Iterable[str] = PII_KINDS, language: str | None = None
 ) -> RedactedSegments:
-    """Redact a call's segments, finding items that run on across one speaker's segments.
+    """Redact a call's segments (in ``language``, as ``redact_text``), finding items that run on
+    across one speaker's segments.
 
     Each speaker's segments are joined in order (agent segments in between do not break a
     customer's number); an item is counted once and its part in every segment is replaced.
     """
     wanted = _selected(kinds)
+    grammar = _grammar(language)
     texts = [segment.text for segment in segments]
     found: list[_Item] = []
     for chain in _chains(segments):
         parts = [texts[i] for i in chain]
-        items = [item for item in _find_items(" ".join(parts)) if item.kind in wanted]
+        items = [item for item in _find_items(" ".join(parts), grammar) if item.kind in wanted]
         found.extend(items)
         for i, text in zip(chain, _splice(parts, items)):
             texts[i] = text
@@ -224,21 +231,21 @@ def redact_segments(
     return RedactedSegments(redacted, _counts(found))
 
 
-def _find_items(text: str) -> list[_Item]:
+def _find_items(text: str, grammar: _Grammar) -> list[_Item]:
     """Every item of personal data in ``text``, of any kind, in order and not overlapping."""
-    items = _emails(text)
+    items = _emails(text, grammar)
     masked = _mask(text, items)  # digits inside an address belong to the address
     run: list[_Part] = []
-    for match in _TOKEN.finditer(masked):
-        part = _run_part(match)
+    for match in grammar.token.finditer(masked):
+        part = _run_part(match, grammar)
         if part is not None and run and _GAP.fullmatch(masked, run[-1].end, part.start):
             run.append(part)
             continue
-        items.extend(_classify_run(masked, run))
+        items.extend(_classify_run(masked, run, grammar))
         run = [part] if part is not None else []
         if part is None:
             items.extend(_classify_token(match))
-    items.extend(_classify_run(masked, run))
+    items.extend(_classify_run(masked, run, grammar))
     return sorted(items, key=lambda item: item.start)
 
 
@@ -266,11 +273,11 @@ def _counts(items: Iterable[_Item]) -> dict[str, int]:
     return {kind: counter[kind] for kind in PII_KINDS if counter[kind]}
 
 
-def _emails(text: str) -> list[_Item]:
+def _emails(text: str, grammar: _Grammar) -> list[_Item]:
     """Written addresses first, then spoken ones in what is left."""
     items = [_Item(m.start(), m.end(), "email") for m in _WRITTEN_EMAIL.finditer(text)]
     rest = _mask(text, items)
-    items += [_Item(m.start(), m.end(), "email") for m in _SPOKEN_EMAIL.finditer(rest)]
+    items += [_Item(m.start(), m.end(), "email") for m in grammar.spoken_email.finditer(rest)]
     return items
 
 
@@ -282,17 +289,17 @@ def _mask(text: str, items: Iterable[_Item]) -> str:
     return "".join(chars)
 
 
-def _run_part(match: re.Match[str]) -> _Part | None:
+def _run_part(match: re.Match[str], grammar: _Grammar) -> _Part | None:
     """The digits a token contributes to a digit run, or None for a token that ends runs."""
     value = match.group().lower()
     if match.lastgroup == "digits":
         return _Part(match.start(), match.end(), value, written=True)
     if match.lastgroup == "word":
-        return _Part(match.start(), match.end(), _DIGIT_WORDS[value], written=False)
+        return _Part(match.start(), match.end(), grammar.number.digits(value), written=False)
     if match.lastgroup == "repeat":
         repeat, digit = value.replace("-", " ").split()
-        digit = _DIGIT_WORDS.get(digit, digit)
-        return _Part(match.start(), match.end(), digit * _REPEATS[repeat], written=False)
+        digit = grammar.words.digits.get(digit, digit)
+        return _Part(match.start(), match.end(), digit * grammar.words.repeats[repeat], written=False)
     return None
 
 
@@ -308,14 +315,14 @@ def _classify_token(match: re.Match[str]) -> list[_Item]:
     return []
 
 
-def _classify_run(text: str, run: Sequence[_Part]) -> list[_Item]:
+def _classify_run(text: str, run: Sequence[_Part], grammar: _Grammar) -> list[_Item]:
     """The item a digit run is, if any (see the module docstring for the order of the rules)."""
     digits = "".join(part.digits for part in run)
     if len(digits) < NUMBER_MIN_DIGITS:
         return []
     start, end = run[0].start, run[-1].end
     before = text[:start]
-    if _MONEY_BEFORE.search(before) or _MONEY_AFTER.match(text, end) or _is_years(run):
+    if _MONEY_BEFORE.search(before) or grammar.money_after.match(text, end) or _is_years(run):
         return []
     international = _INTERNATIONAL.search(before)
     opening = _OPEN_PAREN.search(before)
@@ -324,14 +331,14 @@ def _classify_run(text: str, run: Sequence[_Part]) -> list[_Item]:
         start = international.start()
     elif parens:
         start = opening.start()
-    kind = _kind(digits, run, before, phone_prefix=bool(international) or parens)
+    kind = _kind(digits, run, before, grammar, phone_prefix=bool(international) or parens)
     return [_Item(start, end, kind)]
 
 
-def _kind(digits: str, run: Sequence[_Part], before: str, *, phone_prefix: bool) -> str:
+def _kind(digits: str, run: Sequence[_Part], before: str, grammar: _Grammar, *, phone_prefix: bool) -> str:
     if not phone_prefix and CARD_MIN_DIGITS <= len(digits) <= CARD_MAX_DIGITS and _luhn_valid(digits):
         return "card"
-    cue = _cue(before)
+    cue = _cue(before, grammar.words, grammar.cue_word)
     if cue == "number":
         return "number"
     spoken = not all(part.written for part in run)
@@ -341,14 +348,14 @@ def _kind(digits: str, run: Sequence[_Part], before: str, *, phone_prefix: bool)
     return "number"
 
 
-def _cue(before: str) -> str | None:
+def _cue(before: str, table: NumberWords, cue_word: re.Pattern[str]) -> str | None:
     """"phone" or "number" after the nearest cue word just before a run, or None."""
-    words = _CUE_WORD.findall(_PLACEHOLDER.sub(" ", before).lower())[-CUE_WINDOW_WORDS:]
+    words = cue_word.findall(_PLACEHOLDER.sub(" ", before).lower())[-CUE_WINDOW_WORDS:]
     for i in range(len(words) - 1, -1, -1):
         pair = (words[i - 1], words[i]) if i else None
-        if words[i] in PHONE_CUE_WORDS or pair in PHONE_CUE_PAIRS:
+        if words[i] in table.phone_cues or pair in table.phone_cue_pairs:
             return "phone"
-        if words[i] in NUMBER_CUE_WORDS:
+        if words[i] in table.number_cues:
             return "number"
     return None
 

@@ -1,8 +1,10 @@
 """Speech to timed text with faster-whisper, one pass per speaker channel (per chunk of a long
-recording, see ``Transcriber.transcribe_stream``).
+recording, see ``Transcriber.transcribe_call``), in one language per call: the one given, else
+the one detected on the speech of all channels together (``pipeline.speech.language``).
 
 Settings chosen for call audio: Silero VAD on (silent halves of a stereo call cost nothing),
 ``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
+``hotwords`` from the ``vocabulary`` setting (names and terms the calls say),
 int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
 ``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
 dropped (see ``drop_hallucinations``).
@@ -15,9 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
-from pipeline.intake.audio import AudioChunk, ChannelAudio
+import numpy as np
+
+from pipeline.intake.audio import SAMPLE_RATE, AudioChunk, ChannelAudio
 from pipeline.errors import ModelError
 from pipeline.stopping import check_stop
+from pipeline.speech.language import LANGUAGE_WINDOWS, HeardStretch, LanguageDecision, decide_language
 from pipeline.speech.segments import Segment
 
 log = logging.getLogger(__name__)
@@ -32,7 +37,16 @@ MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
 # words are further apart than this.
 SPLIT_GAP_S = 1.0
 CUDA_BATCH_SIZE = 16  # stretches of speech (of up to 30 s) decoded together on a GPU
+DETECTION_WINDOW_S = 30.0  # audio the language detector reads at once, seconds
 _REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class HeardCall:
+    """A call's segments, merged in time order, and the language they were transcribed in."""
+
+    segments: list[Segment]
+    language: LanguageDecision
 
 
 @dataclass(frozen=True)
@@ -120,13 +134,17 @@ class Transcriber:
         beam_size: int = 1,
         language: str | None = None,
         cpu_threads: int = 0,
+        vocabulary: Iterable[str] = (),
     ) -> None:
+        """``language``: the code every call is transcribed in unless one is given per call
+        (None: detected per call); ``vocabulary``: names and terms passed to Whisper as hotwords."""
         from faster_whisper import WhisperModel
 
         self.choice = choose_device(device)
         self.model_name = model
         self.beam_size = beam_size
         self.language = language
+        self.hotwords = ", ".join(vocabulary) or None
         try:
             self._model = WhisperModel(
                 model,
@@ -145,33 +163,63 @@ class Transcriber:
 
             self._batched = BatchedInferencePipeline(self._model)
 
+    @property
+    def multilingual(self) -> bool:
+        """Whether the model knows other languages than English (tiny.en does not)."""
+        return bool(self._model.model.is_multilingual)
+
     def transcribe(self, channels: Iterable[ChannelAudio]) -> list[Segment]:
         """Transcribe every channel and return its segments merged in time order."""
         return self.transcribe_stream([AudioChunk(offset_s=0.0, channels=tuple(channels))])
 
     def transcribe_stream(self, chunks: Iterable[AudioChunk]) -> list[Segment]:
-        """Transcribe a recording chunk by chunk (as ``audio.decode_stream`` yields them) and
-        return its segments merged in time order, times in seconds from the start of the
-        recording. Only one chunk is held at a time; a loop of one text is caught across chunks."""
+        """``transcribe_call``'s segments."""
+        return self.transcribe_call(chunks).segments
+
+    def transcribe_call(self, chunks: Iterable[AudioChunk], *, language: str | None = None) -> HeardCall:
+        """Transcribe a recording chunk by chunk (as ``audio.decode_stream`` yields them) in one
+        language: ``language``, else this transcriber's, else the one detected on the first
+        chunk. Segments merged in time order, times in seconds from the start of the recording.
+        Only one chunk is held at a time; a loop of one text is caught across chunks."""
         segments: list[Segment] = []
         repeats = RepeatGuard()
+        decision: LanguageDecision | None = None
         for chunk in chunks:
-            segments.extend(self._transcribe_chunk(chunk, repeats=repeats))
+            if decision is None:
+                decision = self.decide_language(chunk, language=language or self.language)
+            segments.extend(self._transcribe_chunk(chunk, language=decision.language, repeats=repeats))
             del chunk  # free this chunk's samples before the next one is decoded
         segments.sort(key=lambda s: (s.start, s.end))
-        return segments
+        return HeardCall(segments, decision or LanguageDecision(language or self.language or "en", None, "given"))
 
-    def _transcribe_chunk(self, chunk: AudioChunk, *, repeats: RepeatGuard) -> list[Segment]:
+    def decide_language(self, chunk: AudioChunk, *, language: str | None = None) -> LanguageDecision:
+        """The call's language: ``language`` when given; English for an English-only model;
+        else detected on up to ``LANGUAGE_WINDOWS`` stretches of the chunk's speech, taken from
+        its channels in turn (see ``pipeline.speech.language``)."""
+        if language is not None:
+            return LanguageDecision(language, None, "given")
+        if not self.multilingual:
+            return LanguageDecision("en", None, "model")
+        return decide_language([self._hear(window) for window in _speech_windows(chunk.channels)])
+
+    def _hear(self, samples: np.ndarray) -> HeardStretch:
+        check_stop()
+        _language, _probability, ranked = self._model.detect_language(audio=samples, language_detection_segments=1)
+        return HeardStretch(len(samples) / SAMPLE_RATE, dict(ranked))
+
+    def _transcribe_chunk(self, chunk: AudioChunk, *, language: str, repeats: RepeatGuard) -> list[Segment]:
         segments: list[Segment] = []
         for channel in chunk.channels:
-            segments.extend(self._transcribe_channel(channel, offset_s=chunk.offset_s, repeats=repeats))
+            segments.extend(self._transcribe_channel(channel, language=language, offset_s=chunk.offset_s,
+                                                     repeats=repeats))
         return segments
 
-    def _transcribe_channel(self, channel: ChannelAudio, *, offset_s: float, repeats: RepeatGuard) -> list[Segment]:
+    def _transcribe_channel(self, channel: ChannelAudio, *, language: str, offset_s: float,
+                            repeats: RepeatGuard) -> list[Segment]:
         if channel.samples.size == 0:
             return []
-        options: dict[str, Any] = dict(beam_size=self.beam_size, language=self.language, vad_filter=True,
-                                       word_timestamps=True)
+        options: dict[str, Any] = dict(beam_size=self.beam_size, language=language, vad_filter=True,
+                                       word_timestamps=True, hotwords=self.hotwords)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
             generator, _info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
@@ -181,6 +229,25 @@ class Transcriber:
             check_stop()  # a stop asked for ends the transcription at the next segment
             raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))
         return drop_hallucinations(raw, repeats=repeats)
+
+
+def _speech_windows(channels: Iterable[ChannelAudio]) -> list[np.ndarray]:
+    """Up to ``LANGUAGE_WINDOWS`` stretches of speech (Silero VAD) of up to
+    ``DETECTION_WINDOW_S`` each, taken from the channels in turn, so each side is heard."""
+    from faster_whisper.vad import collect_chunks, get_speech_timestamps
+
+    size = round(DETECTION_WINDOW_S * SAMPLE_RATE)
+    per_channel: list[list[np.ndarray]] = []
+    for channel in channels:
+        if channel.samples.size == 0:
+            continue
+        pieces, _ = collect_chunks(channel.samples, get_speech_timestamps(channel.samples))
+        speech = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        per_channel.append([speech[i:i + size] for i in range(0, len(speech), size) if len(speech[i:i + size])])
+    windows: list[np.ndarray] = []
+    for turn in range(max((len(w) for w in per_channel), default=0)):
+        windows += [w[turn] for w in per_channel if turn < len(w)]
+    return windows[:LANGUAGE_WINDOWS]
 
 
 def split_at_pauses(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipeline.intake.audio import AudioInfo
+from pipeline.intake.audio import AudioInfo, ChannelLayout
+from pipeline.speech.language import LanguageDecision
 from pipeline.speech.segments import Segment
 
 CallStatus = Literal["scored", "no_speech", "too_short"]
@@ -25,6 +26,7 @@ class NewTranscript:
     seconds: float  # wall time to decode and transcribe
     redaction: tuple[str, ...] = ()  # kinds of personal data masked (pipeline.speech.redact.PII_KINDS)
     redactions: dict[str, int] = field(default_factory=dict)  # kind -> items masked
+    language: LanguageDecision | None = None  # the one language the call was transcribed in
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Transcription:
     truncated: bool
     transcript: NewTranscript | None  # a new transcription; None when too short, or stored earlier
     stored_segments: tuple[Segment, ...] | None = None  # an earlier transcript by the same model
+    channel_layout: ChannelLayout | None = None  # None when the transcript was stored earlier
 
     @classmethod
     def reused(cls, segments: tuple[Segment, ...], *, duration_s: float | None) -> "Transcription":
@@ -54,6 +57,17 @@ class Transcription:
         if self.transcript is None and self.stored_segments is None:
             return "too_short"
         return "scored" if self.segments else "no_speech"
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """What a supervisor should know of this call's audio: ``truncated``, ``dual_mono``,
+        ``silent_agent`` / ``silent_customer``, ``mixed_language``."""
+        flags = ["truncated"] if self.truncated else []
+        if self.channel_layout in ("dual_mono", "silent_agent", "silent_customer"):
+            flags.append(self.channel_layout)
+        if self.transcript is not None and self.transcript.language is not None and self.transcript.language.mixed:
+            flags.append("mixed_language")
+        return tuple(flags)
 
     @property
     def seconds(self) -> float:

@@ -1,0 +1,56 @@
+"""One language decision per call, from what Whisper hears in stretches of its speech.
+
+Whisper's language detector reads 30 s of audio at a time. A call's decision weighs the
+detector's probabilities over up to ``LANGUAGE_WINDOWS`` stretches of speech taken from all of
+its channels together (each weighted by its seconds of speech), so that one channel's short
+"yes, hello" does not decide it alone. A stretch of at least ``MIXED_MIN_SECONDS`` whose own top
+language is another one, at ``MIXED_LANGUAGE_PROBABILITY`` or more, marks the call as mixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+LANGUAGE_WINDOWS = 4  # stretches of speech of up to 30 s read by the detector per call
+MIXED_LANGUAGE_PROBABILITY = 0.6  # a stretch this sure of another language makes the call mixed
+MIXED_MIN_SECONDS = 5.0  # seconds of speech a stretch needs to count towards "mixed"
+
+
+@dataclass(frozen=True)
+class LanguageDecision:
+    """The language a call is transcribed in."""
+
+    language: str  # Whisper's code (ISO 639-1 where there is one): en, ru, cs, ...
+    probability: float | None  # 0-1, the detector's weighted mean; None when given, not detected
+    source: Literal["detected", "given", "model"]  # detected; given (sidecar or setting); model: English-only
+    mixed: bool = False  # speech in another language was heard too
+    others: tuple[str, ...] = ()  # the other languages heard, when mixed
+
+
+@dataclass(frozen=True)
+class HeardStretch:
+    """The detector's answer for one stretch of speech."""
+
+    seconds: float  # speech in the stretch
+    probabilities: dict[str, float]  # language code -> probability
+
+
+def decide_language(stretches: Sequence[HeardStretch], *, fallback: str = "en") -> LanguageDecision:
+    """The call's language: the highest seconds-weighted mean probability over ``stretches``
+    (``fallback`` with probability 0 when there is no speech to hear)."""
+    total = sum(s.seconds for s in stretches)
+    if total <= 0:
+        return LanguageDecision(fallback, 0.0, "detected")
+    weighted: dict[str, float] = {}
+    for stretch in stretches:
+        for code, probability in stretch.probabilities.items():
+            weighted[code] = weighted.get(code, 0.0) + probability * stretch.seconds / total
+    language = max(weighted, key=weighted.__getitem__)
+    others = sorted({
+        top for stretch in stretches if stretch.seconds >= MIXED_MIN_SECONDS and stretch.probabilities
+        for top in [max(stretch.probabilities, key=stretch.probabilities.__getitem__)]
+        if top != language and stretch.probabilities[top] >= MIXED_LANGUAGE_PROBABILITY
+    })
+    return LanguageDecision(language, round(weighted[language], 4), "detected", mixed=bool(others),
+                            others=tuple(others))
