@@ -264,8 +264,12 @@ def default_report_path(db: Path, day: date) -> Path:
 def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, since: date | None = None,
             until: date | None = None, shards: int = 1, shard_deployment: str | None = None,
             staging: str | None = None, report: bool = True, retry_delay_s: float = 10.0,
-            shard_timeout_s: float = 12 * 3600) -> dict[str, Any]:
+            shard_timeout_s: float = 12 * 3600, language: str | None = None,
+            whisper_model: str | None = None) -> dict[str, Any]:
     """Score the recordings in ``inbox`` that the warehouse does not have yet.
+
+    ``language``: the language code every call is transcribed in (a sidecar's wins for its
+    call; None: detected per call); ``whisper_model``: instead of the settings' model.
 
     ``since``/``until``: only calls started on or after / before these days. ``shards`` > 1 with
     ``shard_deployment`` (e.g. ``callscore-score-recordings/shard``) splits the work into that
@@ -274,7 +278,8 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     logger = get_run_logger()
     clear_stop()  # a stop asked of an earlier run in this process is not this run's
     started_wall, started_at = time.perf_counter(), datetime.now().astimezone()
-    overrides = {k: v for k, v in {"db": db, "scorecard": scorecard}.items() if v}
+    overrides = {k: v for k, v in {"db": db, "scorecard": scorecard, "language": language,
+                                   "whisper_model": whisper_model}.items() if v}
     settings = load_settings(overrides)
     db_path = settings.db.resolve()
     staging_dir = Path(staging) if staging else default_staging(db_path)

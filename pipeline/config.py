@@ -54,12 +54,16 @@ class Settings(BaseModel):
         " 'inbox/queue-b=right,inbox/old=left'.",
     )
     language: str | None = Field(
-        None, description="Spoken language code (en, ru, cs, ...); None detects it once per call."
+        None, description="Spoken language code (en, ru, cs, ...); unset: detected once per call."
         " A sidecar's language wins for its call."
     )
+    languages: tuple[str, ...] = Field(
+        (), description="The languages the calls may be in (codes, comma-separated, e.g. en,ru): a call's"
+        " language is detected among these only. Unset: any language Whisper knows."
+    )
     vocabulary: tuple[str, ...] = Field(
-        (), description="Names and terms the calls say (company, products), given to Whisper as hotwords."
-        " Flag and environment: comma-separated."
+        (), description="Names and terms the calls say (company, products), comma-separated, given to"
+        " Whisper as hotwords (with the scorecard's vocabulary)."
     )
     beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
     llm_context: int = Field(4096, ge=512, le=262_144, description="LLM context window, tokens (512 to 262144).")
@@ -126,6 +130,15 @@ class Settings(BaseModel):
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:
         return None if value is None else language_code(value)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _known_languages(cls, value: Any) -> Any:
+        """'en,ru' (flag, environment) or a TOML list, each a code Whisper knows."""
+        codes = value.split(",") if isinstance(value, str) else value
+        if not isinstance(codes, (list, tuple)):
+            return value
+        return tuple(dict.fromkeys(language_code(code) for code in codes if str(code).strip()))
 
     @field_validator("agent_channel_by_folder", mode="before")
     @classmethod

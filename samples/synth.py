@@ -12,12 +12,13 @@ import wave
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import av
 import numpy as np
 
 VOICES = {"agent": ("en-us", 165, 45), "customer": ("en-gb+f3", 150, 60)}  # voice, words/min, pitch
+Voices = Mapping[str, tuple[str, int, int]]  # speaker -> (espeak-ng voice, words/min, pitch)
 
 AUDIBLE_LEVEL = 0.01  # sample amplitude (full scale 1.0) above which a clip counts as voice
 
@@ -31,9 +32,9 @@ class Turn:
     gap_s: float = 0.6  # silence before this turn; negative overlaps the previous turn
 
 
-def speak(text: str, speaker: str, rate: int) -> np.ndarray:
-    """espeak-ng speech as float32 samples at ``rate`` Hz."""
-    voice, speed, pitch = VOICES[speaker]
+def speak(text: str, speaker: str, rate: int, *, voices: Voices = VOICES) -> np.ndarray:
+    """espeak-ng speech as float32 samples at ``rate`` Hz, in ``speaker``'s voice."""
+    voice, speed, pitch = voices[speaker]
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
         check=True, capture_output=True,
@@ -45,14 +46,15 @@ def speak(text: str, speaker: str, rate: int) -> np.ndarray:
     return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
-def lay_out(turns: Sequence[Turn], rate: int, *, lead_s: float = 0.5, tail_s: float = 0.8) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+def lay_out(turns: Sequence[Turn], rate: int, *, lead_s: float = 0.5, tail_s: float = 0.8,
+            voices: Voices = VOICES) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
     """Place turns on a timeline: (2 x samples array [agent, customer], [(speaker, start_s, end_s)]).
 
     The timing of a turn is where its voice is audible, without the quiet edges espeak-ng adds.
     """
     clips, timing, cursor = [], [], lead_s
     for turn in turns:
-        clip = speak(turn.text, turn.speaker, rate)
+        clip = speak(turn.text, turn.speaker, rate, voices=voices)
         start = max(0.0, cursor + turn.gap_s)
         clips.append((turn.speaker, int(start * rate), clip))
         audible = np.flatnonzero(np.abs(clip) > AUDIBLE_LEVEL)

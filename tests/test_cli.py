@@ -83,7 +83,7 @@ def test_a_changed_scorecard_rescores_every_call_from_its_stored_transcript(
     wider.write_text(card.read_text() + WIDER_CRITERION)
     transcribed = []
     original = CallProcessor.transcribe_file
-    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path: transcribed.append(path) or original(self, path))
+    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path, *facts: transcribed.append(path) or original(self, path, *facts))
 
     result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(wider), "--json")
     assert result.exit_code == 0, result.stderr

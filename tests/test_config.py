@@ -60,3 +60,40 @@ def test_models_dir_defaults_to_models_and_is_overridable(tmp_path: Path) -> Non
     assert load_settings({}, environ={}, cwd=tmp_path).models_dir == Path("/srv/gguf")
     environ = {"CALLSCORE_MODELS_DIR": "/opt/models"}
     assert load_settings({}, environ=environ, cwd=tmp_path).models_dir == Path("/opt/models")
+
+
+def test_languages_vocabulary_and_folder_channels_from_every_source(tmp_path: Path) -> None:
+    (tmp_path / "callscore.toml").write_text(
+        'languages = ["ru", "CS"]\nvocabulary = ["Northwind Energy", "FlexiSaver", "FlexiSaver", " "]\n'
+        '[agent_channel_by_folder]\n"inbox/queue-b" = "right"\n')
+    settings = load_settings({}, environ={}, cwd=tmp_path)
+    assert settings.languages == ("ru", "cs")
+    assert settings.vocabulary == ("Northwind Energy", "FlexiSaver")
+    assert settings.agent_channel_by_folder == {"inbox/queue-b": "right"}
+    from_environment = load_settings({}, environ={"CALLSCORE_LANGUAGES": "en,ru", "CALLSCORE_LANGUAGE": "RU",
+                                                  "CALLSCORE_VOCABULARY": "Acme, Acme Plus",
+                                                  "CALLSCORE_AGENT_CHANNEL_BY_FOLDER": "a=right, a/b=left"}, cwd=tmp_path)
+    assert (from_environment.languages, from_environment.language) == (("en", "ru"), "ru")
+    assert from_environment.vocabulary == ("Acme", "Acme Plus")
+    assert from_environment.agent_channel_by_folder == {"a": "right", "a/b": "left"}
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"CALLSCORE_LANGUAGE": "russian"}, "invalid setting language (from environment): Value error, 'russian' is not a language code"),
+    ({"CALLSCORE_LANGUAGES": "en,xx"}, "invalid setting languages (from environment): Value error, 'xx' is not a language code"),
+    ({"CALLSCORE_AGENT_CHANNEL_BY_FOLDER": "inbox"}, "invalid setting agent_channel_by_folder (from environment): Value error, give FOLDER=left|right"),
+    ({"CALLSCORE_AGENT_CHANNEL_BY_FOLDER": "inbox=middle"}, "invalid setting agent_channel_by_folder"),
+])
+def test_bad_language_and_channel_settings_say_what(tmp_path: Path, environ: dict, message: str) -> None:
+    with pytest.raises(SetupError, match=message.replace("(", r"\(").replace(")", r"\)").replace("|", r"\|")):
+        load_settings({}, environ=environ, cwd=tmp_path)
+
+
+def test_the_agent_channel_of_a_call_comes_from_its_sidecar_then_its_nearest_folder(tmp_path: Path) -> None:
+    settings = load_settings({"agent_channel_by_folder": {str(tmp_path / "b"): "right",
+                                                          str(tmp_path / "b" / "old"): "left"}}, environ={}, cwd=tmp_path)
+    assert settings.agent_channel_for(tmp_path / "a" / "call.mp3") == "left"  # the global default
+    assert settings.agent_channel_for(tmp_path / "b" / "call.mp3") == "right"
+    assert settings.agent_channel_for(tmp_path / "b" / "old" / "x" / "call.mp3") == "left"  # the nearest wins
+    assert settings.agent_channel_for(tmp_path / "b" / "call.mp3", "left") == "left"  # the sidecar wins
+    assert settings.agent_channel_for(tmp_path / "bb" / "call.mp3") == "left"  # a folder, not a name prefix

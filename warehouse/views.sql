@@ -48,7 +48,8 @@ SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.
        coalesce(f.criteria_passed, 0) AS criteria_passed, coalesce(f.criteria_failed, 0) AS criteria_failed,
        coalesce(f.criteria_na, 0) AS criteria_na, f.mean_confidence,
        coalesce(f.low_confidence_answers, 0) AS low_confidence_answers,
-       r.file_name, r.path, r.agent, r.team, r.call_id, r.started_at, r.duration_s,
+       r.file_name, r.path, r.agent, r.team, r.call_id, r.started_at, r.duration_s, r.channel_layout,
+       t.language, t.language_probability, t.mixed_language,
        m.speaker_separated, m.conversation_s, m.talk_s, m.non_talk_s, m.non_talk_ratio, m.silences,
        m.longest_silence_s, m.overlap_s, m.words_per_minute,
        m.agent_talk_ratio, m.customer_talk_ratio, m.agent_words_per_minute, m.customer_words_per_minute,
@@ -57,6 +58,7 @@ SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.
 FROM evaluations AS e
 JOIN recordings AS r USING (recording_id)
 LEFT JOIN evaluation_figures AS f USING (evaluation_id)
+LEFT JOIN transcripts AS t USING (recording_id, whisper_model)
 LEFT JOIN call_metrics AS m USING (recording_id, whisper_model)
 WHERE e.status = 'scored';
 
@@ -109,7 +111,7 @@ WHERE c.is_latest;
 -- The same for each scorecard's current version only.
 CREATE OR REPLACE VIEW latest_scores AS
 SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
-       CAST(c.started_at AS DATE) AS call_date, c.duration_s, c.evaluated_at
+       CAST(c.started_at AS DATE) AS call_date, c.duration_s, c.evaluated_at, c.language, c.channel_layout
 FROM scores AS s
 JOIN current_calls AS c USING (evaluation_id);
 
@@ -123,7 +125,8 @@ WHERE answers > 0;
 -- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see evaluation_figures.
 CREATE OR REPLACE VIEW kpi_calls AS
 SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
-       duration_s, scorecard_name, scorecard_version, llm_model, whisper_model,
+       duration_s, channel_layout, language, kpi_round(language_probability, 3) AS language_probability,
+       mixed_language, scorecard_name, scorecard_version, llm_model, whisper_model,
        kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
        kpi_round(mean_confidence, 3) AS mean_confidence,
        low_confidence_answers, evaluated_at,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from pipeline.cli.app import EXIT_OK, EXIT_SOME_FAILED, fail, main
-from pipeline.cli.options import db_option, json_option, options, scorecard_option
+from pipeline.cli.options import db_option, json_option, language_option, options, scorecard_option, whisper_model_option
 from pipeline.cli.output import message, stderr
 from pipeline.errors import CallscoreError
 
@@ -31,6 +31,8 @@ _flow_options = options(
                  help="Folder of recordings."),
     db_option(),
     scorecard_option(must_exist=True),
+    whisper_model_option(),
+    language_option,
     click.option("--shards", type=click.IntRange(1, 64), default=1, show_default=True,
                  help="Split the run into this many flow runs (with --shard-deployment)."),
     click.option("--shard-deployment", metavar="FLOW/DEPLOYMENT",
@@ -38,8 +40,11 @@ _flow_options = options(
 )
 
 
-def _flow_parameters(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, shard_deployment: str | None) -> dict[str, Any]:
+def _flow_parameters(inbox: Path, db: Path | None, scorecard: Path | None, whisper_model: str | None,
+                     language: str | None, shards: int, shard_deployment: str | None) -> dict[str, Any]:
     parameters: dict[str, Any] = {"inbox": str(inbox.resolve()), "shards": shards, "shard_deployment": shard_deployment}
+    parameters.update({name: value for name, value in (("whisper_model", whisper_model), ("language", language))
+                       if value})
     if db:
         parameters["db"] = str(db.resolve())
     if scorecard:
@@ -52,8 +57,8 @@ def _flow_parameters(inbox: Path, db: Path | None, scorecard: Path | None, shard
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls started on or after this day.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls started before this day.")
 @json_option
-def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, shard_deployment: str | None,
-             since: Any, until: Any, as_json: bool) -> None:
+def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, whisper_model: str | None, language: str | None,
+             shards: int, shard_deployment: str | None, since: Any, until: Any, as_json: bool) -> None:
     """Run the nightly flow once over INBOX now. Exit 0 when nothing failed, 1 when some
     recordings failed, 2 when the run itself failed."""
     import os
@@ -61,7 +66,8 @@ def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, 
     from pipeline.config import load_settings
 
     try:
-        load_settings({"db": db, "scorecard": scorecard})
+        settings = load_settings({"db": db, "scorecard": scorecard, "language": language,
+                                  "whisper_model": whisper_model})
     except CallscoreError as exc:
         fail(str(exc))
     if not os.environ.get("PREFECT_API_URL"):
@@ -72,7 +78,7 @@ def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, 
                          highlight=False)
     from flows.nightly import nightly
 
-    parameters = _flow_parameters(inbox, db, scorecard, shards, shard_deployment)
+    parameters = _flow_parameters(inbox, db, scorecard, whisper_model, settings.language, shards, shard_deployment)
     state = nightly(**parameters, since=since.date() if since else None, until=until.date() if until else None,
                     return_state=True)
     if not state.is_completed():
@@ -96,8 +102,8 @@ def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, 
 @_flow_options
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron, in --timezone).")
 @click.option("--timezone", help="IANA time zone of --cron. [default: this machine's]")
-def flow_serve(inbox: Path, db: Path | None, scorecard: Path | None, shards: int, shard_deployment: str | None,
-               cron: str, timezone: str | None) -> None:
+def flow_serve(inbox: Path, db: Path | None, scorecard: Path | None, whisper_model: str | None, language: str | None,
+               shards: int, shard_deployment: str | None, cron: str, timezone: str | None) -> None:
     """Serve the nightly flow on its schedule until stopped (Ctrl-C): registers the deployment
     callscore-nightly/nightly with the Prefect server and runs each scheduled run here."""
     from flows.serve import local_timezone, nightly_schedule, serve_nightly
@@ -106,8 +112,10 @@ def flow_serve(inbox: Path, db: Path | None, scorecard: Path | None, shards: int
         nightly_schedule(cron, timezone or local_timezone())
         from pipeline.config import load_settings
 
-        load_settings({"db": db, "scorecard": scorecard})
+        settings = load_settings({"db": db, "scorecard": scorecard, "language": language,
+                                  "whisper_model": whisper_model})
     except (ValueError, CallscoreError) as exc:
         fail(str(exc))
     message(f"callscore: serving the nightly flow at '{cron}' ({timezone or local_timezone()}) over {inbox}")
-    serve_nightly(_flow_parameters(inbox, db, scorecard, shards, shard_deployment), cron=cron, timezone=timezone)
+    serve_nightly(_flow_parameters(inbox, db, scorecard, whisper_model, settings.language, shards, shard_deployment),
+                  cron=cron, timezone=timezone)

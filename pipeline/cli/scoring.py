@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipeline.cli.app import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_WAREHOUSE_WRITE, fail, main, setup_logging
 from pipeline.cli.options import (
-    agent_channel_option, db_option, device_option, json_option, llm_backend_option, llm_concurrency_option,
-    llm_evidence_option, llm_model_option, llm_url_option,
-    options, redact_option, scorecard_option, verbose_option, whisper_model_option,
+    agent_channel_option, db_option, device_option, json_option, language_option, languages_option, llm_backend_option,
+    llm_concurrency_option, llm_evidence_option, llm_model_option, llm_url_option, options, redact_option,
+    scorecard_option, verbose_option, vocabulary_option, whisper_model_option,
 )
 from pipeline.cli.output import plain, print_summary, stderr, summary_json
 from pipeline.errors import CallscoreError, DiskFullError, SetupError, WarehouseWriteError, is_disk_full
@@ -25,7 +25,7 @@ from pipeline.errors import CallscoreError, DiskFullError, SetupError, Warehouse
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @options(db_option(), scorecard_option(), whisper_model_option(), llm_model_option(), llm_backend_option,
          llm_url_option, llm_concurrency_option, llm_evidence_option, device_option(), agent_channel_option,
-         redact_option, json_option, verbose_option)
+         language_option, languages_option, vocabulary_option, redact_option, json_option, verbose_option)
 def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -> None:
     """Transcribe and score every recording under PATHS (.mp3 .wav .flac .ogg .m4a).
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import ModelError
-from pipeline.models.presets import PRESETS, ModelPreset, cached_whisper_model, disk_mb, find_preset, gguf_path
+from pipeline.models.presets import (
+    PRESETS, ModelPreset, assembled_path, cached_whisper_model, disk_mb, find_preset, gguf_path,
+)
 
 # Names faster-whisper can fetch by itself (used to tell a name from a mistyped path).
 WHISPER_MODEL_NAMES = frozenset(
@@ -83,6 +85,13 @@ def choose_models(settings: Settings) -> ModelChoice:
     else:
         whisper = settings.whisper_model
         path = Path(whisper).expanduser()
+        assembled = find_preset(whisper, "whisper")
+        if assembled is not None and assembled.source == "parts" and not path.is_dir():
+            path = assembled_path(assembled, settings.models_dir)
+            if not (path / "model.bin").is_file():
+                raise ModelError(f"{whisper} is not assembled in {path}: run `callscore models pull {whisper}` "
+                                 f"(it installs {' and '.join(assembled.parts)} and joins the model)")
+            return _with_llm(settings, str(path), whisper)
         if path.is_dir():
             if not (path / "model.bin").is_file():
                 raise ModelError(f"Whisper model directory {path} has no model.bin (not a CTranslate2 model)")
@@ -95,7 +104,11 @@ def choose_models(settings: Settings) -> ModelChoice:
                 f"({', '.join(sorted(WHISPER_MODEL_NAMES))})"
             )
         whisper_name = _whisper_name(whisper, embedded=False)
+    return _with_llm(settings, whisper, whisper_name)
 
+
+def _with_llm(settings: Settings, whisper: str, whisper_name: str) -> ModelChoice:
+    """The choice of ``whisper`` (stored as ``whisper_name``) and the LLM the settings name."""
     if settings.llm_backend == "openai":  # the server's model: the one named, which it must list, or its first
         from pipeline.scoring.openai_backend import server_model
 
@@ -162,6 +175,10 @@ def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
             where = str(path)
         except ModelError:
             where = f"package {preset.package} (not installed)"
+    elif preset.source == "parts":
+        folder = assembled_path(preset, settings.models_dir)
+        path = folder if (folder / "model.bin").is_file() else None
+        where = str(folder) if path else f"{folder} (callscore models pull {preset.name})"
     elif preset.kind == "whisper":
         path = cached_whisper_model(preset.name)
         where = str(path) if path else preset.repo or ""

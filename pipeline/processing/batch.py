@@ -91,7 +91,7 @@ def _attempt(processor: CallProcessor, warehouse: Warehouse, plan: Plan, *, run_
     facts = processor.read_facts(planned)
     stored = warehouse.stored_transcript(planned.key.recording_id, planned.key.whisper_model) \
         if planned.has_transcript else None
-    transcription = processor.transcribe_or_reuse(planned, stored)
+    transcription = processor.transcribe_or_reuse(planned, stored, facts)
     progress.stage = "score"
     record = processor.assemble(planned, facts, transcription, processor.measure_and_score(transcription),
                                 run_id=run_id)
@@ -100,7 +100,7 @@ def _attempt(processor: CallProcessor, warehouse: Warehouse, plan: Plan, *, run_
     warehouse.save_call(record)
     log.debug("stored %s: %s in %.1f s", planned.path.name, record.status, time.perf_counter() - started)
     return _outcome(planned, warehouse, record.status, started, duration_s=record.duration_s,
-                    flags=("truncated",) if record.truncated else ())
+                    flags=transcription.flags)
 
 
 def _outcome(planned: PlannedRecording, warehouse: Warehouse, status: Any, started: float, *,
@@ -137,8 +137,14 @@ def run_rescore(processor: CallProcessor, warehouse: Warehouse, *, on_start: OnS
                 retry: RetryPolicy | None = None) -> RunSummary:
     """Score every stored transcript (by the processor's Whisper model) that the processor's
     scorecard version, prompt and LLM have not scored yet; no audio is read. Recorded in ``runs``
-    with source 'rescore'."""
+    with source 'rescore'. None stored by that model (but by others) is a ``SetupError`` naming
+    the models whose transcripts are stored."""
     transcribed = warehouse.transcribed_recordings(processor.models.whisper_name)  # (recording id, path)
+    stored = warehouse.transcript_models()
+    if not transcribed and stored:
+        models = ", ".join(f"{model} ({count} call{'s' if count != 1 else ''})" for model, count in stored.items())
+        raise SetupError(f"no transcript by {processor.models.whisper_name} is stored in {warehouse.path}; stored "
+                         f"transcripts are by {models}: give rescore --whisper-model {next(iter(stored))}")
     warehouse = shared_warehouse(warehouse, processor)
     return _run(transcribed, lambda item, run_id: rescore_recording(processor, item[0], warehouse, run_id=run_id,
                                                                     retry=retry),

@@ -157,6 +157,7 @@ class CallProcessor:
                 language=self.settings.language,
                 cpu_threads=os.cpu_count() or 0,
                 vocabulary=dict.fromkeys((*self.settings.vocabulary, *(self.scorecard.vocabulary or ()))),
+                languages=self.settings.languages,
             )
         return self._transcriber
 
@@ -217,15 +218,17 @@ class CallProcessor:
         """Step 2 (stage ``sidecar``): who and when; the stored facts of a re-scored recording."""
         return planned.facts if planned.facts is not None else read_call_facts(planned.path)
 
-    def transcribe_or_reuse(self, planned: PlannedRecording, stored: tuple[Segment, ...] | None) -> Transcription:
+    def transcribe_or_reuse(self, planned: PlannedRecording, stored: tuple[Segment, ...] | None,
+                            facts: CallFacts | None = None) -> Transcription:
         """Step 3: the stored transcript by this Whisper model (``stored``) when there is one,
-        else the file decoded and transcribed (stages ``probe``, ``decode``, ``transcribe``)."""
+        else the file decoded and transcribed with its ``facts`` (read here when not given;
+        stages ``probe``, ``decode``, ``transcribe``)."""
         if planned.has_transcript:
             if stored is None:
                 raise PermanentRecordingError(f"the stored transcript by {planned.key.whisper_model} is missing",
                                               stage="read")
             return Transcription.reused(stored, duration_s=planned.stored_duration_s)
-        return self.transcribe_file(planned.path, self.read_facts(planned))
+        return self.transcribe_file(planned.path, facts if facts is not None else self.read_facts(planned))
 
     def transcribe_file(self, path: Path, facts: CallFacts | None = None) -> Transcription:
         """Decode (streamed: memory stays bounded however long the call), transcribe and redact one
@@ -288,6 +291,7 @@ class CallProcessor:
             status=transcription.status, run_id=run_id, audio=transcription.audio,
             duration_s=transcription.duration_s, truncated=transcription.truncated,
             transcript=transcription.transcript, score=scored.score, metrics=scored.metrics, worker=self.worker,
+            channel_layout=transcription.channel_layout,
         )
 
     @staticmethod

@@ -8,6 +8,7 @@ from a recording (file names, agents, evidence quotes) is HTML-escaped.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from html import escape
@@ -136,6 +137,7 @@ def render(data: ReportData) -> str:
             _tile("Critical failures", str(critical), "bad" if critical else ""),
             _tile("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min"),
             _tile("Recordings failed", str(data.failures), "bad" if data.failures else ""),
+            _tile("Languages", _languages(data.calls)),
         ]),
         charts="".join(charts) or '<p class="empty">No scored calls in this period.</p>',
         agents=_agents_table(data.agents),
@@ -193,6 +195,12 @@ def _figure(key: str, heading: str, svg: str, caption: str) -> str:
             f'<figcaption>{escape(caption)}</figcaption></figure>')
 
 
+def _languages(calls: list[dict[str, Any]]) -> str:
+    """"en 40 · ru 12": the calls per language, most first ("-" for none)."""
+    counts = Counter(c.get("language") or "unknown" for c in calls)
+    return escape(" · ".join(f"{code} {n}" for code, n in counts.most_common())) or "-"
+
+
 def _tile(label: str, value: str, tone: str = "") -> str:
     return f'<div class="tile {tone}"><div class="value">{value}</div><div class="label">{escape(label)}</div></div>'
 
@@ -222,9 +230,13 @@ def _review_table(review: list[dict[str, Any]]) -> str:
         if r["evidence"] and r["evidence_verified"] is False:
             evidence += ' <span class="flag" title="not found in the transcript">unverified</span>'
         when = _when(r["started_at"])
+        notes = [r.get("language") if r.get("language") not in (None, "en") else None,
+                 r.get("channel_layout") if r.get("channel_layout") in ("dual_mono", "silent_agent", "silent_customer")
+                 else None]
+        file_cell = escape(r["file_name"]) + "".join(f' <span class="flag">{escape(n)}</span>' for n in notes if n)
         rows.append(
             f'<tr class="{"critical" if r["critical_failure"] else ""}"><td>{escape(when)}</td>'
-            f"<td>{escape(r['agent'] or '')}</td><td>{escape(r['file_name'])}</td><td>{escape(r['criterion_id'])}</td>"
+            f"<td>{escape(r['agent'] or '')}</td><td>{file_cell}</td><td>{escape(r['criterion_id'])}</td>"
             f"<td>{escape(r['answer'])}{' (critical)' if r['critical_failure'] else ''}</td>"
             f"<td>{_fmt(r['confidence'], '{:.2f}')}</td><td class=\"quote\">{evidence}</td></tr>"
         )

@@ -5,6 +5,10 @@ detector's probabilities over up to ``LANGUAGE_WINDOWS`` stretches of speech tak
 its channels together (each weighted by its seconds of speech), so that one channel's short
 "yes, hello" does not decide it alone. A stretch of at least ``MIXED_MIN_SECONDS`` whose own top
 language is another one, at ``MIXED_LANGUAGE_PROBABILITY`` or more, marks the call as mixed.
+
+A contact centre knows the languages it serves: given them (the ``languages`` setting), the
+decision is among those only, each stretch's probabilities renormalised over them. That is what
+tells synthetic or accented Russian from the Latin or Georgian the detector alone may hear in it.
 """
 
 from __future__ import annotations
@@ -36,9 +40,14 @@ class HeardStretch:
     probabilities: dict[str, float]  # language code -> probability
 
 
-def decide_language(stretches: Sequence[HeardStretch], *, fallback: str = "en") -> LanguageDecision:
-    """The call's language: the highest seconds-weighted mean probability over ``stretches``
-    (``fallback`` with probability 0 when there is no speech to hear)."""
+def decide_language(stretches: Sequence[HeardStretch], *, allowed: Sequence[str] = (),
+                    fallback: str = "en") -> LanguageDecision:
+    """The call's language: the highest seconds-weighted mean probability over ``stretches``,
+    among the ``allowed`` languages when any are given (``fallback``, or the first allowed, with
+    probability 0 when there is no speech to hear)."""
+    if allowed:
+        stretches = [HeardStretch(s.seconds, _among(s.probabilities, allowed)) for s in stretches]
+        fallback = allowed[0]
     total = sum(s.seconds for s in stretches)
     if total <= 0:
         return LanguageDecision(fallback, 0.0, "detected")
@@ -54,3 +63,10 @@ def decide_language(stretches: Sequence[HeardStretch], *, fallback: str = "en") 
     })
     return LanguageDecision(language, round(weighted[language], 4), "detected", mixed=bool(others),
                             others=tuple(others))
+
+
+def _among(probabilities: dict[str, float], allowed: Sequence[str]) -> dict[str, float]:
+    """``probabilities`` of the ``allowed`` languages only, renormalised to sum to 1."""
+    kept = {code: probabilities.get(code, 0.0) for code in allowed}
+    total = sum(kept.values())
+    return {code: (p / total if total > 0 else 1 / len(kept)) for code, p in kept.items()}

@@ -135,9 +135,11 @@ class Transcriber:
         language: str | None = None,
         cpu_threads: int = 0,
         vocabulary: Iterable[str] = (),
+        languages: Iterable[str] = (),
     ) -> None:
         """``language``: the code every call is transcribed in unless one is given per call
-        (None: detected per call); ``vocabulary``: names and terms passed to Whisper as hotwords."""
+        (None: detected per call, among ``languages`` when given); ``vocabulary``: names and
+        terms passed to Whisper as hotwords."""
         from faster_whisper import WhisperModel
 
         self.choice = choose_device(device)
@@ -145,6 +147,7 @@ class Transcriber:
         self.beam_size = beam_size
         self.language = language
         self.hotwords = ", ".join(vocabulary) or None
+        self.languages = tuple(languages)
         try:
             self._model = WhisperModel(
                 model,
@@ -193,14 +196,19 @@ class Transcriber:
         return HeardCall(segments, decision or LanguageDecision(language or self.language or "en", None, "given"))
 
     def decide_language(self, chunk: AudioChunk, *, language: str | None = None) -> LanguageDecision:
-        """The call's language: ``language`` when given; English for an English-only model;
-        else detected on up to ``LANGUAGE_WINDOWS`` stretches of the chunk's speech, taken from
-        its channels in turn (see ``pipeline.speech.language``)."""
+        """The call's language: English for an English-only model (whatever is given, with a log
+        line, as faster-whisper does); ``language`` when given; else detected on up to
+        ``LANGUAGE_WINDOWS`` stretches of the chunk's speech, taken from its channels in turn
+        (see ``pipeline.speech.language``)."""
+        if not self.multilingual:
+            if language not in (None, "en"):
+                log.warning("%s is English-only: transcribing a call given as %r in English (use a multilingual "
+                            "--whisper-model, e.g. whisper-base-multilingual)", self.model_name, language)
+            return LanguageDecision("en", None, "model")
         if language is not None:
             return LanguageDecision(language, None, "given")
-        if not self.multilingual:
-            return LanguageDecision("en", None, "model")
-        return decide_language([self._hear(window) for window in _speech_windows(chunk.channels)])
+        return decide_language([self._hear(window) for window in _speech_windows(chunk.channels)],
+                               allowed=self.languages)
 
     def _hear(self, samples: np.ndarray) -> HeardStretch:
         check_stop()

@@ -158,11 +158,11 @@ def test_a_transient_failure_is_retried_and_then_succeeds(prefect_env, inbox: Pa
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     original, calls = CallProcessor.transcribe_file, []
 
-    def out_of_memory_once(self, path):
+    def out_of_memory_once(self, path, *facts):
         calls.append(path.name)
         if path.name == "broadband-poor.mp3" and calls.count(path.name) == 1:
             raise TransientRecordingError("CUDA out of memory", stage="transcribe")
-        return original(self, path)
+        return original(self, path, *facts)
 
     monkeypatch.setattr(CallProcessor, "transcribe_file", out_of_memory_once)
     db = tmp_path / "w.duckdb"
@@ -264,7 +264,7 @@ def test_a_changed_scorecard_rescores_every_call_from_its_stored_transcript(
     wider.write_text(card.read_text() + WIDER_CRITERION)
     transcribed = []
     original = CallProcessor.transcribe_file
-    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path: transcribed.append(path) or original(self, path))
+    monkeypatch.setattr(CallProcessor, "transcribe_file", lambda self, path, *facts: transcribed.append(path) or original(self, path, *facts))
 
     second = nightly(inbox=str(inbox), db=str(db), scorecard=str(wider))
     assert second["counts"] == {"seen": 3, "scored": 3, "no_speech": 0, "too_short": 0, "skipped": 0, "failed": 0}

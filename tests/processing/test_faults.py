@@ -175,10 +175,10 @@ def test_a_full_disk_under_any_layer_exits_3_with_one_line(tmp_path: Path, card:
     if layer == "transcription":
         original = CallProcessor.transcribe_file
 
-        def transcribe_file(self, path):
+        def transcribe_file(self, path, *facts):
             if path.name == "b.mp3":
                 raise full
-            return original(self, path)
+            return original(self, path, *facts)
 
         monkeypatch.setattr(CallProcessor, "transcribe_file", transcribe_file)
     else:

@@ -98,3 +98,24 @@ def test_the_cited_line_is_stored_with_its_text_number_and_start(inbox: Path, ca
     line = HELLO[1]
     assert rows(db, "SELECT DISTINCT evidence, evidence_line, evidence_start_s, evidence_verified FROM scores"
                     " WHERE criterion_kind = 'llm'") == [(line.text, 2, line.start, True)]
+
+
+def test_rescore_with_another_whisper_model_names_the_models_whose_transcripts_are_stored(
+        inbox: Path, card: Path, tmp_path: Path) -> None:
+    from pipeline.config import load_settings
+    from pipeline.errors import SetupError
+    from pipeline.processing.batch import run_rescore
+    from pipeline.processing.procedure import CallProcessor
+
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db) as warehouse:
+        run_batch([inbox], fake_processor(db, card), warehouse, retry=NO_WAIT)
+    other = tmp_path / "other-whisper"
+    other.mkdir()
+    (other / "model.bin").write_bytes(b"")  # a model directory, as far as choosing it goes
+    processor = CallProcessor(load_settings({"db": db, "scorecard": card, "whisper_model": str(other)}),
+                              backend=FakeBackend(), transcriber=FakeTranscriber())
+    with Warehouse.open(db) as warehouse, pytest.raises(SetupError) as caught:
+        run_rescore(processor, warehouse, retry=NO_WAIT)
+    assert str(caught.value) == (f"no transcript by other-whisper is stored in {db}; stored transcripts are by "
+                                 "tiny.en (2 calls): give rescore --whisper-model tiny.en")

@@ -147,3 +147,26 @@ def test_the_report_never_replaces_the_warehouse_or_a_file_that_is_not_a_report(
     for _ in range(2):  # a new file, then the earlier report replaced
         assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(report)).exit_code == 0
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_the_report_shows_each_call_s_language_and_a_flagged_layout(browser, kpi_warehouse_path: Path,
+                                                                    tmp_path: Path) -> None:
+    import dataclasses
+
+    from pipeline.speech.language import LanguageDecision
+    from tests.factories import call_record
+
+    record = call_record("R", [("greeted", True, 0.9), ("verified", False, 0.9), ("closing", True, 0.9)], days_ago=1)
+    record = dataclasses.replace(record, channel_layout="dual_mono", transcript=dataclasses.replace(
+        record.transcript, language=LanguageDecision("ru", 0.93, "detected")))
+    with Warehouse.open(kpi_warehouse_path) as warehouse:
+        warehouse.save_call(record)
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    tiles = {t.find_element(By.CLASS_NAME, "label").text: t.find_element(By.CLASS_NAME, "value").text
+             for t in browser.find_elements(By.CSS_SELECTOR, ".tile")}
+    assert tiles["Languages"] == "unknown 5 · ru 1"  # the five factory calls were stored without one
+    cells = [row.find_elements(By.TAG_NAME, "td")[2] for row in browser.find_elements(By.CSS_SELECTOR, "#review tbody tr")]
+    flagged = [cell for cell in cells if cell.text.startswith("R.mp3")]
+    assert [[f.text for f in cell.find_elements(By.CLASS_NAME, "flag")] for cell in flagged] == [["ru", "dual_mono"]]

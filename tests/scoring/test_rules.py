@@ -112,6 +112,38 @@ def test_asr_spelling_variants_match_and_different_words_do_not(phrase: str, spo
     assert check({"said": {"phrases": [phrase]}}, [seg("agent", 0.0, 4.0, spoken)]).holds is holds
 
 
+@pytest.mark.parametrize(("phrase", "spoken", "holds"), [
+    ("это всё", "Хорошо, это все, спасибо.", True),  # ё written as е
+    ("это все", "Хорошо, это всё, спасибо.", True),
+    ("ЭТО ВСЁ", "это всё", True),  # case folding of Cyrillic
+    ("Děkuji za zavolání", "dekuji za zavolani", False),  # accents count unless the rule ignores them
+    ("čeština", "ČEŠTINA", True),
+])
+def test_letters_written_either_way_match(phrase: str, spoken: str, holds: bool) -> None:
+    assert check({"said": {"phrases": [phrase]}}, [seg("agent", 0.0, 4.0, spoken)]).holds is holds
+
+
+def test_a_rule_that_ignores_accents_matches_them_written_or_not() -> None:
+    plain = [seg("agent", 0.0, 4.0, "dekuji za zavolani, na shledanou")]
+    rule_ = {"said": {"phrases": ["Děkuji za zavolání"], "ignore_accents": True}}
+    assert check(rule_, plain).holds is True
+    assert check(rule_, [seg("agent", 0.0, 4.0, "Děkuji za zavolání!")]).holds is True
+    assert check(rule_, [seg("agent", 0.0, 4.0, "dobrý den")]).holds is False
+
+
+def test_a_scorecard_without_the_new_keys_keeps_its_version() -> None:
+    """ignore_accents and vocabulary left out are not content: the default scorecard (with a
+    said rule) keeps the version its evaluations are stored under; given, they are content."""
+    from pipeline.resources import default_scorecard_path
+    from pipeline.scoring.scorecard import load_scorecard
+
+    default = load_scorecard(default_scorecard_path())
+    assert default.version == "c38373c81f56"  # as stored before the keys existed (docs/quality.md)
+    text = default_scorecard_path().read_text(encoding="utf-8")
+    assert parse_scorecard(text + "vocabulary: [Northwind Energy]\n").version != default.version
+    assert parse_scorecard(text.replace("phrases:", "ignore_accents: true\n        phrases:", 1)).version != default.version
+
+
 def test_a_phrase_may_run_across_one_speakers_segments_but_not_across_speakers() -> None:
     split = [seg("agent", 0.0, 2.0, "Thank you for calling Northwind"), seg("agent", 3.5, 5.0, "Energy, hello.")]
     assert check({"said": {"phrases": ["calling northwind energy"]}}, split).holds is True

@@ -6,7 +6,7 @@ SELECT s.started_at, s.agent, s.file_name, s.criterion_id,
        CASE WHEN s.passed IS NULL THEN 'n/a' WHEN s.passed THEN 'yes' ELSE 'no' END AS answer,
        s.critical AND s.passed = false AS critical_failure,
        kpi_round(s.confidence, 2) AS confidence, s.evidence, s.evidence_verified, s.recording_id,
-       s.evidence_line, s.evidence_start_s
+       s.evidence_line, s.evidence_start_s, s.language, s.channel_layout
 FROM latest_scores AS s
 WHERE s.call_date >= coalesce(CAST(getvariable('since') AS DATE), current_date - 7)
   AND ((s.critical AND s.passed = false) OR s.confidence < 0.7)

@@ -49,13 +49,15 @@ class CallWriter:
         self.connection.execute(
             """
             INSERT INTO recordings (recording_id, path, file_name, size_bytes, container, codec, channels,
-                sample_rate, duration_s, truncated, agent, team, call_id, started_at, started_at_source, metadata)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                sample_rate, duration_s, truncated, agent, team, call_id, started_at, started_at_source, metadata,
+                channel_layout)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """ + ("" if first else """
             ON CONFLICT (recording_id) DO UPDATE SET path = excluded.path, file_name = excluded.file_name,
                 agent = excluded.agent, team = excluded.team, call_id = excluded.call_id,
                 started_at = excluded.started_at, started_at_source = excluded.started_at_source,
-                metadata = excluded.metadata
+                metadata = excluded.metadata,
+                channel_layout = coalesce(excluded.channel_layout, recordings.channel_layout)
             """),
             [
                 record.key.recording_id, str(record.path), record.path.name, record.size_bytes,
@@ -63,7 +65,7 @@ class CallWriter:
                 audio.channels if audio else None, audio.sample_rate if audio else None,
                 record.duration_s, record.truncated,
                 facts.agent, facts.team, facts.call_id, facts.started_at, facts.started_at_source,
-                json.dumps(facts.metadata, default=str),
+                json.dumps(facts.metadata, default=str), record.channel_layout,
             ],
         )
 
@@ -74,14 +76,17 @@ class CallWriter:
         counts = transcript.redactions
         self.connection.execute(
             "INSERT INTO transcripts (recording_id, whisper_model, device, segment_count, speech_s, seconds,"
-            " redacted_cards, redacted_emails, redacted_phones, redacted_numbers, redaction)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " redacted_cards, redacted_emails, redacted_phones, redacted_numbers, redaction,"
+            " language, language_probability, language_source, mixed_language)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 key.recording_id, key.whisper_model, transcript.device, len(transcript.segments),
                 round(sum(s.end - s.start for s in transcript.segments), 3), round(transcript.seconds, 3),
                 *(counts.get(kind, 0) if kind in transcript.redaction else None
                   for kind in ("card", "email", "phone", "number")),
                 ",".join(transcript.redaction),
+                *((language.language, language.probability, language.source, language.mixed)
+                  if (language := transcript.language) is not None else (None, None, None, None)),
             ],
         )
         if transcript.segments:

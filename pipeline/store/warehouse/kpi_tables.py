@@ -17,7 +17,8 @@ from pipeline.store.warehouse.call_writer import metrics_columns
 from pipeline.store.warehouse.records import CallRecord
 
 # call_scores' copies of the recording's facts and of the conversation measures kpi_calls shows.
-_CALL_SCORES_FACTS = ("file_name", "path", "agent", "team", "call_id", "started_at", "duration_s")
+_CALL_SCORES_FACTS = ("file_name", "path", "agent", "team", "call_id", "started_at", "duration_s", "channel_layout")
+_CALL_SCORES_LANGUAGE = ("language", "language_probability", "mixed_language")  # from the transcript
 _CALL_SCORES_METRICS = (
     "speaker_separated", "conversation_s", "talk_s", "non_talk_s", "non_talk_ratio", "silences", "longest_silence_s",
     "overlap_s", "words_per_minute", "agent_talk_ratio", "customer_talk_ratio", "agent_words_per_minute",
@@ -72,9 +73,11 @@ class KpiTables:
                    coalesce(f.criteria_na, 0) AS criteria_na, f.mean_confidence,
                    coalesce(f.low_confidence_answers, 0) AS low_confidence_answers,
                    {', '.join(f'r.{name}' for name in _CALL_SCORES_FACTS)},
+                   {', '.join(f't.{name}' for name in _CALL_SCORES_LANGUAGE)},
                    {', '.join(f'? AS {name}' for name in _CALL_SCORES_METRICS)}
             FROM evaluations AS e
             JOIN recordings AS r USING (recording_id)
+            LEFT JOIN transcripts AS t USING (recording_id, whisper_model)
             LEFT JOIN evaluation_figures AS f USING (evaluation_id)
             WHERE e.evaluation_id = ? AND r.recording_id = ?
             """,
@@ -86,7 +89,7 @@ class KpiTables:
         of its ``call_scores`` rows are latest, their facts and measures, as call_scores_source has
         them (figures never change), and its share of ``criterion_totals``."""
         self._count_recording(recording_id, sign=-1)  # as counted so far
-        derived = ("is_latest", *_CALL_SCORES_FACTS, *_CALL_SCORES_METRICS)
+        derived = ("is_latest", *_CALL_SCORES_FACTS, *_CALL_SCORES_LANGUAGE, *_CALL_SCORES_METRICS)
         self.connection.execute(
             f"""
             UPDATE call_scores SET {', '.join(f'{name} = u.{name}' for name in derived)}
@@ -96,9 +99,11 @@ class KpiTables:
                            PARTITION BY c.recording_id, c.scorecard_version ORDER BY c.evaluated_at DESC, c.llm_model
                        ) = 1 AS is_latest,
                        {', '.join(f'r.{name}' for name in _CALL_SCORES_FACTS)},
+                       {', '.join(f't.{name}' for name in _CALL_SCORES_LANGUAGE)},
                        {', '.join(f'm.{name}' for name in _CALL_SCORES_METRICS)}
                 FROM call_scores AS c
                 JOIN recordings AS r USING (recording_id)
+                LEFT JOIN transcripts AS t USING (recording_id, whisper_model)
                 LEFT JOIN call_metrics AS m USING (recording_id, whisper_model)
                 WHERE c.recording_id = ?
             ) AS u

@@ -75,6 +75,13 @@ class Reads:
         ).fetchall()
         return [(recording_id, Path(path)) for recording_id, path in rows]
 
+    def transcript_models(self) -> dict[str, int]:
+        """Whisper model -> how many recordings it has a stored transcript of, most first."""
+        rows = self.connection.execute(
+            "SELECT whisper_model, count(*) AS n FROM transcripts GROUP BY whisper_model ORDER BY n DESC, whisper_model"
+        ).fetchall()
+        return dict(rows)
+
     def criteria_pass_rates(self, run_id: str) -> list[dict[str, Any]]:
         """Per criterion, the answers given in run ``run_id``: counts, pass rate (0-1) and mean confidence."""
         return self._dicts(

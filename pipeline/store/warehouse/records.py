@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.intake.audio import AudioInfo
+from pipeline.intake.audio import AudioInfo, ChannelLayout
 from pipeline.intake.inbox import CallFacts
 from pipeline.scoring.score import CallScore
 from pipeline.scoring.scorecard import Scorecard
@@ -43,6 +43,7 @@ class CallRecord:
     score: CallScore | None = None
     metrics: CallMetrics | None = None  # None when nobody spoke
     worker: str | None = None  # the machine or worker that processed it
+    channel_layout: ChannelLayout | None = None  # None when the recording was already stored
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pipeline.store.warehouse.errors import migration_error
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
 # Migrations after which call_scores and criterion_totals are filled again from the views.
-REBUILD_KPI_TABLES_AFTER = frozenset({6, 7})
+REBUILD_KPI_TABLES_AFTER = frozenset({6, 7, 9})
 
 
 @dataclass(frozen=True)

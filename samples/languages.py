@@ -1,0 +1,105 @@
+"""Calls in other languages and as recorders really write them, made with espeak-ng: a Russian
+and a Czech call in which the customer reads out a card number in words, and an English call
+written as dual-mono stereo (one voice copied to both channels) and with a silent agent channel.
+
+``python -m samples.languages DIR`` writes them to DIR (the tests write them to a temporary
+folder). Every call's card number is ``CARD_NUMBER`` (a test Visa number: it passes the Luhn
+check), read in words: in groups of four in Russian, one digit at a time in Czech.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from samples.synth import Turn, Voices, add_line_noise, lay_out, write_audio
+
+RATE = 16_000  # Hz of the written recordings
+CARD_NUMBER = "4539148803436467"
+
+# The voices whisper-base tells the language of best (README: "Channels and languages"); it
+# transcribes little of espeak-ng's Russian or Czech right at any voice or speed.
+VOICES: dict[str, Voices] = {
+    "ru": {"agent": ("ru", 175, 45), "customer": ("ru+m2", 175, 60)},
+    "cs": {"agent": ("cs", 175, 45), "customer": ("cs+m3", 175, 60)},
+}
+DIGIT_WORDS = {
+    "ru": ("ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять"),
+    "cs": ("nula", "jedna", "dva", "tři", "čtyři", "pět", "šest", "sedm", "osm", "devět"),
+}
+
+
+def spoken_card(language: str, *, one_by_one: bool = False) -> str:
+    """``CARD_NUMBER`` in ``language``'s digit words: groups of four separated by commas, or
+    (``one_by_one``) every digit on its own."""
+    words = DIGIT_WORDS[language]
+    if one_by_one:
+        return ", ".join(words[int(d)] for d in CARD_NUMBER)
+    groups = [CARD_NUMBER[i:i + 4] for i in range(0, len(CARD_NUMBER), 4)]
+    return ", ".join(" ".join(words[int(d)] for d in group) for group in groups)
+
+
+def script(language: str) -> list[Turn]:
+    """A short card-blocking call in ``language`` (ru or cs)."""
+    if language == "ru":
+        return [
+            Turn("agent", "Здравствуйте, банк Северный, меня зовут Анна. Чем могу помочь?"),
+            Turn("customer", "Добрый день. Я хочу заблокировать карту, её украли вчера вечером."),
+            Turn("agent", "Понимаю. Назовите, пожалуйста, номер карты."),
+            Turn("customer", f"Номер карты {spoken_card('ru')}."),
+            Turn("agent", "Спасибо. Карта заблокирована. Новую карту вы получите через пять дней."),
+            Turn("customer", "Отлично, это всё, спасибо."),
+            Turn("agent", "Всего доброго, до свидания."),
+        ]
+    return [
+        Turn("agent", "Dobrý den, banka Sever, u telefonu Jana. Jak vám mohu pomoci?"),
+        Turn("customer", "Dobrý den, chtěl bych zablokovat kartu, včera mi ji ukradli."),
+        Turn("agent", "Rozumím. Řekněte mi prosím číslo karty."),
+        Turn("customer", f"Číslo karty je {spoken_card('cs', one_by_one=True)}."),
+        Turn("agent", "Děkuji. Karta je zablokovaná. Novou kartu dostanete do pěti dnů."),
+        Turn("customer", "Výborně, to je všechno, děkuji."),
+        Turn("agent", "Na shledanou."),
+    ]
+
+
+ENGLISH = [
+    Turn("agent", "Thank you for calling Northwind Energy, this is Sam. How can I help you today?"),
+    Turn("customer", "Hi, I would like to check the balance on my account please."),
+    Turn("agent", "Of course. Your balance is forty two pounds, due at the end of the month."),
+    Turn("customer", "Great, thank you, that is all I needed."),
+    Turn("agent", "You are welcome. Have a lovely day, goodbye."),
+]
+
+
+@dataclass(frozen=True)
+class MadeCall:
+    path: Path
+    language: str  # what is spoken
+    layout: str  # the channel layout it is written in (recordings.channel_layout)
+
+
+def write_calls(folder: Path) -> list[MadeCall]:
+    """Write every call of this module into ``folder``; what was written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for language in ("ru", "cs"):
+        channels, _ = lay_out(script(language), RATE, voices=VOICES[language])
+        path = folder / f"card-{language}.mp3"
+        write_audio(path, add_line_noise(channels), RATE)
+        made.append(MadeCall(path, language, "stereo"))
+    channels, _ = lay_out(ENGLISH, RATE)
+    one_voice = channels.sum(axis=0)
+    write_audio(folder / "dual-mono.mp3", add_line_noise(np.stack([one_voice, one_voice])), RATE)
+    made.append(MadeCall(folder / "dual-mono.mp3", "en", "dual_mono"))
+    silent_agent = np.stack([np.zeros_like(one_voice), one_voice])  # both voices on the customer side
+    write_audio(folder / "silent-agent.mp3", add_line_noise(silent_agent), RATE)
+    made.append(MadeCall(folder / "silent-agent.mp3", "en", "silent_agent"))
+    return made
+
+
+if __name__ == "__main__":
+    for call in write_calls(Path(sys.argv[1] if len(sys.argv) > 1 else "samples/languages")):
+        print(call.path, call.language, call.layout)
