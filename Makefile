@@ -58,7 +58,7 @@ demo: install
 	@echo "KPI per agent (view kpi_agents):"
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT agent, calls, mean_qa_score, critical_failed_calls, mean_talk_ratio, interruptions_per_call, mean_words_per_minute FROM kpi_agents ORDER BY agent"
 	@echo "Conversation metrics per call (view kpi_calls):"
-	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT file_name, conversation_s, agent_talk_ratio, customer_talk_ratio, non_talk_s, agent_interruptions, customer_interruptions, longest_monologue_s FROM kpi_calls ORDER BY file_name"
+	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT file_name, channel_layout, language, conversation_s, agent_talk_ratio, customer_talk_ratio, non_talk_s, agent_interruptions, customer_interruptions, longest_monologue_s FROM kpi_calls ORDER BY file_name"
 	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
 	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
 	@echo

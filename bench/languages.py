@@ -4,8 +4,8 @@
    error rate and transcription seconds (decode included, no redaction);
 2. the language each Russian and Czech espeak-ng call (samples/languages.py, in several voices and
    speeds) is decided as: by the detector alone, and among the languages a centre serves;
-3. the ``vocabulary`` (hotwords) effect: how many of the company, product and place names said in
-   the labelled calls each model writes right, without and with them.
+3. the ``vocabulary`` effect: how many of the company, product and place names said in the
+   labelled calls each model writes right, without them, as hotwords and as the initial prompt.
 
     python bench/languages.py [--calls 12] [--models-dir models]
 
@@ -46,10 +46,11 @@ def multilingual(models_dir: Path) -> str:
     return str(folder if (folder / "model.bin").is_file() else assemble(preset, models_dir))
 
 
-def transcribe_all(model: str, calls: list, *, vocabulary: tuple[str, ...] = ()) -> tuple[float, list[str]]:
+def transcribe_all(model: str, calls: list, *, vocabulary: tuple[str, ...] = (),
+                   vocabulary_as: str = "hotwords") -> tuple[float, list[str]]:
     """(seconds, texts) of transcribing ``calls`` in English with ``model``."""
     transcriber = Transcriber(model, device="cpu", language="en", cpu_threads=os.cpu_count() or 0,
-                              vocabulary=vocabulary)
+                              vocabulary=vocabulary, vocabulary_as=vocabulary_as)  # type: ignore[arg-type]
     texts, started = [], time.perf_counter()
     for call in calls:
         segments = transcriber.transcribe_call(decode_stream(call.path)).segments
@@ -79,12 +80,12 @@ def english(models_dir: Path, limit: int) -> None:
     print("|---|---|---|---|---|---|")
     baseline = None
     for name, model in (("tiny.en", str(embedded_whisper_model())), ("whisper-base-multilingual", multilingual(models_dir))):
-        for vocabulary in ((), VOCABULARY):
-            seconds, texts = transcribe_all(model, calls, vocabulary=vocabulary)
+        for vocabulary, given_as in (((), "-"), (VOCABULARY, "hotwords"), (VOCABULARY, "initial_prompt")):
+            seconds, texts = transcribe_all(model, calls, vocabulary=vocabulary, vocabulary_as=given_as)
             errors = sum((word_errors(c.reference, t) for c, t in zip(calls, texts)), start=word_errors("", ""))
             right, said = name_hits([c.reference for c in calls], texts)
             baseline = baseline or seconds
-            print(f"| {name} | {'yes' if vocabulary else 'no'} | {errors.rate:.1%} | {seconds:.1f} "
+            print(f"| {name} | {given_as} | {errors.rate:.1%} | {seconds:.1f} "
                   f"({seconds / baseline:.2f}x) | {audio_s / seconds:.1f} | {right} of {said} |")
 
 

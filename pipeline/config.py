@@ -65,6 +65,10 @@ class Settings(BaseModel):
         (), description="Names and terms the calls say (company, products), comma-separated, given to"
         " Whisper as hotwords (with the scorecard's vocabulary)."
     )
+    vocabulary_as: Literal["hotwords", "initial_prompt"] = Field(
+        "hotwords", description="How Whisper is given the vocabulary: hotwords (in every 30 s window) or"
+        " initial_prompt (the first window only, fewer other words lost)."
+    )
     beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
     llm_context: int = Field(4096, ge=512, le=262_144, description="LLM context window, tokens (512 to 262144).")
     llm_threads: int | None = Field(
@@ -131,15 +135,6 @@ class Settings(BaseModel):
     def _known_language(cls, value: str | None) -> str | None:
         return None if value is None else language_code(value)
 
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _known_languages(cls, value: Any) -> Any:
-        """'en,ru' (flag, environment) or a TOML list, each a code Whisper knows."""
-        codes = value.split(",") if isinstance(value, str) else value
-        if not isinstance(codes, (list, tuple)):
-            return value
-        return tuple(dict.fromkeys(language_code(code) for code in codes if str(code).strip()))
-
     @field_validator("agent_channel_by_folder", mode="before")
     @classmethod
     def _folders_from_text(cls, value: Any) -> Any:
@@ -151,14 +146,16 @@ class Settings(BaseModel):
             return {folder.strip(): side.strip().lower() for folder, side in pairs}
         return value
 
-    @field_validator("vocabulary", mode="before")
+    @field_validator("languages", "vocabulary", mode="before")
     @classmethod
-    def _terms_from_text(cls, value: Any) -> Any:
-        """'Acme Telecom,FlexiPlan' (flag, environment) or a TOML list; blanks and repeats dropped."""
-        terms = value.split(",") if isinstance(value, str) else value
-        if not isinstance(terms, (list, tuple)):
+    def _list_from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """'en,ru' / 'Acme Telecom,FlexiPlan' (flag, environment) or a TOML list, blanks and
+        repeats dropped; each language a code Whisper knows."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
             return value
-        return tuple(dict.fromkeys(str(term).strip() for term in terms if str(term).strip()))
+        texts = [str(item).strip() for item in items if str(item).strip()]
+        return tuple(dict.fromkeys(map(language_code, texts) if info.field_name == "languages" else texts))
 
     def agent_channel_for(self, path: Path, sidecar_choice: Literal["left", "right"] | None = None
                           ) -> Literal["left", "right"]:

@@ -42,27 +42,31 @@ def spoken_card(language: str, *, one_by_one: bool = False) -> str:
     return ", ".join(" ".join(words[int(d)] for d in group) for group in groups)
 
 
+# Who says what in each language's call; {card} is the card number in that language's words.
+LINES: dict[str, tuple[str, ...]] = {
+    "ru": ("Здравствуйте, банк Северный, меня зовут Анна. Чем могу помочь?",
+           "Добрый день. Я хочу заблокировать карту, её украли вчера вечером.",
+           "Понимаю. Назовите, пожалуйста, номер карты.",
+           "Номер карты {card}.",
+           "Спасибо. Карта заблокирована. Новую карту вы получите через пять дней.",
+           "Отлично, это всё, спасибо.",
+           "Всего доброго, до свидания."),
+    "cs": ("Dobrý den, banka Sever, u telefonu Jana. Jak vám mohu pomoci?",
+           "Dobrý den, chtěl bych zablokovat kartu, včera mi ji ukradli.",
+           "Rozumím. Řekněte mi prosím číslo karty.",
+           "Číslo karty je {card}.",
+           "Děkuji. Karta je zablokovaná. Novou kartu dostanete do pěti dnů.",
+           "Výborně, to je všechno, děkuji.",
+           "Na shledanou."),
+}
+
+
 def script(language: str) -> list[Turn]:
-    """A short card-blocking call in ``language`` (ru or cs)."""
-    if language == "ru":
-        return [
-            Turn("agent", "Здравствуйте, банк Северный, меня зовут Анна. Чем могу помочь?"),
-            Turn("customer", "Добрый день. Я хочу заблокировать карту, её украли вчера вечером."),
-            Turn("agent", "Понимаю. Назовите, пожалуйста, номер карты."),
-            Turn("customer", f"Номер карты {spoken_card('ru')}."),
-            Turn("agent", "Спасибо. Карта заблокирована. Новую карту вы получите через пять дней."),
-            Turn("customer", "Отлично, это всё, спасибо."),
-            Turn("agent", "Всего доброго, до свидания."),
-        ]
-    return [
-        Turn("agent", "Dobrý den, banka Sever, u telefonu Jana. Jak vám mohu pomoci?"),
-        Turn("customer", "Dobrý den, chtěl bych zablokovat kartu, včera mi ji ukradli."),
-        Turn("agent", "Rozumím. Řekněte mi prosím číslo karty."),
-        Turn("customer", f"Číslo karty je {spoken_card('cs', one_by_one=True)}."),
-        Turn("agent", "Děkuji. Karta je zablokovaná. Novou kartu dostanete do pěti dnů."),
-        Turn("customer", "Výborně, to je všechno, děkuji."),
-        Turn("agent", "Na shledanou."),
-    ]
+    """A short card-blocking call in ``language`` (ru or cs): the agent speaks first, then they
+    take turns."""
+    card = spoken_card(language, one_by_one=language == "cs")
+    return [Turn("agent" if i % 2 == 0 else "customer", line.format(card=card))
+            for i, line in enumerate(LINES[language])]
 
 
 ENGLISH = [

@@ -296,6 +296,8 @@ def channel_layout(matrix: np.ndarray) -> ChannelLayout:
     (a silent channel included), ``mono`` for one channel or more than two."""
     if matrix.shape[0] != 2:
         return "mono"
+    if matrix.shape[1] == 0:
+        return "stereo"
     left, right = (matrix[i].astype(np.float64) for i in (0, 1))
     left, right = left - left.mean(), right - right.mean()
     power = float(np.sqrt(np.dot(left, left) * np.dot(right, right)))

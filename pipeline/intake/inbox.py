@@ -246,7 +246,8 @@ def read_call_facts(audio_path: Path) -> CallFacts:
         call_id=fields.call_id,
         started_at=started,
         started_at_source=source,
-        metadata=dict(fields.model_extra or {}),
+        metadata={**(fields.model_extra or {}),  # the per-call settings are kept with the other keys too
+                  **{k: v for k, v in (("agent_channel", fields.agent_channel), ("language", fields.language)) if v}},
         agent_channel=fields.agent_channel,
         language=fields.language,
     )

@@ -158,6 +158,7 @@ class CallProcessor:
                 cpu_threads=os.cpu_count() or 0,
                 vocabulary=dict.fromkeys((*self.settings.vocabulary, *(self.scorecard.vocabulary or ()))),
                 languages=self.settings.languages,
+                vocabulary_as=self.settings.vocabulary_as,
             )
         return self._transcriber
 

@@ -4,7 +4,8 @@ the one detected on the speech of all channels together (``pipeline.speech.langu
 
 Settings chosen for call audio: Silero VAD on (silent halves of a stereo call cost nothing),
 ``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
-``hotwords`` from the ``vocabulary`` setting (names and terms the calls say),
+the ``vocabulary`` setting's names and terms as ``hotwords`` (every 30 s window) or as the
+``initial_prompt`` (the first window only; fewer other words lost: docs/languages.md),
 int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
 ``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
 dropped (see ``drop_hallucinations``).
@@ -136,17 +137,19 @@ class Transcriber:
         cpu_threads: int = 0,
         vocabulary: Iterable[str] = (),
         languages: Iterable[str] = (),
+        vocabulary_as: Literal["hotwords", "initial_prompt"] = "hotwords",
     ) -> None:
         """``language``: the code every call is transcribed in unless one is given per call
         (None: detected per call, among ``languages`` when given); ``vocabulary``: names and
-        terms passed to Whisper as hotwords."""
+        terms passed to Whisper as ``vocabulary_as``."""
         from faster_whisper import WhisperModel
 
         self.choice = choose_device(device)
         self.model_name = model
         self.beam_size = beam_size
         self.language = language
-        self.hotwords = ", ".join(vocabulary) or None
+        terms = ", ".join(vocabulary) or None
+        self.vocabulary_options = {vocabulary_as: terms} if terms else {}
         self.languages = tuple(languages)
         try:
             self._model = WhisperModel(
@@ -227,7 +230,7 @@ class Transcriber:
         if channel.samples.size == 0:
             return []
         options: dict[str, Any] = dict(beam_size=self.beam_size, language=language, vad_filter=True,
-                                       word_timestamps=True, hotwords=self.hotwords)
+                                       word_timestamps=True, **self.vocabulary_options)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
             generator, _info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:

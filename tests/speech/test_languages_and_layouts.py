@@ -98,3 +98,26 @@ def test_a_dual_mono_mp3_is_stored_once_as_mono_and_a_silent_agent_is_flagged(
         assert 0.8 * said <= len(text.split()) <= 1.2 * said, text
     assert sorted(rows(db, "SELECT file_name, channel_layout, speaker_separated, overlap_s FROM kpi_calls")) == [
         ("dual-mono.mp3", "dual_mono", False, None), ("silent-agent.mp3", "silent_agent", False, None)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("given_as", ["hotwords", "initial_prompt"])
+def test_the_vocabulary_gets_the_company_name_written_as_it_is_spelt(given_as: str, card: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """tiny.en writes "North Wind Energy" on its own; with the name in the settings' vocabulary
+    the stored transcript spells it as the company does (docs/languages.md: 3 -> 21 of 24 names)."""
+    from tests.conftest import GOOD_CALL, run_cli
+
+    texts = {}
+    for vocabulary in ("", "Northwind Energy"):
+        db = tmp_path / f"w-{bool(vocabulary)}.duckdb"
+        args = ["score", str(GOOD_CALL), "--db", str(db), "--scorecard", str(card), "--json"]
+        if vocabulary:
+            args += ["--vocabulary", vocabulary]
+        monkeypatch.setenv("CALLSCORE_VOCABULARY_AS", given_as)
+        assert run_cli(*args).exit_code == 0
+        texts[vocabulary] = " ".join(t for (t,) in rows(db, "SELECT text FROM segments ORDER BY start_s"))
+    assert texts[""].startswith("Thank you for calling North Wind Energy.")  # the greeting, misspelt
+    assert texts["Northwind Energy"].startswith("Thank you for calling Northwind Energy.")
+    # hotwords reach every 30 s window; the initial prompt only the first (the closing is misheard again)
+    assert ("North Wind" in texts["Northwind Energy"]) is (given_as == "initial_prompt")

@@ -246,7 +246,7 @@ def test_a_decode_error_after_the_first_chunk_keeps_its_stage(
 def test_a_transcriber_error_is_a_transcribe_failure(write_call, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault injected: the model runs out of memory on the first chunk."""
 
-    def out_of_memory(self, chunk, *, repeats):
+    def out_of_memory(self, chunk, **options):
         raise RuntimeError("CUDA failed with error out of memory")
 
     monkeypatch.setattr(Transcriber, "_transcribe_chunk", out_of_memory)
