@@ -105,7 +105,7 @@ def test_a_dual_mono_mp3_is_stored_once_as_mono_and_a_silent_agent_is_flagged(
 def test_the_vocabulary_gets_the_company_name_written_as_it_is_spelt(given_as: str, card: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """tiny.en writes "North Wind Energy" on its own; with the name in the settings' vocabulary
-    the stored transcript spells it as the company does (docs/languages.md: 3 -> 21 of 24 names)."""
+    the stored transcript spells it as the company does (docs/languages.md: 3 -> 22 of 24 names as hotwords)."""
     from tests.conftest import GOOD_CALL, run_cli
 
     texts = {}
