@@ -30,6 +30,7 @@ class WorkItem(BaseModel):
     llm_model: str
     stored_transcript: str | None = None  # the stored transcript, exported to the staging folder
     stored_duration_s: float | None = None  # audio seconds, when the recording is stored
+    stored_language: str | None = None  # the language of the stored transcript, when known
 
     @classmethod
     def of(cls, planned: PlannedRecording, stored_transcript: Path | None) -> "WorkItem":
@@ -39,14 +40,14 @@ class WorkItem(BaseModel):
                    mtime_ns=planned.state.mtime_ns, whisper_model=key.whisper_model,
                    scorecard_version=key.scorecard_version, prompt_version=key.prompt_version,
                    llm_model=key.llm_model, stored_transcript=str(stored_transcript) if stored_transcript else None,
-                   stored_duration_s=planned.stored_duration_s)
+                   stored_duration_s=planned.stored_duration_s, stored_language=planned.stored_language)
 
     def planned(self) -> PlannedRecording:
         key = EvaluationKey(self.recording_id, self.whisper_model, self.scorecard_version, self.prompt_version,
                             self.llm_model)
         return PlannedRecording(path=Path(self.path), key=key, size_bytes=self.size_bytes, done=False,
                                 has_transcript=self.stored_transcript is not None,
-                                stored_duration_s=self.stored_duration_s,
+                                stored_duration_s=self.stored_duration_s, stored_language=self.stored_language,
                                 state=FileState(self.size_bytes, self.mtime_ns))
 
 

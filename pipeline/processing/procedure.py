@@ -68,6 +68,7 @@ class PlannedRecording:
     stored_duration_s: float | None = None  # audio seconds, when done or re-scored (only then looked up)
     state: FileState | None = None  # size and mtime when hashed (None: re-scored from the warehouse)
     facts: CallFacts | None = None  # the stored facts of a recording re-scored without its file
+    stored_language: str | None = None  # the language of the stored transcript re-scored, when known
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ class CallProcessor:
         return PlannedRecording(
             path=path, key=key, size_bytes=size, done=done, has_transcript=has_transcript,
             stored_duration_s=warehouse.stored_duration(recording_id) if done or has_transcript else None,
+            stored_language=warehouse.stored_language(recording_id, key.whisper_model) if has_transcript else None,
             state=state, facts=facts,
         )
 
@@ -228,7 +230,7 @@ class CallProcessor:
             if stored is None:
                 raise PermanentRecordingError(f"the stored transcript by {planned.key.whisper_model} is missing",
                                               stage="read")
-            return Transcription.reused(stored, duration_s=planned.stored_duration_s)
+            return Transcription.reused(stored, duration_s=planned.stored_duration_s, language=planned.stored_language)
         return self.transcribe_file(planned.path, facts if facts is not None else self.read_facts(planned))
 
     def transcribe_file(self, path: Path, facts: CallFacts | None = None) -> Transcription:
@@ -265,8 +267,7 @@ class CallProcessor:
         """Step 4 (stage ``score``): the measures, computed once, and the verdicts that rule
         criteria read them for; no verdicts when there is nothing to score."""
         metrics = compute_metrics(transcription.segments)
-        language = transcription.transcript.language if transcription.transcript is not None else None
-        score = self.score(transcription.segments, metrics, language=language.language if language else None) \
+        score = self.score(transcription.segments, metrics, language=transcription.language) \
             if transcription.status == "scored" else None
         return ScoredCall(metrics, score)
 

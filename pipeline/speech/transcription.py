@@ -39,11 +39,15 @@ class Transcription:
     transcript: NewTranscript | None  # a new transcription; None when too short, or stored earlier
     stored_segments: tuple[Segment, ...] | None = None  # an earlier transcript by the same model
     channel_layout: ChannelLayout | None = None  # None when the transcript was stored earlier
+    stored_language: str | None = None  # the language of an earlier transcript, when known
 
     @classmethod
-    def reused(cls, segments: tuple[Segment, ...], *, duration_s: float | None) -> "Transcription":
-        """An earlier transcript, stored by the same Whisper model (``duration_s``: audio seconds)."""
-        return cls(audio=None, duration_s=duration_s, truncated=False, transcript=None, stored_segments=segments)
+    def reused(cls, segments: tuple[Segment, ...], *, duration_s: float | None,
+               language: str | None = None) -> "Transcription":
+        """An earlier transcript, stored by the same Whisper model (``duration_s``: audio seconds;
+        ``language``: the language it was made in, when known)."""
+        return cls(audio=None, duration_s=duration_s, truncated=False, transcript=None, stored_segments=segments,
+                   stored_language=language)
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -57,6 +61,13 @@ class Transcription:
         if self.transcript is None and self.stored_segments is None:
             return "too_short"
         return "scored" if self.segments else "no_speech"
+
+    @property
+    def language(self) -> str | None:
+        """The code of the language the call was transcribed in (None: not known)."""
+        if self.transcript is not None and self.transcript.language is not None:
+            return self.transcript.language.language
+        return self.stored_language
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -127,3 +127,26 @@ def test_the_call_language_is_stored_and_decides_which_number_words_are_masked(
         ("russian.mp3", "ru", None), ("unknown.mp3", "en", None)]
     assert sorted(rows(db, "SELECT language, language_source, redacted_cards FROM transcripts")) == [
         ("en", "model", 0), ("ru", "given", 2)]  # said on both channels
+
+
+def test_a_stored_transcript_scored_again_is_redacted_in_its_own_language(
+        write_call, card: Path, tmp_path: Path) -> None:
+    """Stored with redaction off, a Russian transcript re-scored with it on (a new scorecard
+    version) reaches the LLM with its card number masked: the stored language is used."""
+    from tests.conftest import WIDER_CRITERION
+
+    write_call("inbox/russian.mp3", _stereo(300, 500), sidecar={"language": "ru"})
+    db = tmp_path / "w.duckdb"
+    unredacted = fake_processor(db, card, transcriber=ChannelTranscriber(said=RUSSIAN_CARD))
+    unredacted.settings = unredacted.settings.model_copy(update={"redact": ()})
+    with Warehouse.open(db) as warehouse:
+        run_batch([tmp_path / "inbox"], unredacted, warehouse, retry=NO_WAIT)
+    assert rows(db, "SELECT DISTINCT text FROM segments") == [(RUSSIAN_CARD,)]
+    wider, backend, transcriber = tmp_path / "wider.yaml", FakeBackend(), ChannelTranscriber()
+    wider.write_text(card.read_text() + WIDER_CRITERION)
+    with Warehouse.open(db) as warehouse:
+        run_batch([tmp_path / "inbox"], fake_processor(db, wider, backend=backend, transcriber=transcriber),
+                  warehouse, retry=NO_WAIT)
+    assert transcriber.calls == 0  # the stored transcript was re-used
+    (prompt,) = [" ".join(m["content"] for m in messages) for messages in backend.prompts]
+    assert "Номер карты [CARD]" in prompt and "четыре" not in prompt

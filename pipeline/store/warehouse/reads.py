@@ -106,6 +106,12 @@ class Reads:
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
+    def stored_language(self, recording_id: str, whisper_model: str) -> str | None:
+        """The language the stored transcript by ``whisper_model`` was made in (None: not known)."""
+        row = self.connection.execute("SELECT language FROM transcripts WHERE recording_id = ? AND whisper_model = ?",
+                                      [recording_id, whisper_model]).fetchone()
+        return None if row is None else row[0]
+
     def stored_duration(self, recording_id: str) -> float | None:
         row = self.connection.execute("SELECT duration_s FROM recordings WHERE recording_id = ?", [recording_id]).fetchone()
         return None if row is None else row[0]
