@@ -30,6 +30,7 @@ CUT_SEARCH_SECONDS = 5.0  # a chunk ends at the quietest point of its last this 
 CUT_WINDOW_SECONDS = 0.2  # length of the stretch whose loudness (RMS) picks that point, seconds
 DUAL_MONO_CORRELATION = 0.98  # channels correlating at least this much carry one signal twice
 SILENT_RMS = 1e-4  # a channel quieter than this (RMS, full scale = 1) holds no signal at all
+LAYOUT_BLOCK_SAMPLES = 1 << 20  # samples summed at a time when measuring the layout
 
 Speaker = Literal["agent", "customer", "unknown"]
 # How a recording's channels carry the call: ``stereo`` (agent and customer on their own channel),
@@ -298,16 +299,19 @@ def channel_layout(matrix: np.ndarray) -> ChannelLayout:
         return "mono"
     if matrix.shape[1] == 0:
         return "stereo"
-    left, right = (matrix[i].astype(np.float64) for i in (0, 1))
-    left, right = left - left.mean(), right - right.mean()
-    power = float(np.sqrt(np.dot(left, left) * np.dot(right, right)))
-    if power == 0 or min(_rms(left), _rms(right)) < SILENT_RMS:
+    n = matrix.shape[1]
+    sums = np.zeros(2)  # sum of left, of right
+    products = np.zeros(3)  # sum of left*left, right*right, left*right
+    for start in range(0, n, LAYOUT_BLOCK_SAMPLES):  # float64 a block at a time: no copy of the whole chunk
+        left, right = matrix[:, start:start + LAYOUT_BLOCK_SAMPLES].astype(np.float64)
+        sums += (left.sum(), right.sum())
+        products += (np.dot(left, left), np.dot(right, right), np.dot(left, right))
+    means = sums / n
+    variances = np.maximum(products[:2] / n - means ** 2, 0.0)  # of each channel, centred
+    covariance = products[2] / n - means[0] * means[1]
+    if variances.min() == 0 or float(np.sqrt(variances.min())) < SILENT_RMS:  # the quieter side's centred RMS
         return "stereo"
-    return "dual_mono" if float(np.dot(left, right)) / power >= DUAL_MONO_CORRELATION else "stereo"
-
-
-def _rms(samples: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
+    return "dual_mono" if covariance / float(np.sqrt(variances.prod())) >= DUAL_MONO_CORRELATION else "stereo"
 
 
 def quiet_cut(matrix: np.ndarray, *, search: int, window: int) -> int:
