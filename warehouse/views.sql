@@ -178,8 +178,22 @@ SELECT a.*, r.criterion_pass_rates
 FROM per_agent AS a
 LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_version = a.scorecard_version;
 
+-- Each criterion's latest agreement with human labels (`callscore eval`) per scorecard version,
+-- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more), 'not reliable' (below
+-- 0.4, or undefined because labels and answers held one class only) or, in kpi_criteria,
+-- 'not measured'.
+CREATE OR REPLACE VIEW criterion_trust AS
+SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model,
+       answers AS labelled_answers, kpi_round(agreement, 3) AS agreement, kpi_round(kappa, 3) AS kappa,
+       kpi_round(majority_baseline, 3) AS majority_baseline, labels_file,
+       CASE WHEN kappa >= 0.4 THEN 'reliable' ELSE 'not reliable' END AS trust
+FROM criterion_agreement
+QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1;
+
 -- One row per criterion and scorecard version. Low confidence: below 0.7. criterion_kind: 'llm' or 'rule'.
+-- agreement, kappa, trust: the latest measurement against human labels (criterion_trust).
 CREATE OR REPLACE VIEW kpi_criteria AS
+WITH totals AS (
 SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
        any_value(t.weight) AS weight, any_value(t.critical) AS critical, any_value(t.criterion_kind) AS criterion_kind,
        CAST(sum(t.answers) AS BIGINT) AS answers,
@@ -193,7 +207,12 @@ SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
        CAST(sum(t.unverified_evidence) AS BIGINT) AS unverified_evidence
 FROM criterion_totals AS t
 SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
-GROUP BY t.scorecard_name, t.scorecard_version, t.criterion_id;
+GROUP BY t.scorecard_name, t.scorecard_version, t.criterion_id
+)
+SELECT totals.*, a.agreement, a.kappa, a.labelled_answers, a.measured_at AS agreement_measured_at,
+       coalesce(a.trust, 'not measured') AS trust
+FROM totals
+LEFT JOIN criterion_trust AS a USING (scorecard_version, criterion_id);
 
 -- One row per call day (UTC), scorecard version and criterion.
 CREATE OR REPLACE VIEW kpi_daily AS

@@ -51,6 +51,7 @@ class Pair:
     label: Answer
     answer: Answer
     confidence: float | None  # 0-1, the model's probability of its answer
+    prompt_version: str | None = None  # of the evaluation that gave the answer
 
     @property
     def agrees(self) -> bool:
@@ -95,6 +96,11 @@ class EvalReport:
     kinds: tuple[Agreement, ...] = ()  # one row per kind of criterion on the scorecard ('llm', 'rule')
     pairs: tuple[Pair, ...] = field(default=(), repr=False)
 
+    @property
+    def prompt_versions(self) -> tuple[str, ...]:
+        """The prompt versions of the answers compared."""
+        return tuple(sorted({p.prompt_version for p in self.pairs if p.prompt_version}))
+
 
 def read_labels(path: Path) -> list[Label]:
     """Rows of a labels CSV; a bad file or row is a ``LabelsError`` naming the line."""
@@ -133,8 +139,8 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
     by_call: dict[str, dict[str, tuple]] = {}
     names: dict[str, list[str]] = {}
     models = set()
-    for recording_id, file_name, criterion_id, passed, confidence, model in rows:
-        by_call.setdefault(recording_id, {})[criterion_id] = (file_name, passed, confidence)
+    for recording_id, file_name, criterion_id, passed, confidence, model, prompt in rows:
+        by_call.setdefault(recording_id, {})[criterion_id] = (file_name, passed, confidence, prompt)
         names.setdefault(file_name, []).append(recording_id)
         models.add(model)
     pairs, unmatched = [], []
@@ -147,9 +153,9 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
             found = by_call[recording_id].get(label.criterion_id)
             if found is None:
                 continue
-            file_name, passed, confidence = found
+            file_name, passed, confidence, prompt = found
             answer: Answer = "na" if passed is None else "yes" if passed else "no"
-            pairs.append(Pair(recording_id, file_name, label.criterion_id, label.label, answer, confidence))
+            pairs.append(Pair(recording_id, file_name, label.criterion_id, label.label, answer, confidence, prompt))
     return pairs, sorted(set(unmatched)), tuple(sorted(models))
 
 

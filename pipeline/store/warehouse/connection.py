@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import WarehouseError
+from pipeline.store.warehouse.agreement_ledger import AgreementLedger
+from pipeline.store.warehouse.call_reads import CallReads
 from pipeline.store.warehouse.call_writer import CallWriter
 from pipeline.store.warehouse.errors import first_line, open_error
 from pipeline.store.warehouse.kpi_tables import KpiTables
@@ -30,7 +32,7 @@ READ_ONLY_CONFIG = {
 }
 
 
-class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
+class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, AgreementLedger, RunLedger):
     """An open DuckDB warehouse. Use as a context manager."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -38,11 +40,12 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> "Warehouse":
+    def open(cls, path: Path, *, read_only: bool = False, config: dict | None = None) -> "Warehouse":
         """Open for writing (creating the file and its directory if needed, and bringing the schema
         up to date), or read-only: then nothing is written, not even a migration, and the
         connection can read this warehouse and nothing else (``READ_ONLY_CONFIG``). A DuckDB file
-        that is not a callscore warehouse is refused before anything is written to it."""
+        that is not a callscore warehouse is refused before anything is written to it. ``config``
+        replaces ``READ_ONLY_CONFIG`` for a read-only open (the export allows its own folder)."""
         path = Path(path)
         if read_only and not path.is_file():
             raise WarehouseError(f"no warehouse at {path}: run `callscore score` first")
@@ -54,7 +57,7 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, RunLedger):
             except OSError as exc:
                 raise WarehouseError(f"cannot create the directory for warehouse {path}: {exc.strerror}") from exc
         try:
-            connection = duckdb.connect(str(path), read_only=read_only, config=READ_ONLY_CONFIG if read_only else {})
+            connection = duckdb.connect(str(path), read_only=read_only, config=(config or READ_ONLY_CONFIG) if read_only else {})
         except (duckdb.Error, OSError) as exc:
             raise open_error(path, exc, read_only=read_only) from exc
         warehouse = cls(connection, path)

@@ -29,7 +29,7 @@ class ReportReads:
     def criterion_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
         """Per criterion: answers, pass rate and not-applicable rate (0-1), mean confidence."""
         return self._dicts(f"""
-            SELECT criterion_id, any_value(critical) AS critical, count(*) AS answers,
+            SELECT criterion_id, any_value(critical) AS critical, any_value(criterion_kind) AS criterion_kind, count(*) AS answers,
                    count(*) FILTER (WHERE passed) / nullif(count(passed), 0) AS pass_rate,
                    count(*) FILTER (WHERE passed IS NULL) / count(*) AS na_rate,
                    avg(confidence) AS mean_confidence,
@@ -70,7 +70,7 @@ class ReportReads:
 
     def latest_verdicts(self, scorecard_version: str, *, llm_model: str | None = None,
                         prompt_version: str | None = None) -> list[tuple]:
-        """(recording id, file name, criterion, passed, confidence, LLM) of each call's latest scored
+        """(recording id, file name, criterion, passed, confidence, LLM, prompt version) of each call's latest scored
         evaluation of ``scorecard_version`` (by ``llm_model``, with ``prompt_version``, if given)."""
         return self.connection.execute(
             """
@@ -80,7 +80,7 @@ class ReportReads:
                 WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
                   AND (? IS NULL OR prompt_version = ?)
             )
-            SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model
+            SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model, s.prompt_version
             FROM latest AS l
             JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
             JOIN recordings AS r USING (recording_id)

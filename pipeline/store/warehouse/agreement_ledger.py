@@ -1,0 +1,48 @@
+"""``criterion_agreement`` (migration 010): what ``callscore eval`` measured of each criterion
+against human labels, kept so that ``kpi_criteria``, the report and the call pages can say how
+far a criterion's verdicts can be trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from pipeline.store.warehouse.errors import mapped_writes
+
+RELIABLE_KAPPA = 0.4  # a criterion measured below this Cohen's kappa reads as not yet reliable
+
+
+@dataclass(frozen=True)
+class CriterionAgreement:
+    """One criterion's agreement with the labels in one measurement."""
+
+    criterion_id: str
+    answers: int  # labelled answers compared
+    agreement: float | None  # 0-1
+    kappa: float | None  # Cohen's kappa; None when undefined (a single class)
+    majority_baseline: float | None  # 0-1
+
+
+class AgreementLedger:
+    """The ``Warehouse`` methods that keep and read measured agreement."""
+
+    def save_agreement(self, rows: Sequence[CriterionAgreement], *, scorecard_name: str, scorecard_version: str,
+                       prompt_versions: Sequence[str], llm_models: Sequence[str], labels_file: str) -> int:
+        """Store one measurement (all its criteria in one transaction); returns its id."""
+        with mapped_writes(self.path), self.transaction():
+            measurement = self.connection.execute("SELECT nextval('agreement_measurement_ids')").fetchone()[0]
+            self.connection.executemany(
+                "INSERT INTO criterion_agreement (measurement_id, scorecard_name, scorecard_version, prompt_version,"
+                " llm_model, criterion_id, answers, agreement, kappa, majority_baseline, labels_file)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[measurement, scorecard_name, scorecard_version, ", ".join(prompt_versions), ", ".join(llm_models),
+                  row.criterion_id, row.answers, row.agreement, row.kappa, row.majority_baseline, labels_file]
+                 for row in rows],
+            )
+        return measurement
+
+    def criterion_trust(self, scorecard_version: str | None) -> dict[str, dict[str, Any]]:
+        """criterion id -> its latest measurement for ``scorecard_version`` (the columns of view
+        ``criterion_trust``); a criterion never measured is absent."""
+        rows = self._dicts("SELECT * FROM criterion_trust WHERE scorecard_version = ?", [scorecard_version])
+        return {row["criterion_id"]: row for row in rows}
