@@ -61,8 +61,12 @@ demo: install
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT file_name, channel_layout, language, conversation_s, agent_talk_ratio, customer_talk_ratio, non_talk_s, agent_interruptions, customer_interruptions, longest_monologue_s FROM kpi_calls ORDER BY file_name"
 	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
 	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
+	@echo "Agreement with a QA person's labels of these calls (kept: the report marks unreliable criteria):"
+	$(BIN)/callscore eval --db $(DEMO_DB) --labels samples/calls/labels.csv
+	@echo "One call, as a supervisor opens it (callscore show FILE):"
+	$(BIN)/callscore show --db $(DEMO_DB) --no-transcript broadband-poor.mp3
 	@echo
-	@echo "Report (open it in a browser):"
+	@echo "Report, with a page per call (open it in a browser):"
 	@$(BIN)/callscore report --db $(DEMO_DB) --out $(DEMO_REPORT)
 
 test: install system-deps

@@ -100,29 +100,77 @@ def upgrade(db: Path | None) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write; the call pages go in the folder <name>-calls beside it.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls on or after this day (YYYY-MM-DD). [default: all calls]")
+@click.option("--audio-base-url", metavar="URL", help="A web server that serves the recordings: call pages play them from URL/<path under --audio-root>. [default: the file where each was scored]")
+@click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), help="The folder --audio-base-url serves; recordings outside it go by file name. [default: file name only]")
+@click.option("--embed-audio", is_flag=True, help="Put each listed call's recording inside its page (pages become as large as the audio; up to 50 MB each).")
 @db_option()
-def report(out: Path, since: Any, db: Path | None) -> None:
-    """Write a self-contained HTML report: QA score distribution, pass rate per criterion,
-    agent comparison, daily trend, and the calls to review first with evidence quotes.
+def report(out: Path, since: Any, audio_base_url: str | None, audio_root: Path | None, embed_audio: bool,
+           db: Path | None) -> None:
+    """Write a self-contained HTML report: QA score distribution, pass rate per criterion (with
+    its measured agreement with human labels), agent comparison, daily trend, the lowest-scoring
+    calls and the calls to review first with their evidence.
 
-    The file opens offline (no scripts, nothing fetched) and covers the scorecard version
-    scored most recently.
+    Every call it lists links to a page of its own: verdicts with evidence linked to the
+    transcript line and to the moment in the recording, the transcript by speaker turn, and a
+    timeline of who spoke when. The files open offline (nothing is fetched) and cover the
+    scorecard version scored most recently. Redacted text stays redacted.
     """
+    from pipeline.report.audio_links import AudioLinks
     from pipeline.report.html_report import write_report
 
     with read_warehouse(db) as warehouse:
         try:
-            data = write_report(warehouse, out, since=since.date() if since else None)
+            audio = AudioLinks(audio_base_url, audio_root, embed_audio)
+            data = write_report(warehouse, out, since=since.date() if since else None, audio=audio)
         except CallscoreError as exc:
             fail(str(exc))
             return
         except OSError as exc:
-            fail(f"cannot write {out}: {exc.strerror or exc}")
+            fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
             return
-    message(f"report: {len(data.calls)} calls, {len(data.review)} answers to review -> {out}")
+    message(f"report: {len(data.calls)} calls, {len(data.review)} answers to review, "
+            f"{len(data.linked_calls())} call pages -> {out}")
     click.echo(str(out.resolve()))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True,
+              help="Parquet keeps types (timestamps, maps); CSV opens anywhere.")
+@db_option()
+@json_option
+def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
+    """Write the KPI views and the main tables into FOLDER, one file per table.
+
+    BI tools and the duckdb CLI then read the files, not the warehouse, so they never wait on
+    (or block) a scoring run. Run it after each nightly run; files are replaced whole, and
+    FOLDER/manifest.json lists them with their row counts. FOLDER must be new, empty or an
+    earlier export.
+
+    \b
+    Examples:
+      callscore export exports/
+      duckdb -c "SELECT agent, mean_qa_score FROM 'exports/kpi_agents.parquet'"
+    """
+    from pipeline.config import load_settings
+    from pipeline.store.export import export_warehouse
+
+    try:
+        path = load_settings({"db": db}).db
+        written = export_warehouse(path, folder, fmt=fmt)  # type: ignore[arg-type]
+    except CallscoreError as exc:
+        fail(str(exc))
+        return
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or folder}: {exc.strerror or exc}")
+        return
+    if as_json:
+        click.echo(json.dumps([{"table": t.name, "file": str(folder / t.file), "rows": t.rows} for t in written], indent=2))
+        return
+    message(f"exported {len(written)} tables from {path} to {folder} ({fmt})")
+    print_table(["table", "file", "rows"], [[t.name, t.file, str(t.rows)] for t in written])
 
 
 @main.command("eval")
@@ -130,10 +178,11 @@ def report(out: Path, since: Any, db: Path | None) -> None:
 @scorecard_option("Scorecard whose verdicts to compare.")
 @click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
 @click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
+@click.option("--no-store", is_flag=True, help="Only print the figures; do not keep them in the warehouse.")
 @db_option()
 @json_option
 def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
-                 db: Path | None, as_json: bool) -> None:
+                 no_store: bool, db: Path | None, as_json: bool) -> None:
     """Measure agreement of the stored verdicts with human QA labels.
 
     For the labelled calls in the warehouse (scored with the scorecard's current version), per
@@ -141,6 +190,11 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
     recall of "failed", a confusion table, and how many of the least confident answers a person
     would review to reach 95% agreement on the rest. Compare models or prompts by scoring the
     same calls with each and running eval with --llm (README: "Measuring agreement").
+
+    Each criterion's agreement and kappa are kept in the warehouse (table criterion_agreement,
+    with the scorecard version, prompt version and LLM measured): kpi_criteria, the report and
+    the call pages show the last measurement, and mark a criterion with kappa below 0.4 as not
+    yet reliable.
     """
     from dataclasses import asdict
 
@@ -166,9 +220,31 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
         message(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}")
     if not report.pairs:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
+    if not no_store:
+        _store_agreement(report, card, labels, db)
     if as_json:
         data = asdict(report)
         data.pop("pairs")
         click.echo(json.dumps(data, indent=2))
         return
     print_agreement(report, card.name, TARGET_AGREEMENT)
+
+
+def _store_agreement(report: Any, card: Any, labels: Path, db: Path | None) -> None:
+    """Keep the per-criterion figures; a warehouse busy with a run leaves them unstored, said so."""
+    from pipeline.config import load_settings
+    from pipeline.errors import WarehouseBusyError
+    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.agreement_ledger import CriterionAgreement
+
+    rows = [CriterionAgreement(c.criterion_id, c.answers, c.agreement, c.kappa, c.majority_baseline)
+            for c in report.criteria]
+    try:
+        with Warehouse.open(load_settings({"db": db}).db) as warehouse:
+            warehouse.save_agreement(rows, scorecard_name=card.name, scorecard_version=card.version,
+                                     prompt_versions=report.prompt_versions, llm_models=report.llm_models,
+                                     labels_file=str(labels))
+    except WarehouseBusyError as exc:
+        message(f"callscore: agreement not stored ({exc}); run eval again when the run is over")
+    except CallscoreError as exc:
+        fail(str(exc))

@@ -1,28 +1,37 @@
-"""``callscore report``: one self-contained HTML page of the warehouse's KPIs for supervisors.
+"""``callscore report``: one self-contained HTML page of the warehouse's KPIs for supervisors,
+and a page per call it lists (``call_page``), in a folder beside it.
 
-The page has no scripts and fetches nothing: styles and SVG charts are inline, so it opens
-offline, can be mailed, and is safe to attach to a Prefect artifact. Every string that came
-from a recording (file names, agents, evidence quotes) is HTML-escaped.
+The pages fetch nothing: styles and SVG charts are inline, so they open offline and can be
+mailed or attached to a Prefect artifact; the report has no scripts. They are rendered from
+jinja2 templates (``templates/``) that escape every value, so text from a recording (file
+names, agents, transcript lines) shows as text.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CallscoreError
+from pipeline.report.audio_links import AudioLinks
+from pipeline.report.call_page import render_call_page
+from pipeline.report.call_view import CriterionTrust, load_call
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
-from pipeline.speech.segments import timestamp
+from pipeline.report.templates import TEMPLATES, when
 from pipeline.store.warehouse import Warehouse
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
 QA_TARGET = 80.0  # a call at or above this reads as good in the charts
 REVIEW_ROWS = 50  # most rows in "calls to review first"
+WORST_CALLS = 10  # rows in "lowest-scoring calls"
+AGENT_CALLS = 20  # calls listed under each agent, lowest score first
+_PAGE_NAME = re.compile(r"^\w{1,16}\.html$", re.ASCII)  # a call page in the pages folder
+_PAGES_MARK = ".callscore-call-pages"  # in a folder of call pages: callscore may replace what is in it
 
 
 class ReportTargetError(CallscoreError):
@@ -43,6 +52,24 @@ class ReportData:
     daily: list[dict[str, Any]]  # per day: calls, mean_qa_score
     review: list[dict[str, Any]]  # calls_to_review rows
     failures: int  # recordings that failed in the period (from `failures`)
+    trust: dict[str, dict[str, Any]] = field(default_factory=dict)  # criterion -> latest agreement (criterion_trust)
+
+    @property
+    def worst_calls(self) -> list[dict[str, Any]]:
+        """The lowest-scoring calls, critical failures first."""
+        scored = [c for c in self.calls if c["qa_score"] is not None]
+        return sorted(scored, key=lambda c: (not c["critical_failed"], c["qa_score"]))[:WORST_CALLS]
+
+    def agent_calls(self, agent: str) -> list[dict[str, Any]]:
+        """``agent``'s calls (``(unknown)``: those without one), lowest score first."""
+        mine = [c for c in self.calls if (c["agent"] or "(unknown)") == agent]
+        return sorted(mine, key=lambda c: (c["qa_score"] is None, c["qa_score"] or 0))[:AGENT_CALLS]
+
+    def linked_calls(self) -> list[str]:
+        """Recording ids of every call the page links to, in first-listed order."""
+        ids = [r["recording_id"] for r in self.review] + [c["recording_id"] for c in self.worst_calls]
+        ids += [c["recording_id"] for a in self.agents for c in self.agent_calls(a["agent"])]
+        return list(dict.fromkeys(ids))
 
 
 def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
@@ -58,6 +85,7 @@ def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
         daily=warehouse.daily_figures(version, first_day),
         review=warehouse.answers_to_review(version, first_day, limit=REVIEW_ROWS),
         failures=warehouse.failed_recordings_since(first_day),
+        trust=warehouse.criterion_trust(version),
     )
 
 
@@ -73,20 +101,6 @@ def _tone_for_score(score: float | None) -> str:
     return "good" if score >= QA_TARGET else "warn" if score >= 60 else "bad"
 
 
-def _when(value: Any) -> str:
-    """A stored time or day as text. DuckDB hands back a value outside Python's range (e.g. a
-    year-10000 time from an old sidecar) as a string, shown as it is."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else str(value)
-
-
-def _fmt(value: Any, pattern: str = "{}") -> str:
-    return "–" if value is None else escape(pattern.format(value))
-
-
 def qa_distribution(calls: list[dict[str, Any]]) -> list[int]:
     """Calls per QA bucket: [0,10), [10,20) ... [90,100] (100 falls in the last)."""
     counts = [0] * (len(QA_BUCKETS) - 1)
@@ -97,70 +111,113 @@ def qa_distribution(calls: list[dict[str, Any]]) -> list[int]:
     return counts
 
 
-def render(data: ReportData) -> str:
-    """The whole page as one HTML string."""
-    scored = [c["qa_score"] for c in data.calls if c["qa_score"] is not None]
-    mean_qa = sum(scored) / len(scored) if scored else None
-    critical = sum(1 for c in data.calls if c["critical_failed"])
-    audio_h = sum(c["duration_s"] or 0 for c in data.calls) / 3600
-    period = f"calls since {data.since.isoformat()}" if data.since else "all calls"
+def trust_note(trust: dict[str, Any] | None) -> str:
+    """How far a criterion's pass rate can be trusted, in a few words (``trust``: its
+    ``criterion_trust`` row, None when never measured)."""
+    return CriterionTrust.from_row(trust).summary()
 
-    charts = []
-    if data.calls:
-        charts.append(_figure("qa-distribution", "QA score distribution", histogram(
+
+def _charts(data: ReportData) -> list[dict[str, str]]:
+    """The figures' keys, headings, SVG and captions."""
+    if not data.calls:
+        return []
+    criteria = []
+    for c in data.criteria:
+        trust = data.trust.get(c["criterion_id"])
+        reliable = trust is not None and trust["trust"] == "reliable"
+        shown_kappa = "" if trust is None or trust["kappa"] is None else f"kappa {trust['kappa']:.2f}"
+        note = " ".join(filter(None, [f"(n/a {c['na_rate']:.0%})" if c["na_rate"] else "",
+                                      "not measured" if trust is None else "" if reliable else shown_kappa or "one class"]))
+        criteria.append(Bar(c["criterion_id"] + (" *" if c["critical"] else "") + ("" if reliable else " ?"),
+                            c["pass_rate"], note, _tone_for_rate(c["pass_rate"]) if reliable else "neutral"))
+    return [
+        dict(key="qa-distribution", heading="QA score distribution", svg=histogram(
             qa_distribution(data.calls), QA_BUCKETS, title="Calls per QA score band",
             tones=[_tone_for_score(edge + 5) for edge in QA_BUCKETS[:-1]]),
-            f"Calls per band of 10 points; {QA_TARGET:g} and above reads as on target."))
-        charts.append(_figure("criteria", "Pass rate per criterion", horizontal_bars(
-            [Bar(c["criterion_id"] + (" *" if c["critical"] else ""), c["pass_rate"],
-                 f"(n/a {c['na_rate']:.0%})" if c["na_rate"] else "", _tone_for_rate(c["pass_rate"]))
-             for c in data.criteria], title="Pass rate per criterion", maximum=1.0),
-            "Share of applicable answers that passed. * critical criterion."))
-        charts.append(_figure("agents", "Agent comparison", horizontal_bars(
-            [Bar(a["agent"], a["mean_qa_score"], f"({a['calls']} call{'s' if a['calls'] != 1 else ''})", _tone_for_score(a["mean_qa_score"]))
-             for a in data.agents], title="Mean QA score per agent", maximum=100.0, value_format="{:.0f}"),
-            "Mean QA score (0-100) per agent over the period."))
-        charts.append(_figure("daily", "Daily trend", line_chart(
-            [_when(d["day"]) or "?" for d in data.daily],
+            caption=f"Calls per band of 10 points; {QA_TARGET:g} and above reads as on target."),
+        dict(key="criteria", heading="Pass rate per criterion", svg=horizontal_bars(
+            criteria, title="Pass rate per criterion", maximum=1.0),
+            caption="Share of applicable answers that passed. * critical criterion. ? not shown reliable: its "
+                    "agreement with human labels was not measured (callscore eval) or its kappa is below 0.4; "
+                    "such bars are drawn grey."),
+        dict(key="agents", heading="Agent comparison", svg=horizontal_bars(
+            [Bar(a["agent"], a["mean_qa_score"], f"({a['calls']} call{'s' if a['calls'] != 1 else ''})",
+                 _tone_for_score(a["mean_qa_score"])) for a in data.agents],
+            title="Mean QA score per agent", maximum=100.0, value_format="{:.0f}"),
+            caption="Mean QA score (0-100) per agent over the period."),
+        dict(key="daily", heading="Daily trend", svg=line_chart(
+            [when(d["day"]) or "?" for d in data.daily],
             [None if d["mean_qa_score"] is None else round(d["mean_qa_score"], 1) for d in data.daily],
             title="Mean QA score per day", notes=[f"{d['calls']} calls" for d in data.daily],
             positions=_day_positions([d["day"] for d in data.daily])),
-            "Mean QA score of the calls of each day (UTC)."))
+            caption="Mean QA score of the calls of each day (UTC)."),
+    ]
 
-    return _PAGE.format(
-        period=escape(period),
-        scorecard=escape(f"{data.scorecard_name} (version {data.scorecard_version})" if data.scorecard_name else "none"),
-        generated=escape(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-        tiles="".join([
-            _tile("Calls scored", str(len(data.calls))),
-            _tile("Mean QA score", _fmt(mean_qa, "{:.1f}")),
-            _tile("Critical failures", str(critical), "bad" if critical else ""),
-            _tile("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min"),
-            _tile("Recordings failed", str(data.failures), "bad" if data.failures else ""),
-            _tile("Languages", _languages(data.calls)),
-        ]),
-        charts="".join(charts) or '<p class="empty">No scored calls in this period.</p>',
-        agents=_agents_table(data.agents),
-        review=_review_table(data.review),
+
+def render(data: ReportData, *, pages: str | None = None) -> str:
+    """The whole page as one HTML string; ``pages``: the folder (relative to the page) that
+    holds the call pages it links to, None for no links."""
+    scored = [c["qa_score"] for c in data.calls if c["qa_score"] is not None]
+    audio_h = sum(c["duration_s"] or 0 for c in data.calls) / 3600
+    critical = sum(1 for c in data.calls if c["critical_failed"])
+    tiles = [
+        ("Calls scored", str(len(data.calls)), ""),
+        ("Mean QA score", f"{sum(scored) / len(scored):.1f}" if scored else "–", ""),
+        ("Critical failures", str(critical), "bad" if critical else ""),
+        ("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min", ""),
+        ("Recordings failed", str(data.failures), "bad" if data.failures else ""),
+        ("Languages", _languages(data.calls), ""),
+    ]
+    return TEMPLATES.get_template("report.html.j2").render(
+        data=data, tiles=tiles, charts=_charts(data), trust_note=trust_note,
+        period=f"calls since {data.since.isoformat()}" if data.since else "all calls",
+        scorecard=f"{data.scorecard_name} (version {data.scorecard_version})" if data.scorecard_name else "none",
+        generated=data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        page_of=lambda recording_id: f"{pages}/{page_name(recording_id)}" if pages else None,
     )
 
 
-def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None) -> ReportData:
-    """Collect, render and write the page to ``out`` (atomically: a reader never sees half).
-    ``out`` may be a new file or an earlier report, never the warehouse or any other file."""
+def page_name(recording_id: str) -> str:
+    """A call page's file name: the recording id's first 16 hex digits."""
+    return f"{re.sub(r'[^0-9A-Za-z]', '_', recording_id[:16])}.html"
+
+
+def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None,
+                 audio: AudioLinks | None = None) -> ReportData:
+    """Collect, render and write the page to ``out``, and a page per call it lists into the
+    folder ``<out's stem>-calls`` beside it (each file atomically: a reader never sees half).
+    ``out`` may be a new file or an earlier report, never the warehouse or any other file; the
+    folder a new one or one callscore made."""
     check_report_target(out, warehouse.path)
+    pages = out.with_name(f"{out.stem}-calls")
+    check_pages_folder(pages)
     data = collect(warehouse, since=since)
-    page = render(data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    audio = audio or AudioLinks()
+    pages.mkdir(parents=True, exist_ok=True)
+    (pages / _PAGES_MARK).touch()
+    written = set()
+    for recording_id in data.linked_calls():
+        name = page_name(recording_id)
+        _write_atomically(pages / name, render_call_page(load_call(warehouse, recording_id), audio,
+                                                         report_href=f"../{out.name}"))
+        written.add(name)
+    for stale in pages.iterdir():
+        if _PAGE_NAME.match(stale.name) and stale.name not in written:
+            stale.unlink(missing_ok=True)
+    _write_atomically(out, render(data, pages=pages.name))
+    return data
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
     try:
         with open(partial, "x", encoding="utf-8") as handle:  # "x": never through a file or link already there
-            handle.write(page)
-        partial.replace(out)
+            handle.write(text)
+        partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return data
 
 
 def check_report_target(out: Path, db: Path) -> None:
@@ -182,6 +239,17 @@ def check_report_target(out: Path, db: Path) -> None:
         raise ReportTargetError(f"{out} exists and is not a callscore report: it is kept; give --out another name")
 
 
+def check_pages_folder(pages: Path) -> None:
+    """Refuse a call-pages folder that is a link, not a folder, or a folder callscore did not
+    make that holds anything (``ReportTargetError``)."""
+    if pages.is_symlink() or (pages.exists() and not pages.is_dir()):
+        raise ReportTargetError(f"{pages} (where the call pages go) exists and is not a folder: it is kept;"
+                                " give --out another name")
+    if pages.is_dir() and not (pages / _PAGES_MARK).is_file() and any(pages.iterdir()):
+        raise ReportTargetError(f"{pages} (where the call pages go) holds files callscore did not write: it is kept;"
+                                " give --out another name")
+
+
 def _day_positions(days: list[date]) -> list[float] | None:
     """Each day's place (0-1) between the first and the last, so gaps between days show."""
     if len(days) < 2 or not all(isinstance(day, date) for day in days):
@@ -190,93 +258,10 @@ def _day_positions(days: list[date]) -> list[float] | None:
     return [(day - days[0]).days / span for day in days]
 
 
-def _figure(key: str, heading: str, svg: str, caption: str) -> str:
-    return (f'<figure class="chart" data-chart="{key}"><h2>{escape(heading)}</h2>{svg}'
-            f'<figcaption>{escape(caption)}</figcaption></figure>')
-
-
 def _languages(calls: list[dict[str, Any]]) -> str:
     """"en 40 · ru 12": the calls per language, most first ("-" for none)."""
     counts = Counter(c.get("language") or "unknown" for c in calls)
-    return escape(" · ".join(f"{code} {n}" for code, n in counts.most_common())) or "-"
-
-
-def _tile(label: str, value: str, tone: str = "") -> str:
-    return f'<div class="tile {tone}"><div class="value">{value}</div><div class="label">{escape(label)}</div></div>'
-
-
-def _agents_table(agents: list[dict[str, Any]]) -> str:
-    if not agents:
-        return ""
-    rows = "".join(
-        f"<tr><td>{escape(a['agent'])}</td><td>{a['calls']}</td><td>{_fmt(a['mean_qa_score'], '{:.1f}')}</td>"
-        f"<td>{a['critical_failed_calls']}</td><td>{_fmt(a['mean_talk_ratio'], '{:.0%}')}</td>"
-        f"<td>{_fmt(a['interruptions_per_call'], '{:.1f}')}</td></tr>"
-        for a in agents
-    )
-    return ('<section><h2>Agents</h2><table id="agents"><thead><tr><th>Agent</th><th>Calls</th><th>Mean QA</th>'
-            '<th>Critical failures</th><th>Talk ratio</th><th>Interruptions per call</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table></section>")
-
-
-def _review_table(review: list[dict[str, Any]]) -> str:
-    if not review:
-        return '<section><h2>Calls to review first</h2><p class="empty">Nothing to review: no critical failures or low-confidence answers.</p></section>'
-    rows = []
-    for r in review:
-        evidence = escape(r["evidence"]) if r["evidence"] else '<span class="muted">no evidence</span>'
-        if r["evidence"] and r.get("evidence_start_s") is not None:
-            evidence = f'<span class="muted">L{r["evidence_line"]} [{timestamp(r["evidence_start_s"])}]</span> {evidence}'
-        if r["evidence"] and r["evidence_verified"] is False:
-            evidence += ' <span class="flag" title="not found in the transcript">unverified</span>'
-        when = _when(r["started_at"])
-        notes = [r.get("language") if r.get("language") not in (None, "en") else None,
-                 r.get("channel_layout") if r.get("channel_layout") in ("dual_mono", "silent_agent", "silent_customer")
-                 else None]
-        file_cell = escape(r["file_name"]) + "".join(f' <span class="flag">{escape(n)}</span>' for n in notes if n)
-        rows.append(
-            f'<tr class="{"critical" if r["critical_failure"] else ""}"><td>{escape(when)}</td>'
-            f"<td>{escape(r['agent'] or '')}</td><td>{file_cell}</td><td>{escape(r['criterion_id'])}</td>"
-            f"<td>{escape(r['answer'])}{' (critical)' if r['critical_failure'] else ''}</td>"
-            f"<td>{_fmt(r['confidence'], '{:.2f}')}</td><td class=\"quote\">{evidence}</td></tr>"
-        )
-    return ('<section><h2>Calls to review first</h2><p class="muted">Critical criteria answered "no", then '
-            'answers the model was less than 70% sure of.</p><table id="review"><thead><tr><th>Started</th>'
-            '<th>Agent</th><th>File</th><th>Criterion</th><th>Answer</th><th>Confidence</th><th>Evidence</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+    return " · ".join(f"{code} {n}" for code, n in counts.most_common()) or "-"
 
 
 _REPORT_MARK = "<title>callscore report</title>"  # in every report's head: a file that has it may be replaced
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>callscore report</title>
-<style>
-body {{ font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1360px;
-       padding: 0 16px; color: #1d2430; background: #fafbfc; }}
-h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 16px; margin: 0 0 8px; }}
-.meta, .muted, figcaption {{ color: #5b6573; }} .muted {{ fill: #5b6573; font-size: 12px; }}
-.tiles {{ display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }}
-.tile {{ background: #fff; border: 1px solid #dde2e8; border-radius: 6px; padding: 10px 16px; min-width: 130px; }}
-.tile .value {{ font-size: 24px; font-weight: 600; }} .tile.bad .value {{ color: #b3312c; }}
-.charts {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(660px, 1fr)); gap: 16px; }}
-figure {{ background: #fff; border: 1px solid #dde2e8; border-radius: 6px; padding: 12px; margin: 0; }}
-svg text {{ font-size: 12px; }} svg .label {{ fill: #1d2430; }} svg .value {{ fill: #1d2430; font-weight: 600; }}
-svg .axis {{ stroke: #8a94a3; }} svg .grid {{ stroke: #e6e9ee; }}
-section {{ margin-top: 24px; }}
-table {{ border-collapse: collapse; width: 100%; background: #fff; }}
-th, td {{ border-bottom: 1px solid #e6e9ee; padding: 6px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f0f2f5; }} tr.critical td {{ background: #fdf1f0; }}
-td.quote {{ font-style: italic; max-width: 420px; }}
-.flag {{ font-style: normal; font-size: 11px; color: #8a5a00; border: 1px solid #e0c07a; border-radius: 3px; padding: 0 4px; }}
-.empty {{ color: #5b6573; font-style: italic; }}
-</style></head>
-<body>
-<h1>Call quality report</h1>
-<div class="meta">{period} · scorecard {scorecard} · generated {generated} by callscore</div>
-<div class="tiles">{tiles}</div>
-<div class="charts">{charts}</div>
-{agents}
-{review}
-</body></html>
-"""

@@ -110,19 +110,23 @@ def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     return out
 
 
-def interruptions(speaker: Sequence[Interval], other: Sequence[Interval]) -> tuple[int, float]:
-    """(count, overlap seconds) of the times ``speaker`` starts while ``other`` is already talking
-    and both go on together for at least ``INTERRUPTION_MIN_OVERLAP_S``."""
-    count, seconds = 0, 0.0
+def interruption_spans(speaker: Sequence[Interval], other: Sequence[Interval]) -> list[Interval]:
+    """The overlaps (start, end in seconds) where ``speaker`` starts while ``other`` is already
+    talking and both go on together for at least ``INTERRUPTION_MIN_OVERLAP_S``."""
+    spans = []
     for start, end in speaker:
         for o_start, o_end in other:
             if o_start < start < o_end:
-                overlap = min(end, o_end) - start
-                if overlap >= INTERRUPTION_MIN_OVERLAP_S:
-                    count += 1
-                    seconds += overlap
+                if min(end, o_end) - start >= INTERRUPTION_MIN_OVERLAP_S:
+                    spans.append((start, min(end, o_end)))
                 break
-    return count, seconds
+    return spans
+
+
+def interruptions(speaker: Sequence[Interval], other: Sequence[Interval]) -> tuple[int, float]:
+    """(count, overlap seconds) of ``speaker``'s interruptions (``interruption_spans``)."""
+    spans = interruption_spans(speaker, other)
+    return len(spans), total(spans)
 
 
 def longest_monologue(speaker: Sequence[Interval], other: Sequence[Interval]) -> float:

@@ -45,7 +45,9 @@ def test_report_renders_its_charts_offline(browser, kpi_warehouse_path: Path, tm
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out.resolve())
     html = out.read_text()
-    assert not re.search(r"""\b(src|href)\s*=\s*["']""", html) and "<script" not in html and "@import" not in html
+    assert "<script" not in html and "@import" not in html and not re.search(r"""\bsrc\s*=\s*["']""", html)
+    links = re.findall(r"""\bhref\s*=\s*["']([^"']*)""", html)
+    assert links and all(re.fullmatch(r"report-calls/[0-9A-Za-z]{1,16}\.html(#L\d+)?", link) for link in links)  # its own call pages
 
     browser.get(out.as_uri())
     figures = {f.get_attribute("data-chart"): f for f in browser.find_elements(By.CSS_SELECTOR, "figure.chart")}

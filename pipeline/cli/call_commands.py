@@ -1,0 +1,101 @@
+"""``callscore show``: one call in the terminal, as its report page shows it: the facts, every
+verdict with its evidence line and time and how far the criterion can be trusted, and the
+transcript by speaker turn (``--json``: the same as data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from pipeline.cli.app import fail, main, read_warehouse
+from pipeline.cli.options import db_option, json_option
+from pipeline.cli.output import plain
+from pipeline.errors import CallscoreError
+
+_SHOWN_FACTS = {"agent": "agent", "team": "team", "call_id": "call id", "started_at": "started",
+                "duration_s": "duration", "language": "language", "channel_layout": "channels"}
+
+
+@main.command()
+@click.argument("recording")
+@db_option()
+@json_option
+@click.option("--no-transcript", is_flag=True, help="Only the facts and verdicts.")
+def show(recording: str, db: Path | None, as_json: bool, no_transcript: bool) -> None:
+    """Show one scored call: why it scored what it scored.
+
+    RECORDING is a recording id or a prefix of one (6 hex digits or more, as kpi_calls and the
+    report show them), the path the file was scored from, or its file name. Prints the call's
+    facts, QA score, each criterion's verdict with its confidence, kind (LLM or rule), evidence
+    (transcript line and time) and its last measured agreement with human labels, then the
+    transcript by speaker turn; evidence lines are marked with the criteria they back.
+
+    \b
+    Examples:
+      callscore show billing-good.mp3
+      callscore show 3f9a2c71 --json | jq '.verdicts[] | select(.answer == "no")'
+    """
+    from pipeline.report.call_view import find_call, load_call
+
+    with read_warehouse(db) as warehouse:
+        try:
+            view = load_call(warehouse, find_call(warehouse, recording))
+        except CallscoreError as exc:
+            fail(str(exc))
+            return
+    if as_json:
+        data = view.to_json()
+        if no_transcript:
+            data.pop("transcript")
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        return
+    _print_call(view, transcript=not no_transcript)
+
+
+def _print_call(view: Any, *, transcript: bool) -> None:
+    from pipeline.speech.segments import SPEAKER_LABELS, timestamp
+
+    out = Console(soft_wrap=True, highlight=False)
+    facts = view.facts
+    out.print(f"[bold]{plain(view.file_name)}[/]  recording {view.recording_id[:12]}")
+    out.print(plain(" · ".join(f"{label} {_fact(key, facts[key])}" for key, label in _SHOWN_FACTS.items()
+                               if facts.get(key) is not None)))
+    if view.evaluation is None:
+        out.print(f"not scored{': ' + view.status.replace('_', ' ') if view.status else ''}")
+    else:
+        e = view.evaluation
+        score = "–" if view.qa_score is None else f"{view.qa_score:.1f}"
+        out.print(f"QA score [bold]{score}[/]{'  [bold red]critical failure[/]' if view.critical_failed else ''}"
+                  f"  · scorecard {plain(e['scorecard_name'])} {e['scorecard_version']} · LLM {plain(e['llm_model'])}")
+    cited = view.cited_lines()
+    for v in view.verdicts:
+        colour = {"yes": "green", "no": "red"}.get(v.answer, "yellow")
+        confidence = "–" if v.confidence is None else f"{v.confidence:.2f}"
+        out.print(f"  [{colour}]{v.answer:>3}[/] {plain(v.criterion_id)}{' (critical)' if v.critical else ''}"
+                  f"  [dim]{v.kind}, confidence {confidence}, {v.trust.summary()}[/]")
+        if v.evidence:
+            where = " ".join(filter(None, [f"L{v.line}" if v.line else "",
+                                            f"[{timestamp(v.start_s)}]" if v.start_s is not None else ""]))
+            out.print(f"        {plain(where)} \"{plain(v.evidence)}\"")
+    if not transcript:
+        return
+    out.print("[bold]transcript[/]" if view.turns else "no speech was transcribed")
+    for number, turn in enumerate(view.turns, start=1):
+        mark = f"  [yellow]<- {', '.join(cited[number])}[/]" if number in cited else ""
+        out.print(f"L{number:<3} {timestamp(turn.start)} {SPEAKER_LABELS[turn.speaker]:<8} {plain(turn.text)}{mark}")
+
+
+def _fact(key: str, value: object) -> str:
+    """A fact as the terminal shows it: times as dates, durations as mm:ss."""
+    from pipeline.report.templates import when
+    from pipeline.speech.segments import timestamp
+
+    if key == "started_at":
+        return when(value)
+    if key == "duration_s" and isinstance(value, (int, float)):
+        return timestamp(value)
+    return str(value)

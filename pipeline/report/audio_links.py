@@ -1,0 +1,57 @@
+"""Where a call page's ``<audio>`` player finds the recording: the file where it was scored
+(a ``file://`` link), the same path under a shared server (``--audio-base-url``), or, only when
+asked, the audio itself inside the page. Each evidence time plays from that second through a
+media fragment (``#t=SECONDS``)."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit
+
+from pipeline.errors import SetupError
+
+EMBED_MAX_BYTES = 50 * 1024 * 1024  # a larger recording is linked, not embedded
+_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
+
+
+class AudioLinkError(SetupError):
+    """--audio-base-url is not an http(s) URL."""
+
+
+@dataclass(frozen=True)
+class AudioLinks:
+    """How pages link their recordings. ``base_url``: a server that serves the recordings,
+    each under its path relative to ``root`` (its file name when ``root`` is None or does not
+    hold it). ``embed``: put the audio in the page as a data URL."""
+
+    base_url: str | None = None
+    root: Path | None = None
+    embed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.base_url is not None and urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise AudioLinkError(f"--audio-base-url {self.base_url!r} is not an http:// or https:// URL")
+
+    def source(self, path: str) -> str:
+        """The player's src for a recording scored from ``path``."""
+        recording = Path(path)
+        if self.embed and recording.is_file() and recording.stat().st_size <= EMBED_MAX_BYTES:
+            kind = _TYPES.get(recording.suffix.lower()) or mimetypes.guess_type(recording.name)[0] or "audio/mpeg"
+            return f"data:{kind};base64,{base64.b64encode(recording.read_bytes()).decode('ascii')}"
+        if self.base_url is None:
+            return recording.absolute().as_uri()
+        relative = PurePosixPath(recording.name)
+        if self.root is not None:
+            try:
+                relative = PurePosixPath(recording.absolute().relative_to(self.root.absolute()).as_posix())
+            except ValueError:
+                pass
+        return f"{self.base_url.rstrip('/')}/{quote(str(relative))}"
+
+    @staticmethod
+    def at(source: str, seconds: float) -> str:
+        """``source`` playing from ``seconds`` (a media fragment; a data URL takes it too)."""
+        return f"{source}#t={max(seconds, 0.0):.1f}"

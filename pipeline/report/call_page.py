@@ -1,0 +1,92 @@
+"""A call's page: one self-contained HTML file (``templates/call.html.j2``) that shows why the
+call scored what it scored. Verdicts link to the transcript line their evidence is on and play
+the recording from that moment; the transcript is the numbered speaker turns the LLM read; a
+timeline strip shows who spoke when, the silences over 3 s and the interruptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.report.audio_links import AudioLinks
+from pipeline.report.call_view import CallView
+from pipeline.report.templates import TEMPLATES
+from pipeline.speech.segments import SPEAKER_LABELS, timestamp
+
+TIMELINE_WIDTH = 1000  # px of the strip's viewBox; it scales to the page's width
+TIMELINE_ROW = 18  # px per speaker row
+CALL_PAGE_MARK = "<title>callscore call "  # in every call page's head
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A shape on the strip: x and width in px of the viewBox, and its hover text."""
+
+    x: float
+    width: float
+    title: str
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class StripRow:
+    label: str
+    css: str  # 'agent', 'customer' or 'unknown'
+    y: int
+    marks: tuple[Mark, ...]
+
+
+@dataclass(frozen=True)
+class Strip:
+    """The timeline strip's geometry."""
+
+    height: int
+    rows: tuple[StripRow, ...]
+    silences: tuple[Mark, ...]
+    interruptions: tuple[Mark, ...]
+    evidence: tuple[Mark, ...]  # one tick per cited line, linked to it
+    ticks: tuple[Mark, ...]  # time axis labels
+
+
+def timeline_strip(view: CallView) -> Strip:
+    line = view.timeline
+    scale = TIMELINE_WIDTH / line.length if line.length > 0 else 0.0
+
+    def mark(start: float, end: float, title: str, href: str = "") -> Mark:
+        return Mark(round(start * scale, 2), round(max((end - start) * scale, 1.0), 2), title, href)
+
+    rows = []
+    for index, (speaker, intervals) in enumerate(line.speech.items()):
+        label = SPEAKER_LABELS[speaker].lower()
+        rows.append(StripRow(label, speaker, 4 + index * TIMELINE_ROW, tuple(
+            mark(s, e, f"{label} {timestamp(s)}-{timestamp(e)}") for s, e in intervals)))
+    bottom = 4 + len(rows) * TIMELINE_ROW
+    silences = tuple(mark(s, e, f"silence {e - s:.1f} s at {timestamp(s)}") for s, e in line.silences)
+    interruptions = tuple(mark(i.start, i.end, f"{SPEAKER_LABELS[i.speaker].lower()} interrupts at {timestamp(i.start)}")
+                          for i in line.interruptions)
+    evidence = tuple(mark(view.turns[n - 1].start, view.turns[n - 1].start, f"L{n}: {', '.join(ids)}", f"#L{n}")
+                     for n, ids in sorted(view.cited_lines().items()))
+    step = _tick_step(line.length)
+    ticks = tuple(Mark(round(t * scale, 2), 0, timestamp(t)) for t in _range(0.0, line.length, step))
+    return Strip(bottom + 22, tuple(rows), silences, interruptions, evidence, ticks)
+
+
+def render_call_page(view: CallView, audio: AudioLinks, *, report_href: str | None = None) -> str:
+    """The page as one HTML string; ``report_href`` links back to the report it was made with."""
+    source = audio.source(view.path)
+    return TEMPLATES.get_template("call.html.j2").render(
+        view=view, audio_src=source, play=lambda seconds: AudioLinks.at(source, seconds),
+        strip=timeline_strip(view), width=TIMELINE_WIDTH, cited=view.cited_lines(), report_href=report_href,
+        speaker_labels=SPEAKER_LABELS, embedded=source.startswith("data:"),
+    )
+
+
+def _tick_step(length: float) -> float:
+    """Seconds between time labels: about eight along the strip, on a round step."""
+    for step in (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if length / step <= 8:
+            return float(step)
+    return 7200.0
+
+
+def _range(start: float, stop: float, step: float) -> list[float]:
+    return [start + i * step for i in range(int((stop - start) // step) + 1)] if stop > start else [0.0]

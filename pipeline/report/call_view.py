@@ -1,0 +1,181 @@
+"""One call as a supervisor opens it: its facts, QA score, every verdict with its evidence and
+how far the criterion can be trusted, the transcript as speaker turns (the numbered lines the
+LLM cited) and the timeline of who spoke when. The call page and ``callscore show`` both show
+a ``CallView``; its ``to_json`` is what ``show --json`` prints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pipeline.errors import SetupError
+from pipeline.speech.timeline import Timeline, call_timeline
+from pipeline.speech.turns import Turn, speaker_turns
+from pipeline.store.warehouse import Warehouse
+
+Trust = Literal["reliable", "not reliable", "not measured"]
+_TRANSCRIPT_LINE = re.compile(r"^\[(?:(\d+):)?(\d{2}):(\d{2})\] [A-Z]+: (.*)$", re.DOTALL)  # prompt.transcript_line
+_METRICS = ("conversation_s", "agent_talk_ratio", "customer_talk_ratio", "non_talk_s", "silences", "longest_silence_s",
+            "agent_interruptions", "customer_interruptions", "agent_words_per_minute", "customer_words_per_minute",
+            "longest_monologue_s")
+
+
+class CallNotFoundError(SetupError):
+    """No recording, or more than one, answers to what was asked for."""
+
+
+@dataclass(frozen=True)
+class CriterionTrust:
+    """The criterion's latest agreement with human labels (``callscore eval``)."""
+
+    trust: Trust
+    agreement: float | None = None  # 0-1
+    kappa: float | None = None
+    labelled_answers: int | None = None
+    measured_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any] | None) -> "CriterionTrust":
+        """From a ``criterion_trust`` row; None: never measured."""
+        if row is None:
+            return cls("not measured")
+        return cls(row["trust"], row["agreement"], row["kappa"], row["labelled_answers"], row["measured_at"])
+
+    def summary(self) -> str:
+        """'not reliable yet: kappa 0.12, agreement 64%', or 'agreement not measured'."""
+        if self.trust == "not measured":
+            return "agreement not measured"
+        kappa = "undefined (one class)" if self.kappa is None else f"{self.kappa:.2f}"
+        agreement = "–" if self.agreement is None else f"{self.agreement:.0%}"
+        return f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: kappa {kappa}, agreement {agreement}"
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    criterion_id: str
+    kind: str  # 'llm' or 'rule'
+    weight: float
+    critical: bool
+    answer: Literal["yes", "no", "n/a"]
+    confidence: float | None  # 0-1
+    evidence: str | None  # the cited line's text or a quote (redacted as stored)
+    evidence_verified: bool | None  # False: the quote was not found in the transcript
+    line: int | None  # the transcript line (speaker turn, 1 = the first) the evidence is on
+    start_s: float | None  # when that line starts, seconds from the start of the recording
+    trust: CriterionTrust
+
+    @property
+    def critical_failure(self) -> bool:
+        return self.critical and self.answer == "no"
+
+
+@dataclass(frozen=True)
+class CallView:
+    recording_id: str
+    file_name: str
+    path: str
+    facts: dict[str, Any]  # agent, team, call_id, started_at, duration_s, language, channel_layout, ...
+    status: str | None  # latest evaluation: scored, no_speech, too_short; None when never evaluated
+    evaluation: dict[str, Any] | None  # scorecard name and version, LLM, Whisper model, prompt version, evaluated_at
+    qa_score: float | None  # 0-100, one decimal
+    critical_failed: bool
+    metrics: dict[str, Any]  # the conversation measures of kpi_calls
+    verdicts: tuple[VerdictView, ...]
+    turns: tuple[Turn, ...]
+    timeline: Timeline
+
+    def cited_lines(self) -> dict[int, list[str]]:
+        """Transcript line -> the criteria whose evidence is on it."""
+        cited: dict[int, list[str]] = {}
+        for verdict in self.verdicts:
+            if verdict.line is not None:
+                cited.setdefault(verdict.line, []).append(verdict.criterion_id)
+        return cited
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["transcript"] = [{"line": i + 1, "speaker": t.speaker, "start_s": round(t.start, 2),
+                               "end_s": round(t.end, 2), "text": t.text} for i, t in enumerate(self.turns)]
+        del data["turns"]
+        return data
+
+
+def find_call(warehouse: Warehouse, key: str) -> str:
+    """The recording id that ``key`` (an id prefix, a path or a file name) names;
+    ``CallNotFoundError`` when none or several do."""
+    found = warehouse.find_recordings(key)
+    if not found:
+        raise CallNotFoundError(f"no recording in {warehouse.path} is {key!r} (give a recording id or a prefix of"
+                                " 6 hex digits or more, the path it was scored from, or its file name)")
+    if len(found) > 1:
+        shown = ", ".join(f"{r['recording_id'][:12]} ({r['path']})" for r in found[:5])
+        raise CallNotFoundError(f"{len(found)} recordings are {key!r}: {shown}{' ...' if len(found) > 5 else ''};"
+                                " give a recording id prefix instead")
+    return found[0]["recording_id"]
+
+
+def load_call(warehouse: Warehouse, recording_id: str) -> CallView:
+    """The call as stored: its latest evaluation by its scorecard's current version (else by any)."""
+    facts = warehouse.recording_facts(recording_id)
+    evaluation = warehouse.call_evaluation(recording_id)
+    whisper_model = evaluation["whisper_model"] if evaluation else facts["transcript_model"]
+    segments = warehouse.transcript_segments(recording_id, whisper_model)
+    turns = tuple(speaker_turns(segments))
+    verdicts: tuple[VerdictView, ...] = ()
+    if evaluation:
+        trust = warehouse.criterion_trust(evaluation["scorecard_version"])
+        verdicts = tuple(_verdict(row, turns, trust.get(row["criterion_id"]))
+                         for row in warehouse.evaluation_verdicts(evaluation["evaluation_id"]))
+    shown = ("agent", "team", "call_id", "started_at", "duration_s", "channel_layout", "language", "channels",
+             "sample_rate", "codec", "truncated")
+    qa_score = evaluation["qa_score"] if evaluation else None
+    return CallView(
+        recording_id=recording_id, file_name=facts["file_name"], path=facts["path"],
+        facts={k: facts.get(k) for k in shown}, status=facts["status"],
+        evaluation={k: evaluation[k] for k in ("scorecard_name", "scorecard_version", "llm_model", "whisper_model",
+                                               "prompt_version", "evaluated_at")} if evaluation else None,
+        qa_score=None if qa_score is None else round(qa_score, 1),
+        critical_failed=bool(evaluation and evaluation["critical_failed"]),
+        metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
+        verdicts=verdicts, turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
+    )
+
+
+def _verdict(row: dict[str, Any], turns: tuple[Turn, ...], trust: dict[str, Any] | None) -> VerdictView:
+    line, start = row["evidence_line"], row["evidence_start_s"]
+    if line is not None and not (0 < line <= len(turns) and turns[line - 1].text.strip() == (row["evidence"] or "")):
+        line = None  # numbered from other turns than these: found again by its text below
+    if line is None and row["evidence"]:
+        quoted_at, quote = _quoted_line(row["evidence"])
+        line = _line_quoting(turns, quote)
+        if line is not None and start is None:
+            start = quoted_at if quoted_at is not None else turns[line - 1].start
+    passed = row["passed"]
+    return VerdictView(
+        criterion_id=row["criterion_id"], kind=row["criterion_kind"] or "llm", weight=row["weight"],
+        critical=row["critical"], answer="n/a" if passed is None else "yes" if passed else "no",
+        confidence=row["confidence"], evidence=row["evidence"], evidence_verified=row["evidence_verified"],
+        line=line, start_s=start,
+        trust=CriterionTrust.from_row(trust),
+    )
+
+
+def _quoted_line(evidence: str) -> tuple[float | None, str]:
+    """(its time in seconds, the text) of a quoted transcript line such as a rule's
+    ``[00:57] AGENT: Is there anything else``; (None, the evidence) for any other quote."""
+    match = _TRANSCRIPT_LINE.match(evidence.strip())
+    if not match:
+        return None, evidence
+    hours, minutes, seconds = match.group(1), match.group(2), match.group(3)
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds), match.group(4)
+
+
+def _line_quoting(turns: tuple[Turn, ...], quote: str) -> int | None:
+    """The first line whose text holds ``quote`` (case and spacing aside), 1-based."""
+    wanted = " ".join(quote.lower().split())
+    for number, turn in enumerate(turns, start=1):
+        if wanted and wanted in " ".join(turn.text.lower().split()):
+            return number
+    return None
