@@ -209,3 +209,30 @@ def test_help_explains_the_command() -> None:
     assert result.exit_code == 0
     for phrase in ("--db", "--scorecard", "--whisper-model", "--llm-model", "--device", "--json", "Exit codes"):
         assert phrase in result.stdout
+
+
+def test_really_scored_calls_open_with_each_verdict_on_its_cited_line(scored_samples: dict, browser,
+                                                                     tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    db = str(scored_samples["db"])
+    shown = run_cli("show", "billing-good.mp3", "--db", db, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    call = json.loads(shown.stdout)
+    lines = {line["line"]: line for line in call["transcript"]}
+    assert len(call["verdicts"]) == 12 and len(lines) >= 8  # the default scorecard; the call's turns
+    cited = [v for v in call["verdicts"] if v["kind"] == "llm" and v["line"] is not None]
+    for verdict in cited:  # the model's line numbers are the page's
+        assert verdict["evidence"] == lines[verdict["line"]]["text"]
+        assert verdict["start_s"] == pytest.approx(lines[verdict["line"]]["start_s"], abs=0.01)
+    printed = run_cli("show", "billing-good.mp3", "--db", db).stdout
+    assert all(f" {v['criterion_id']}" in printed for v in call["verdicts"])
+
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", db, "--out", str(out)).exit_code == 0
+    assert len(list((tmp_path / "report-calls").glob("*.html"))) == 3  # every call is listed somewhere
+    browser.get((tmp_path / "report-calls" / f"{call['recording_id'][:16]}.html").as_uri())
+    for verdict in cited:
+        link = browser.find_element(By.CSS_SELECTOR, f"#criterion-{verdict['criterion_id']} a.line-link")
+        target = browser.find_element(By.ID, link.get_attribute("href").split("#")[1])
+        assert verdict["evidence"] in target.text and "evidence" in target.get_attribute("class")

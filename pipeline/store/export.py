@@ -20,7 +20,7 @@ from typing import Literal
 import duckdb
 
 from pipeline.errors import SetupError, WarehouseError
-from pipeline.store.warehouse.connection import READ_ONLY_CONFIG, Warehouse
+from pipeline.store.warehouse.connection import Warehouse
 from pipeline.store.warehouse.errors import first_line
 
 Format = Literal["parquet", "csv"]
@@ -46,12 +46,11 @@ class ExportedTable:
 def export_warehouse(db: Path, out: Path, *, fmt: Format = "parquet") -> list[ExportedTable]:
     """Write every table of ``EXPORTED`` from the warehouse at ``db`` into folder ``out``."""
     check_export_target(out)
-    out.mkdir(parents=True, exist_ok=True)
-    folder = out.resolve()
-    config = {**READ_ONLY_CONFIG, "allowed_directories": [str(folder) + os.sep]}
     if not db.is_file():
         raise WarehouseError(f"no warehouse at {db}: run `callscore score` first")
-    with Warehouse.open(db, read_only=True, config=config) as warehouse:
+    out.mkdir(parents=True, exist_ok=True)
+    folder = out.resolve()
+    with Warehouse.open(db, read_only=True, writes_into=folder) as warehouse:
         written = [_export(warehouse.connection, name, folder, fmt) for name in EXPORTED]
     manifest = {"exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "warehouse": str(db.resolve()),
                 "format": fmt, "tables": {t.name: {"file": t.file, "rows": t.rows} for t in written}}

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.report.agreement import Pair, cohens_kappa, review_needed
 from pipeline.speech.transcribe import Transcriber
-from tests.conftest import GOOD_CALL, POOR_CALL, SMALL_CARD, rows, run_cli
+from tests.conftest import GOOD_CALL, POOR_CALL, SMALL_CARD, held_by_another_process, rows, run_cli
 from tests.factories import CARD_YAML
 
 # The hand-built warehouse (tests/factories.py RECENT_CALLS) answers:
@@ -84,6 +84,54 @@ def test_eval_prints_tables_for_people(labelled: dict) -> None:
     assert result.exit_code == 0, result.stderr
     assert "kappa" in result.stdout and "0.55" in result.stdout and "majority baseline" in result.stdout
     assert "15 answers: agreement 93% (majority baseline" in result.stdout
+
+
+def test_eval_keeps_each_criterion_s_agreement_and_kpi_criteria_shows_the_latest(labelled: dict,
+                                                                                  tmp_path: Path) -> None:
+    args = ("--scorecard", labelled["card"], "--db", labelled["db"])
+    trust = "SELECT criterion_id, agreement, kappa, labelled_answers, trust FROM kpi_criteria ORDER BY criterion_id"
+    assert run_cli("eval", "--labels", labelled["labels"], *args, "--no-store").exit_code == 0
+    assert rows(Path(labelled["db"]), trust) == [("closing", None, None, None, "not measured"),
+                                                 ("greeted", None, None, None, "not measured"),
+                                                 ("verified", None, None, None, "not measured")]
+    assert run_cli("eval", "--labels", labelled["labels"], *args).exit_code == 0
+    assert rows(Path(labelled["db"]), trust) == [("closing", 1.0, 1.0, 5, "reliable"),
+                                                 ("greeted", 0.8, 0.545, 5, "reliable"),  # kappa 6/11
+                                                 ("verified", 1.0, 1.0, 5, "reliable")]
+    # a later measurement of closing alone: A and D labelled the other way round -> agreement 3/5,
+    # chance (4*4 + 1*1) / 25 = 17/25, kappa (15/25 - 17/25) / (8/25) = -0.25
+    closing = tmp_path / "closing.csv"
+    closing.write_text("recording,criterion_id,label\nA,closing,no\nB,closing,yes\nC,closing,yes\n"
+                       "D,closing,yes\nE,closing,yes\n")
+    assert run_cli("eval", "--labels", str(closing), *args).exit_code == 0
+    assert rows(Path(labelled["db"]), trust)[0] == ("closing", 0.6, -0.25, 5, "not reliable")
+    assert rows(Path(labelled["db"]), trust)[1][4] == "reliable"  # greeted keeps its own latest measurement
+    stored = rows(Path(labelled["db"]), "SELECT measurement_id, count(*), any_value(prompt_version), any_value(llm_model),"
+                  " any_value(labels_file) FROM criterion_agreement GROUP BY ALL ORDER BY 1")
+    assert stored == [(1, 3, "p1", "model.gguf", labelled["labels"]), (2, 1, "p1", "model.gguf", str(closing))]
+
+
+def test_eval_keeps_its_figures_unstored_when_a_run_takes_the_warehouse_first(labelled: dict,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import WarehouseBusyError
+    from pipeline.store.warehouse import Warehouse
+
+    real_open = Warehouse.open.__func__
+
+    def busy_for_writing(cls, path, *, read_only=False, **kwargs):  # a run started between eval's read and its write
+        if not read_only:
+            raise WarehouseBusyError(f"warehouse {path} is in use by another callscore run")
+        return real_open(cls, path, read_only=True, **kwargs)
+
+    monkeypatch.setattr(Warehouse, "open", classmethod(busy_for_writing))
+    result = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"])
+    assert result.exit_code == 0 and "15 answers: agreement 93%" in result.stdout
+    assert "agreement not stored (warehouse" in result.stderr and "run eval again when the run is over" in result.stderr
+    monkeypatch.undo()
+    assert rows(Path(labelled["db"]), "SELECT count(*) FROM criterion_agreement") == [(0,)]
+    with held_by_another_process(Path(labelled["db"])):  # held all along: eval cannot read either, and says so
+        held = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"])
+    assert held.exit_code == 2 and "in use by another callscore run" in held.stderr
 
 
 def test_review_needed_counts_the_least_confident_answers_to_hand_over() -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from pipeline.errors import WarehouseBusyError, WarehouseError
 from pipeline.store.warehouse import Warehouse
-from tests.conftest import run_cli
+from tests.conftest import held_by_another_process, run_cli
 
 
 def _digest(path: Path) -> str:
@@ -136,17 +134,10 @@ def test_a_file_that_is_not_a_database_is_named_so(tmp_path: Path) -> None:
 
 
 def test_a_warehouse_held_by_another_process_is_busy(kpi_warehouse_path: Path) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
-                               " print('held', flush=True); time.sleep(30)", str(kpi_warehouse_path)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with held_by_another_process(kpi_warehouse_path) as holder:
         for read_only in (True, False):
             with pytest.raises(WarehouseBusyError, match=rf"in use by another callscore run \(process {holder.pid}\)"):
                 Warehouse.open(kpi_warehouse_path, read_only=read_only)
-    finally:
-        holder.kill()
-        holder.wait()
     deadline = time.monotonic() + 10
     while True:  # the lock goes with the process
         try:
@@ -165,3 +156,18 @@ def test_a_fifo_or_device_as_the_warehouse_is_refused(tmp_path: Path) -> None:
             Warehouse.open(fifo, read_only=read_only)
     with pytest.raises(WarehouseError, match="not a regular file"):
         Warehouse.open(Path("/dev/zero"))
+
+
+def test_the_export_s_connection_writes_into_its_folder_and_nowhere_else(kpi_warehouse_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with Warehouse.open(kpi_warehouse_path, read_only=True, writes_into=folder) as warehouse:
+        warehouse.connection.execute(f"COPY (SELECT * FROM kpi_calls) TO '{folder}/calls.parquet' (FORMAT parquet)")
+        for statement in (f"COPY (SELECT 1) TO '{tmp_path}/outside.parquet' (FORMAT parquet)",
+                          f"COPY (SELECT 1) TO '{folder}/../outside.csv'", "SELECT * FROM read_csv('/etc/passwd')",
+                          "SET enable_external_access = true", "SET allowed_directories = ['/']",
+                          "INSERT INTO runs (run_id, source, status) VALUES ('x', 'cli', 'running')"):
+            with pytest.raises(duckdb.Error):
+                warehouse.connection.execute(statement)
+    assert (folder / "calls.parquet").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "kpi.duckdb"]

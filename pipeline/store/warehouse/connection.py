@@ -5,6 +5,7 @@ run ledger."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -40,12 +41,12 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, Ag
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, config: dict | None = None) -> "Warehouse":
+    def open(cls, path: Path, *, read_only: bool = False, writes_into: Path | None = None) -> "Warehouse":
         """Open for writing (creating the file and its directory if needed, and bringing the schema
         up to date), or read-only: then nothing is written, not even a migration, and the
         connection can read this warehouse and nothing else (``READ_ONLY_CONFIG``). A DuckDB file
-        that is not a callscore warehouse is refused before anything is written to it. ``config``
-        replaces ``READ_ONLY_CONFIG`` for a read-only open (the export allows its own folder)."""
+        that is not a callscore warehouse is refused before anything is written to it.
+        ``writes_into``: a folder a read-only connection may write files into (the export's)."""
         path = Path(path)
         if read_only and not path.is_file():
             raise WarehouseError(f"no warehouse at {path}: run `callscore score` first")
@@ -57,7 +58,7 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, Ag
             except OSError as exc:
                 raise WarehouseError(f"cannot create the directory for warehouse {path}: {exc.strerror}") from exc
         try:
-            connection = duckdb.connect(str(path), read_only=read_only, config=(config or READ_ONLY_CONFIG) if read_only else {})
+            connection = _connect(path, read_only, writes_into)
         except (duckdb.Error, OSError) as exc:
             raise open_error(path, exc, read_only=read_only) from exc
         warehouse = cls(connection, path)
@@ -88,6 +89,25 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, Ag
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self.connection)
+
+
+def _connect(path: Path, read_only: bool, writes_into: Path | None) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        return duckdb.connect(str(path))
+    if writes_into is None:
+        return duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+    # DuckDB takes allowed_directories only once started, and only while external access is on.
+    later = ("enable_external_access", "lock_configuration")
+    connection = duckdb.connect(str(path), read_only=True,
+                                config={k: v for k, v in READ_ONLY_CONFIG.items() if k not in later})
+    try:
+        connection.execute("SET allowed_directories = ?", [[str(writes_into.resolve()) + os.sep]])
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 class _Transaction:
