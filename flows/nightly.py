@@ -41,6 +41,7 @@ from pipeline.intake.inbox import discover, read_call_facts
 from pipeline.processing.outcome import Outcome, RunSummary
 from pipeline.processing.procedure import ScoredCall
 from pipeline.processing.retries import RetryPolicy, is_transient
+from pipeline.report.audio_links import AudioLinks
 from pipeline.report.html_report import write_report
 from pipeline.speech.transcription import Transcription
 from pipeline.store.staging import (
@@ -307,7 +308,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     loaded = load(str(staging_dir), str(db_path))
     summary = _summarise(run_id, planned, loaded, started_wall)
     report_path = default_report_path(db_path, started_at.date()) if report else None
-    criteria = _finish_run(db_path, summary, report_path)
+    criteria = _finish_run(db_path, summary, report_path, AudioLinks(settings.audio_base_url, settings.audio_root))
     figures = summary.as_dict()
     publish(figures, criteria, report_path)
     return {**figures, "report": str(report_path) if report_path else None}
@@ -327,12 +328,14 @@ def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, st
                                      error_type=failure.error_type)
 
 
-def _finish_run(db: Path, summary: RunSummary, report_path: Path | None) -> list[dict[str, Any]]:
-    """Close the run in `runs`, write the report, and return the run's pass rate per criterion."""
+def _finish_run(db: Path, summary: RunSummary, report_path: Path | None,
+                audio: AudioLinks | None = None) -> list[dict[str, Any]]:
+    """Close the run in `runs`, write the report (its call pages linking the recordings as
+    ``audio`` says), and return the run's pass rate per criterion."""
     with Warehouse.open(db) as warehouse:
         warehouse.finish_run(summary.run_id, status="completed", **summary.ledger_figures())
         if report_path is not None:
-            write_report(warehouse, report_path)
+            write_report(warehouse, report_path, audio=audio)
         return warehouse.criteria_pass_rates(summary.run_id)
 
 

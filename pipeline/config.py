@@ -109,6 +109,13 @@ class Settings(BaseModel):
         description="Calls scored at once against an LLM server (llm_backend openai); the model in this"
         " process always scores one at a time.",
     )
+    audio_base_url: str | None = Field(
+        None, description="A web server that serves the recordings: call pages play each from URL/<its path under"
+        " audio_root> instead of the file where it was scored.",
+    )
+    audio_root: Path | None = Field(
+        None, description="The folder audio_base_url serves; a recording outside it goes by its file name alone.",
+    )
     redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(
         ("card", "email", "phone", "number"),
         description="Kinds of personal data masked before transcripts are stored or sent to the LLM;"
@@ -129,6 +136,13 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://gpu-1:8000/v1)")
         return value.rstrip("/")
+
+    @field_validator("audio_base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL (e.g. https://calls.example/recordings)")
+        return value
 
     @field_validator("language")
     @classmethod

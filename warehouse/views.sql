@@ -179,14 +179,15 @@ FROM per_agent AS a
 LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_version = a.scorecard_version;
 
 -- Each criterion's latest agreement with human labels (`callscore eval`) per scorecard version,
--- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more), 'not reliable' (below
--- 0.4, or undefined because labels and answers held one class only) or, in kpi_criteria,
--- 'not measured'.
+-- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more on 20 labelled answers or
+-- more), 'not reliable' (kappa below 0.4, undefined because labels and answers held one class
+-- only, or fewer than 20 labels) or, in kpi_criteria, 'not measured'
+-- (pipeline/store/warehouse/agreement_ledger.py: RELIABLE_KAPPA, RELIABLE_MIN_LABELS).
 CREATE OR REPLACE VIEW criterion_trust AS
 SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model,
        answers AS labelled_answers, kpi_round(agreement, 3) AS agreement, kpi_round(kappa, 3) AS kappa,
        kpi_round(majority_baseline, 3) AS majority_baseline, labels_file,
-       CASE WHEN kappa >= 0.4 THEN 'reliable' ELSE 'not reliable' END AS trust
+       CASE WHEN kappa >= 0.4 AND answers >= 20 THEN 'reliable' ELSE 'not reliable' END AS trust
 FROM criterion_agreement
 QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1;
 

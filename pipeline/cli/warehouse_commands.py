@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pipeline.cli.app import fail, main, read_warehouse
-from pipeline.cli.options import db_option, json_option, scorecard_option
+from pipeline.cli.options import db_option, json_option, scorecard_option, setting_option
 from pipeline.cli.output import message, print_agreement, print_table
 from pipeline.errors import CallscoreError
 
@@ -102,8 +102,8 @@ def upgrade(db: Path | None) -> None:
 @main.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True, help="HTML file to write; the call pages go in the folder <name>-calls beside it.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only calls on or after this day (YYYY-MM-DD). [default: all calls]")
-@click.option("--audio-base-url", metavar="URL", help="A web server that serves the recordings: call pages play them from URL/<path under --audio-root>. [default: the file where each was scored]")
-@click.option("--audio-root", type=click.Path(file_okay=False, path_type=Path), help="The folder --audio-base-url serves; recordings outside it go by file name. [default: file name only]")
+@setting_option("audio_base_url", metavar="URL")
+@setting_option("audio_root", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--embed-audio", is_flag=True, help="Put each listed call's recording inside its page (pages become as large as the audio; up to 50 MB each).")
 @db_option()
 def report(out: Path, since: Any, audio_base_url: str | None, audio_root: Path | None, embed_audio: bool,
@@ -117,12 +117,17 @@ def report(out: Path, since: Any, audio_base_url: str | None, audio_root: Path |
     timeline of who spoke when. The files open offline (nothing is fetched) and cover the
     scorecard version scored most recently. Redacted text stays redacted.
     """
+    from pipeline.config import load_settings
     from pipeline.report.audio_links import AudioLinks
     from pipeline.report.html_report import write_report
 
+    try:
+        settings = load_settings({"db": db, "audio_base_url": audio_base_url, "audio_root": audio_root})
+    except CallscoreError as exc:
+        fail(str(exc))
+    audio = AudioLinks(settings.audio_base_url, settings.audio_root, embed_audio)
     with read_warehouse(db) as warehouse:
         try:
-            audio = AudioLinks(audio_base_url, audio_root, embed_audio)
             data = write_report(warehouse, out, since=since.date() if since else None, audio=audio)
         except CallscoreError as exc:
             fail(str(exc))

@@ -9,31 +9,22 @@ import base64
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote, urlsplit
-
-from pipeline.errors import SetupError
+from urllib.parse import quote
 
 EMBED_MAX_BYTES = 50 * 1024 * 1024  # a larger recording is linked, not embedded
 _TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
 
 
-class AudioLinkError(SetupError):
-    """--audio-base-url is not an http(s) URL."""
-
-
 @dataclass(frozen=True)
 class AudioLinks:
-    """How pages link their recordings. ``base_url``: a server that serves the recordings,
-    each under its path relative to ``root`` (its file name when ``root`` is None or does not
-    hold it). ``embed``: put the audio in the page as a data URL."""
+    """How pages link their recordings. ``base_url``: an http(s) server that serves the
+    recordings (settings ``audio_base_url``), each under its path relative to ``root`` (its file
+    name when ``root`` is None or does not hold it). ``embed``: put the audio in the page as a
+    data URL."""
 
     base_url: str | None = None
     root: Path | None = None
     embed: bool = False
-
-    def __post_init__(self) -> None:
-        if self.base_url is not None and urlsplit(self.base_url).scheme not in ("http", "https"):
-            raise AudioLinkError(f"--audio-base-url {self.base_url!r} is not an http:// or https:// URL")
 
     def source(self, path: str) -> str:
         """The player's src for a recording scored from ``path``."""

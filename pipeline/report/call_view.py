@@ -14,6 +14,7 @@ from pipeline.errors import SetupError
 from pipeline.speech.timeline import Timeline, call_timeline
 from pipeline.speech.turns import Turn, speaker_turns
 from pipeline.store.warehouse import Warehouse
+from pipeline.store.warehouse.agreement_ledger import RELIABLE_MIN_LABELS
 
 Trust = Literal["reliable", "not reliable", "not measured"]
 _TRANSCRIPT_LINE = re.compile(r"^\[(?:(\d+):)?(\d{2}):(\d{2})\] [A-Z]+: (.*)$", re.DOTALL)  # prompt.transcript_line
@@ -49,7 +50,9 @@ class CriterionTrust:
             return "agreement not measured"
         kappa = "undefined (one class)" if self.kappa is None else f"{self.kappa:.2f}"
         agreement = "–" if self.agreement is None else f"{self.agreement:.0%}"
-        return f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: kappa {kappa}, agreement {agreement}"
+        few = (f"{self.labelled_answers} labels (of {RELIABLE_MIN_LABELS} needed), "
+               if (self.labelled_answers or 0) < RELIABLE_MIN_LABELS else "")
+        return f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: {few}kappa {kappa}, agreement {agreement}"
 
 
 @dataclass(frozen=True)

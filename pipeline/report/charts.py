@@ -1,15 +1,18 @@
 """Small inline SVG charts for the HTML report: no JavaScript, no fonts or files to fetch.
 
-Every chart is an ``<svg>`` string sized in CSS pixels, with one ``class="bar"`` rect or
-``class="point"`` circle per data point (the report test counts them), and a ``<title>`` on
-each mark so that hovering shows the exact figure.
+The functions here work out where each mark goes; ``templates/charts.svg.j2`` draws them, with
+every label escaped. Every chart is an ``<svg>`` sized in CSS pixels, with one ``class="bar"``
+rect or ``class="point"`` circle per data point (the report test counts them), and a
+``<title>`` on each mark so that hovering shows the exact figure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Sequence
+
+
+from pipeline.report.templates import TEMPLATES
 
 WIDTH = 640  # px
 BAR_HEIGHT = 22  # px per row of a horizontal bar chart
@@ -25,11 +28,9 @@ class Bar:
     tone: str = "neutral"  # a key of COLOURS
 
 
-def _svg(height: int, body: str, title: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}"><title>{escape(title)}</title>{body}</svg>'
-    )
+def _draw(macro: str, **context: object) -> str:
+    """The macro's SVG (markup: the report template puts it in as it is)."""
+    return getattr(TEMPLATES.get_template("charts.svg.j2").module, macro)(width=WIDTH, colours=COLOURS, **context)
 
 
 def horizontal_bars(bars: Sequence[Bar], *, title: str, maximum: float, value_format: str = "{:.0%}") -> str:
@@ -37,74 +38,43 @@ def horizontal_bars(bars: Sequence[Bar], *, title: str, maximum: float, value_fo
     plot = WIDTH - LABEL_WIDTH - 110
     rows = []
     for i, bar in enumerate(bars):
-        y = 6 + i * BAR_HEIGHT
-        label = escape(bar.label if len(bar.label) <= 24 else bar.label[:23] + "…")
-        rows.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 14}" text-anchor="end" class="label">{label}</text>')
-        if bar.value is None:
-            rows.append(f'<text x="{LABEL_WIDTH + 4}" y="{y + 14}" class="muted">no data</text>')
-            continue
-        width = max(1.0, plot * min(bar.value, maximum) / maximum) if maximum > 0 else 1.0
-        shown = value_format.format(bar.value)
-        tip = escape(f"{bar.label}: {shown} {bar.note}".strip())
-        rows.append(
-            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y + 2}" width="{width:.1f}" height="{BAR_HEIGHT - 6}" '
-            f'fill="{COLOURS[bar.tone]}"><title>{tip}</title></rect>'
-        )
-        rows.append(
-            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 14}" class="value">{escape(shown)}'
-            f'<tspan class="muted">  {escape(bar.note)}</tspan></text>'
-        )
-    return _svg(12 + len(bars) * BAR_HEIGHT, "".join(rows), title)
+        width = None
+        if bar.value is not None:
+            width = max(1.0, plot * min(bar.value, maximum) / maximum) if maximum > 0 else 1.0
+        rows.append(dict(y=6 + i * BAR_HEIGHT, bar=bar, width=width,
+                         label=bar.label if len(bar.label) <= 24 else bar.label[:23] + "…",
+                         shown=None if bar.value is None else value_format.format(bar.value)))
+    return _draw("horizontal_bars", rows=rows, title=title, height=12 + len(bars) * BAR_HEIGHT,
+                 left=LABEL_WIDTH, bar_height=BAR_HEIGHT)
 
 
 def histogram(counts: Sequence[int], edges: Sequence[float], *, title: str, tones: Sequence[str] | None = None) -> str:
     """Vertical bars: ``counts[i]`` calls between ``edges[i]`` and ``edges[i + 1]``."""
-    height, bottom, left = 220, 190, 40
-    plot_w, plot_h = WIDTH - left - 10, 160
+    bottom, left, plot_h = 190, 40, 160
     top = max(max(counts, default=0), 1)
-    slot = plot_w / max(len(counts), 1)
-    parts = [f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - 10}" y2="{bottom}" class="axis"/>']
-    for tick in sorted({0, top // 2, top}):
-        y = bottom - plot_h * tick / top
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="muted">{tick}</text>')
-    for i, count in enumerate(counts):
-        h = plot_h * count / top
-        x = left + i * slot + 2
-        tone = COLOURS[tones[i]] if tones else COLOURS["neutral"]
-        tip = escape(f"{edges[i]:g}-{edges[i + 1]:g}: {count} calls")
-        parts.append(
-            f'<rect class="bar" x="{x:.1f}" y="{bottom - h:.1f}" width="{slot - 4:.1f}" height="{max(h, 0.5):.1f}" '
-            f'fill="{tone}"><title>{tip}</title></rect>'
-        )
-        parts.append(f'<text x="{x + (slot - 4) / 2:.1f}" y="{bottom + 16}" text-anchor="middle" class="muted">{edges[i]:g}</text>')
-    return _svg(height + 6, "".join(parts), title)
+    slot = (WIDTH - left - 10) / max(len(counts), 1)
+    ticks = [(tick, bottom - plot_h * tick / top) for tick in sorted({0, top // 2, top})]
+    bars = [dict(x=left + i * slot + 2, height=plot_h * count / top, width=slot - 4, count=count,
+                 tone=tones[i] if tones else "neutral", low=edges[i], high=edges[i + 1])
+            for i, count in enumerate(counts)]
+    return _draw("histogram", bars=bars, ticks=ticks, title=title, height=226, bottom=bottom, left=left)
 
 
 def line_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str, maximum: float = 100.0,
                notes: Sequence[str] | None = None, positions: Sequence[float] | None = None) -> str:
     """Points joined by a line, one per label (for example a day), values 0 to ``maximum``.
     ``positions`` (0-1 across the plot) place the points, e.g. by date; evenly spaced without."""
-    height, bottom, left = 220, 180, 40
-    plot_w, plot_h = WIDTH - left - 30, 160
+    bottom, left, plot_h = 180, 40, 160
+    plot_w = WIDTH - left - 30
     step = plot_w / max(len(labels) - 1, 1)
-    parts = [f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - 10}" y2="{bottom}" class="axis"/>']
-    for tick in (0, maximum / 2, maximum):
-        y = bottom - plot_h * tick / maximum
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - 10}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="muted">{tick:g}</text>')
-    points = []
+    ticks = [(tick, bottom - plot_h * tick / maximum) for tick in (0, maximum / 2, maximum)]
+    axis, points = [], []
     for i, (label, value) in enumerate(zip(labels, values)):
         x = left + (plot_w * positions[i] if positions else i * step if len(labels) > 1 else plot_w / 2)
         if i % max(1, len(labels) // 8) == 0 or i == len(labels) - 1:
             anchor = "end" if i == len(labels) - 1 and len(labels) > 1 else "start" if i == 0 and len(labels) > 1 else "middle"
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="{anchor}" class="muted">{escape(label)}</text>')
-        if value is None:
-            continue
-        y = bottom - plot_h * min(value, maximum) / maximum
-        points.append(f"{x:.1f},{y:.1f}")
-        note = f" ({notes[i]})" if notes else ""
-        parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{COLOURS["neutral"]}">'
-                     f'<title>{escape(f"{label}: {value:g}{note}")}</title></circle>')
-    if len(points) > 1:
-        parts.insert(0, f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["neutral"]}" stroke-width="2"/>')
-    return _svg(height, "".join(parts), title)
+            axis.append(dict(x=x, label=label, anchor=anchor))
+        if value is not None:
+            points.append(dict(x=x, y=bottom - plot_h * min(value, maximum) / maximum,
+                               tip=f"{label}: {value:g}" + (f" ({notes[i]})" if notes else "")))
+    return _draw("line_chart", axis=axis, points=points, ticks=ticks, title=title, height=220, bottom=bottom, left=left)

@@ -133,7 +133,7 @@ def test_audio_links_to_a_shared_server_or_inside_the_page(call_warehouse: dict)
     assert run_cli("report", "--db", db, "--out", str(out), "--embed-audio").exit_code == 0
     assert 'src="data:audio/mpeg;base64,' in page.read_text()
     bad = run_cli("report", "--db", db, "--out", str(out), "--audio-base-url", "javascript:alert(1)")
-    assert bad.exit_code == 2 and "is not an http:// or https:// URL" in bad.stderr
+    assert bad.exit_code == 2 and "'javascript:alert(1)' is not an http(s) URL" in bad.stderr
 
 
 def test_the_call_pages_folder_is_callscore_s_own(call_warehouse: dict, kpi_warehouse_path: Path) -> None:

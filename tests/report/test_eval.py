@@ -95,9 +95,10 @@ def test_eval_keeps_each_criterion_s_agreement_and_kpi_criteria_shows_the_latest
                                                  ("greeted", None, None, None, "not measured"),
                                                  ("verified", None, None, None, "not measured")]
     assert run_cli("eval", "--labels", labelled["labels"], *args).exit_code == 0
-    assert rows(Path(labelled["db"]), trust) == [("closing", 1.0, 1.0, 5, "reliable"),
-                                                 ("greeted", 0.8, 0.545, 5, "reliable"),  # kappa 6/11
-                                                 ("verified", 1.0, 1.0, 5, "reliable")]
+    # kappa 0.4 or more, but 5 labels of the 20 a reliable criterion needs
+    assert rows(Path(labelled["db"]), trust) == [("closing", 1.0, 1.0, 5, "not reliable"),
+                                                 ("greeted", 0.8, 0.545, 5, "not reliable"),  # kappa 6/11
+                                                 ("verified", 1.0, 1.0, 5, "not reliable")]
     # a later measurement of closing alone: A and D labelled the other way round -> agreement 3/5,
     # chance (4*4 + 1*1) / 25 = 17/25, kappa (15/25 - 17/25) / (8/25) = -0.25
     closing = tmp_path / "closing.csv"
@@ -105,7 +106,7 @@ def test_eval_keeps_each_criterion_s_agreement_and_kpi_criteria_shows_the_latest
                        "D,closing,yes\nE,closing,yes\n")
     assert run_cli("eval", "--labels", str(closing), *args).exit_code == 0
     assert rows(Path(labelled["db"]), trust)[0] == ("closing", 0.6, -0.25, 5, "not reliable")
-    assert rows(Path(labelled["db"]), trust)[1][4] == "reliable"  # greeted keeps its own latest measurement
+    assert rows(Path(labelled["db"]), trust)[1][2] == 0.545  # greeted keeps its own latest measurement
     stored = rows(Path(labelled["db"]), "SELECT measurement_id, count(*), any_value(prompt_version), any_value(llm_model),"
                   " any_value(labels_file) FROM criterion_agreement GROUP BY ALL ORDER BY 1")
     assert stored == [(1, 3, "p1", "model.gguf", labelled["labels"]), (2, 1, "p1", "model.gguf", str(closing))]
@@ -191,3 +192,23 @@ def test_rescore_scores_a_new_scorecard_version_without_touching_audio(tmp_path:
 
     again = json.loads(run_cli("rescore", "--db", str(db), "--scorecard", str(new_card), "--json").stdout)
     assert again["counts"]["skipped"] == 2 and again["counts"]["scored"] == 0
+
+
+def test_a_criterion_reads_reliable_from_a_kappa_of_0_4_on_20_labels(kpi_warehouse_path: Path) -> None:
+    from pipeline.report.call_view import CriterionTrust
+    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.agreement_ledger import CriterionAgreement
+    from tests.factories import CARD
+
+    measured = [CriterionAgreement("greeted", 20, 0.8, 0.4, 0.6), CriterionAgreement("verified", 19, 0.9, 0.8, 0.6),
+                CriterionAgreement("closing", 200, 0.95, None, 0.95)]
+    with Warehouse.open(kpi_warehouse_path) as warehouse:
+        warehouse.save_agreement(measured, scorecard_name=CARD.name, scorecard_version=CARD.version,
+                                 prompt_versions=["p1"], llm_models=["m"], labels_file="l.csv")
+        trust = {c: CriterionTrust.from_row(row) for c, row in warehouse.criterion_trust(CARD.version).items()}
+    assert {c: t.trust for c, t in trust.items()} == {"greeted": "reliable", "verified": "not reliable",
+                                                      "closing": "not reliable"}
+    assert trust["greeted"].summary() == "reliable: kappa 0.40, agreement 80%"
+    assert trust["verified"].summary() == "not reliable yet: 19 labels (of 20 needed), kappa 0.80, agreement 90%"
+    assert trust["closing"].summary() == "not reliable yet: kappa undefined (one class), agreement 95%"
+    assert CriterionTrust.from_row(None).summary() == "agreement not measured"

@@ -9,7 +9,10 @@ from typing import Any, Sequence
 
 from pipeline.store.warehouse.errors import mapped_writes
 
-RELIABLE_KAPPA = 0.4  # a criterion measured below this Cohen's kappa reads as not yet reliable
+# A criterion reads as reliable when measured at this Cohen's kappa or more on this many labelled
+# answers or more (views.sql, criterion_trust); below either, as not yet reliable.
+RELIABLE_KAPPA = 0.4
+RELIABLE_MIN_LABELS = 20
 
 
 @dataclass(frozen=True)
