@@ -8,15 +8,17 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Iterator, Literal, Sequence
 
 from pipeline.errors import SetupError
+from pipeline.speech.segments import Segment
 from pipeline.speech.timeline import Timeline, call_timeline
 from pipeline.speech.turns import Turn, speaker_turns
 from pipeline.store.warehouse import Warehouse
 from pipeline.store.warehouse.agreement_ledger import RELIABLE_MIN_LABELS
 
 Trust = Literal["reliable", "not reliable", "not measured"]
+LOAD_BATCH = 200  # calls read per batch of queries
 _TRANSCRIPT_LINE = re.compile(r"^\[(?:(\d+):)?(\d{2}):(\d{2})\] [A-Z]+: (.*)$", re.DOTALL)  # prompt.transcript_line
 _METRICS = ("conversation_s", "agent_talk_ratio", "customer_talk_ratio", "non_talk_s", "silences", "longest_silence_s",
             "agent_interruptions", "customer_interruptions", "agent_words_per_minute", "customer_words_per_minute",
@@ -121,28 +123,50 @@ def find_call(warehouse: Warehouse, key: str) -> str:
 
 def load_call(warehouse: Warehouse, recording_id: str) -> CallView:
     """The call as stored: its latest evaluation by its scorecard's current version (else by any)."""
-    facts = warehouse.recording_facts(recording_id)
-    evaluation = warehouse.call_evaluation(recording_id)
-    whisper_model = evaluation["whisper_model"] if evaluation else facts["transcript_model"]
-    segments = warehouse.transcript_segments(recording_id, whisper_model)
+    for view in load_calls(warehouse, [recording_id]):
+        return view
+    raise CallNotFoundError(f"no recording {recording_id} in {warehouse.path}")
+
+
+def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_version: str | None = None,
+               batch: int = LOAD_BATCH) -> Iterator[CallView]:
+    """The calls as stored, in the order given, read ``batch`` at a time: each by its latest
+    evaluation of ``prefer_version`` when it has one (else as ``load_call``). An id the warehouse
+    does not have is left out."""
+    trust: dict[str, dict[str, dict[str, Any]]] = {}  # scorecard version -> criterion -> its trust row
+    for first in range(0, len(recording_ids), batch):
+        ids = list(recording_ids[first:first + batch])
+        facts = warehouse.recordings_facts(ids)
+        evaluations = warehouse.calls_evaluations(ids, prefer_version)
+        verdicts = warehouse.evaluations_verdicts([e["evaluation_id"] for e in evaluations.values()])
+        transcripts = {rid: (rid, evaluations[rid]["whisper_model"] if rid in evaluations else facts[rid]["transcript_model"])
+                       for rid in ids if rid in facts}
+        segments = warehouse.transcripts_segments([t for t in transcripts.values() if t[1] is not None])
+        for recording_id in (rid for rid in ids if rid in facts):
+            evaluation = evaluations.get(recording_id)
+            if evaluation and evaluation["scorecard_version"] not in trust:
+                trust[evaluation["scorecard_version"]] = warehouse.criterion_trust(evaluation["scorecard_version"])
+            yield _view(facts[recording_id], evaluation, verdicts.get(evaluation["evaluation_id"], []) if evaluation else [],
+                        segments.get(transcripts[recording_id], []),
+                        trust.get(evaluation["scorecard_version"], {}) if evaluation else {})
+
+
+def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: list[dict[str, Any]],
+          segments: Sequence[Segment], trust: dict[str, dict[str, Any]]) -> CallView:
     turns = tuple(speaker_turns(segments))
-    verdicts: tuple[VerdictView, ...] = ()
-    if evaluation:
-        trust = warehouse.criterion_trust(evaluation["scorecard_version"])
-        verdicts = tuple(_verdict(row, turns, trust.get(row["criterion_id"]))
-                         for row in warehouse.evaluation_verdicts(evaluation["evaluation_id"]))
     shown = ("agent", "team", "call_id", "started_at", "duration_s", "channel_layout", "language", "channels",
              "sample_rate", "codec", "truncated")
     qa_score = evaluation["qa_score"] if evaluation else None
     return CallView(
-        recording_id=recording_id, file_name=facts["file_name"], path=facts["path"],
+        recording_id=facts["recording_id"], file_name=facts["file_name"], path=facts["path"],
         facts={k: facts.get(k) for k in shown}, status=facts["status"],
         evaluation={k: evaluation[k] for k in ("scorecard_name", "scorecard_version", "llm_model", "whisper_model",
                                                "prompt_version", "evaluated_at")} if evaluation else None,
         qa_score=None if qa_score is None else round(qa_score, 1),
         critical_failed=bool(evaluation and evaluation["critical_failed"]),
         metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
-        verdicts=verdicts, turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
+        verdicts=tuple(_verdict(row, turns, trust.get(row["criterion_id"])) for row in answers),
+        turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
     )
 
 

@@ -9,6 +9,7 @@ names, agents, transcript lines) shows as text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import Counter
@@ -20,7 +21,7 @@ from typing import Any
 from pipeline.errors import CallscoreError
 from pipeline.report.audio_links import AudioLinks
 from pipeline.report.call_page import render_call_page
-from pipeline.report.call_view import CriterionTrust, load_call
+from pipeline.report.call_view import CriterionTrust, load_calls
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
 from pipeline.report.templates import TEMPLATES, when
 from pipeline.store.warehouse import Warehouse
@@ -30,7 +31,7 @@ QA_TARGET = 80.0  # a call at or above this reads as good in the charts
 REVIEW_ROWS = 50  # most rows in "calls to review first"
 WORST_CALLS = 10  # rows in "lowest-scoring calls"
 AGENT_CALLS = 20  # calls listed under each agent, lowest score first
-_PAGE_NAME = re.compile(r"^\w{1,16}\.html$", re.ASCII)  # a call page in the pages folder
+_PAGE_NAME = re.compile(r"^[0-9a-f]{16}\.html$")  # a call page in the pages folder
 _PAGES_MARK = ".callscore-call-pages"  # in a folder of call pages: callscore may replace what is in it
 
 
@@ -178,8 +179,11 @@ def render(data: ReportData, *, pages: str | None = None) -> str:
 
 
 def page_name(recording_id: str) -> str:
-    """A call page's file name: the recording id's first 16 hex digits."""
-    return f"{re.sub(r'[^0-9A-Za-z]', '_', recording_id[:16])}.html"
+    """A call page's file name: the recording id's first 16 hex digits (of its SHA-256 when the
+    id is not one, as in hand-made warehouses)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", recording_id):
+        recording_id = hashlib.sha256(recording_id.encode()).hexdigest()
+    return f"{recording_id[:16]}.html"
 
 
 def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None,
@@ -196,10 +200,9 @@ def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None,
     pages.mkdir(parents=True, exist_ok=True)
     (pages / _PAGES_MARK).touch()
     written = set()
-    for recording_id in data.linked_calls():
-        name = page_name(recording_id)
-        _write_atomically(pages / name, render_call_page(load_call(warehouse, recording_id), audio,
-                                                         report_href=f"../{out.name}"))
+    for view in load_calls(warehouse, data.linked_calls(), prefer_version=data.scorecard_version):
+        name = page_name(view.recording_id)
+        _write_atomically(pages / name, render_call_page(view, audio, report_href=f"../{out.name}"))
         written.add(name)
     for stale in pages.iterdir():
         if _PAGE_NAME.match(stale.name) and stale.name not in written:

@@ -30,7 +30,7 @@ def test_report_renders_its_charts_offline(browser, kpi_warehouse_path: Path, tm
     html = out.read_text()
     assert "<script" not in html and "@import" not in html and not re.search(r"""\bsrc\s*=\s*["']""", html)
     links = re.findall(r"""\bhref\s*=\s*["']([^"']*)""", html)
-    assert links and all(re.fullmatch(r"report-calls/[0-9A-Za-z]{1,16}\.html(#L\d+)?", link) for link in links)  # its own call pages
+    assert links and all(re.fullmatch(r"report-calls/[0-9a-f]{16}\.html(#L\d+)?", link) for link in links)  # its own call pages
 
     browser.get(out.as_uri())
     figures = {f.get_attribute("data-chart"): f for f in browser.find_elements(By.CSS_SELECTOR, "figure.chart")}
@@ -155,3 +155,11 @@ def test_the_report_shows_each_call_s_language_and_a_flagged_layout(browser, kpi
     cells = [row.find_elements(By.TAG_NAME, "td")[2] for row in browser.find_elements(By.CSS_SELECTOR, "#review tbody tr")]
     flagged = [cell for cell in cells if cell.text.startswith("R.mp3")]
     assert [[f.text for f in cell.find_elements(By.CLASS_NAME, "flag")] for cell in flagged] == [["ru", "dual_mono"]]
+
+
+def test_the_report_bench_writes_a_page_for_every_call_it_lists(tmp_path: Path) -> None:
+    from bench.report import bench_report
+
+    result = bench_report(30, 1, tmp_path)
+    assert result["call_pages"] == result["linked_calls"] == 30  # 50 agents: each call is among its agent's 20
+    assert result["report_bytes"] > result["summary_page_bytes"] and result["ratio"] > 1

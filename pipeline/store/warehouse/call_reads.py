@@ -1,11 +1,14 @@
-"""The reads behind one call's page and ``callscore show``: finding a recording by what a person
-types (an id prefix, a path or a file name), and its facts, verdicts and transcript."""
+"""The reads behind the call pages and ``callscore show``: finding a recording by what a person
+types (an id prefix, a path or a file name), and the facts, evaluation, verdicts and transcript
+of many calls at once (a handful of queries per batch, not per call, so that a report with a
+page for each of thousands of calls stays quick on a warehouse of millions)."""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pipeline.speech.segments import Segment
 
@@ -13,7 +16,7 @@ _HEX = re.compile(r"^[0-9a-f]{6,64}$")  # a recording id prefix: 6 hex digits or
 
 
 class CallReads:
-    """The ``Warehouse`` methods that read one call."""
+    """The ``Warehouse`` methods that read whole calls."""
 
     def find_recordings(self, key: str) -> list[dict[str, Any]]:
         """Recordings (recording_id, file_name, path, started_at) that ``key`` names: a recording
@@ -34,41 +37,57 @@ class CallReads:
             [prefix, prefix, paths, Path(key).name or key],
         )
 
-    def call_evaluation(self, recording_id: str) -> dict[str, Any] | None:
-        """The call_scores row of the evaluation a page shows: the recording's latest by its
-        scorecard's current version, else its latest of any version; None when never scored."""
+    def recordings_facts(self, recording_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """recording id -> its recordings row, with the language and Whisper model of its newest
+        transcript and its latest evaluation's status ('scored', 'no_speech', 'too_short'; None
+        when never evaluated)."""
         rows = self._dicts(
-            "SELECT c.*, v.scorecard_version IS NOT NULL AS current_version FROM call_scores AS c"
-            " LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)"
-            " WHERE c.recording_id = ? AND c.is_latest ORDER BY current_version DESC, c.evaluated_at DESC LIMIT 1",
-            [recording_id])
-        return rows[0] if rows else None
+            """WITH wanted AS (SELECT unnest(?) AS recording_id),
+               newest AS (SELECT recording_id, arg_max(language, created_at) AS language,
+                                 arg_max(whisper_model, created_at) AS transcript_model
+                          FROM transcripts SEMI JOIN wanted USING (recording_id) GROUP BY recording_id),
+               status AS (SELECT recording_id, arg_max(status, evaluated_at) AS status
+                          FROM evaluations SEMI JOIN wanted USING (recording_id) GROUP BY recording_id)
+               SELECT r.*, n.language, n.transcript_model, s.status
+               FROM recordings AS r SEMI JOIN wanted USING (recording_id)
+               LEFT JOIN newest AS n USING (recording_id) LEFT JOIN status AS s USING (recording_id)""",
+            [list(recording_ids)])
+        return {row["recording_id"]: row for row in rows}
 
-    def recording_facts(self, recording_id: str) -> dict[str, Any]:
-        """The recordings row, with the language of its newest transcript and its latest
-        evaluation's status ('scored', 'no_speech', 'too_short'; None when never evaluated)."""
-        return self._dicts(
-            """SELECT r.*, t.language, t.whisper_model AS transcript_model,
-                      (SELECT status FROM evaluations WHERE recording_id = r.recording_id
-                       ORDER BY evaluated_at DESC LIMIT 1) AS status
-               FROM recordings AS r
-               LEFT JOIN (SELECT * FROM transcripts WHERE recording_id = ? ORDER BY created_at DESC LIMIT 1) AS t
-                      USING (recording_id)
-               WHERE r.recording_id = ?""", [recording_id, recording_id])[0]
+    def calls_evaluations(self, recording_ids: Sequence[str], prefer_version: str | None) -> dict[str, dict[str, Any]]:
+        """recording id -> the call_scores row of the evaluation its page shows: its latest by
+        ``prefer_version`` when it has one, else by its scorecard's current version, else its
+        latest; a recording never scored is absent."""
+        rows = self._dicts(
+            """SELECT c.* FROM call_scores AS c
+               LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+               WHERE c.recording_id IN (SELECT unnest(?)) AND c.is_latest
+               QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = ? DESC NULLS LAST,
+                                          v.scorecard_version IS NOT NULL DESC, c.evaluated_at DESC) = 1""",
+            [list(recording_ids), prefer_version])
+        return {row["recording_id"]: row for row in rows}
 
-    def evaluation_verdicts(self, evaluation_id: int) -> list[dict[str, Any]]:
-        """The answers of one evaluation, in the scorecard's order."""
-        return self._dicts(
-            "SELECT criterion_id, criterion_kind, weight, critical, passed, confidence, evidence, evidence_verified,"
-            " evidence_line, evidence_start_s FROM scores WHERE evaluation_id = ? ORDER BY rowid", [evaluation_id])
+    def evaluations_verdicts(self, evaluation_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """evaluation id -> its answers, in the scorecard's order."""
+        by_evaluation: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in self._dicts(
+                "SELECT evaluation_id, criterion_id, criterion_kind, weight, critical, passed, confidence, evidence,"
+                " evidence_verified, evidence_line, evidence_start_s FROM scores"
+                " WHERE evaluation_id IN (SELECT unnest(?)) ORDER BY evaluation_id, rowid", [list(evaluation_ids)]):
+            by_evaluation[row.pop("evaluation_id")].append(row)
+        return by_evaluation
 
-    def transcript_segments(self, recording_id: str, whisper_model: str | None) -> tuple[Segment, ...]:
-        """The stored (redacted) segments by ``whisper_model``, or by the newest transcript's model
-        when None; empty when there is none."""
-        if whisper_model is None:
-            row = self.connection.execute("SELECT whisper_model FROM transcripts WHERE recording_id = ?"
-                                          " ORDER BY created_at DESC LIMIT 1", [recording_id]).fetchone()
-            if row is None:
-                return ()
-            whisper_model = row[0]
-        return self.stored_transcript(recording_id, whisper_model) or ()
+    def transcripts_segments(self, transcripts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Segment]]:
+        """(recording id, Whisper model) -> its stored (redacted) segments, in order."""
+        found: dict[tuple[str, str], list[Segment]] = defaultdict(list)
+        if not transcripts:
+            return found
+        rows = self.connection.execute(
+            "SELECT s.recording_id, s.whisper_model, speaker, channel, start_s, end_s, text, avg_logprob,"
+            " no_speech_prob, compression_ratio FROM segments AS s"
+            " SEMI JOIN (SELECT unnest(?) AS recording_id, unnest(?) AS whisper_model) AS w USING (recording_id, whisper_model)"
+            " ORDER BY s.recording_id, s.whisper_model, segment_index",
+            [[r for r, _ in transcripts], [m for _, m in transcripts]]).fetchall()
+        for recording_id, whisper_model, *segment in rows:
+            found[(recording_id, whisper_model)].append(Segment(*segment))
+        return found
