@@ -9,10 +9,11 @@ recordings stored before are kept); 130 interrupted. ``--json`` prints only data
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 import click
 from pipeline.cli.output import ConsoleHandler, plain, stderr
@@ -31,6 +32,18 @@ def setup_logging(verbose: bool) -> None:
 def fail(message: str) -> NoReturn:
     stderr.print("[bold red]error:[/]", plain(message), highlight=False, soft_wrap=True)
     sys.exit(EXIT_SETUP)
+
+
+@contextlib.contextmanager
+def one_line_errors(target: Path) -> Iterator[None]:
+    """A callscore error or a file that cannot be written, under the block, ends the command with
+    its one line (exit 2); the file is the one the error names, else ``target``."""
+    try:
+        yield
+    except CallscoreError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or target}: {exc.strerror or exc}")
 
 
 class _Commands(click.Group):

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pipeline.cli.app import fail, main, read_warehouse
+from pipeline.cli.app import fail, main, one_line_errors, read_warehouse
 from pipeline.cli.options import db_option, json_option, scorecard_option, setting_option
 from pipeline.cli.output import message, print_agreement, print_table
 from pipeline.errors import CallscoreError
@@ -126,15 +126,8 @@ def report(out: Path, since: Any, audio_base_url: str | None, audio_root: Path |
     except CallscoreError as exc:
         fail(str(exc))
     audio = AudioLinks(settings.audio_base_url, settings.audio_root, embed_audio)
-    with read_warehouse(db) as warehouse:
-        try:
-            data = write_report(warehouse, out, since=since.date() if since else None, audio=audio)
-        except CallscoreError as exc:
-            fail(str(exc))
-            return
-        except OSError as exc:
-            fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
-            return
+    with read_warehouse(db) as warehouse, one_line_errors(out):
+        data = write_report(warehouse, out, since=since.date() if since else None, audio=audio)
     message(f"report: {len(data.calls)} calls, {len(data.review)} answers to review, "
             f"{len(data.linked_calls())} call pages -> {out}")
     click.echo(str(out.resolve()))
@@ -162,15 +155,9 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
     from pipeline.config import load_settings
     from pipeline.store.export import export_warehouse
 
-    try:
+    with one_line_errors(folder):
         path = load_settings({"db": db}).db
         written = export_warehouse(path, folder, fmt=fmt)  # type: ignore[arg-type]
-    except CallscoreError as exc:
-        fail(str(exc))
-        return
-    except OSError as exc:
-        fail(f"cannot write {exc.filename or folder}: {exc.strerror or exc}")
-        return
     if as_json:
         click.echo(json.dumps([{"table": t.name, "file": str(folder / t.file), "rows": t.rows} for t in written], indent=2))
         return
