@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pipeline.report.audio_links import AudioLinks
 from pipeline.report.call_view import CallView
-from pipeline.report.templates import TEMPLATES
+from pipeline.report.templates import TEMPLATES, when
 from pipeline.speech.segments import SPEAKER_LABELS, timestamp
 
 TIMELINE_WIDTH = 1000  # px of the strip's viewBox; it scales to the page's width
@@ -76,8 +76,25 @@ def render_call_page(view: CallView, audio: AudioLinks, *, report_href: str | No
     return TEMPLATES.get_template("call.html.j2").render(
         view=view, audio_src=source, play=lambda seconds: AudioLinks.at(source, seconds),
         strip=timeline_strip(view), width=TIMELINE_WIDTH, cited=view.cited_lines(), report_href=report_href,
-        speaker_labels=SPEAKER_LABELS, embedded=source.startswith("data:"),
+        speaker_labels=SPEAKER_LABELS, embedded=source.startswith("data:"), fact_text=fact_text,
     )
+
+
+def fact_text(key: str, value: object) -> tuple[str, str]:
+    """(label, value) of a call fact or measure as the page lists it: seconds as 'N.N s',
+    ratios as percentages, times as dates."""
+    label = key.removesuffix("_s").replace("_", " ")
+    if key == "started_at":
+        return "started", when(value)
+    if key == "truncated":
+        return label, "yes: only the first part was decoded" if value else "no"
+    if isinstance(value, float) and key.endswith("_s"):
+        return label, f"{value:.1f} s"
+    if isinstance(value, float) and key.endswith("_ratio"):
+        return label, f"{value:.0%}"
+    if isinstance(value, float):
+        return label, f"{value:.1f}"
+    return label, str(value)
 
 
 def _tick_step(length: float) -> float:

@@ -229,3 +229,16 @@ def test_export_writes_only_into_a_folder_of_its_own(call_warehouse: dict, tmp_p
     assert run_cli("export", str(mine / "notes.txt"), "--db", db).exit_code == 2
     assert run_cli("export", str(tmp_path / "none"), "--db", str(tmp_path / "missing.duckdb")).exit_code == 2
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_show_says_a_call_without_speech_was_not_scored(tmp_path: Path) -> None:
+    record = call_record("5ilent", [], segments=[], days_ago=1)
+    record = dataclasses.replace(record, status="no_speech", score=None)
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db) as warehouse:
+        warehouse.save_call(record)
+    shown = run_cli("show", "5ilent.mp3", "--db", str(db))
+    assert shown.exit_code == 0, shown.stderr
+    assert "not scored: no speech" in shown.stdout and "no speech was transcribed" in shown.stdout
+    data = json.loads(run_cli("show", "5ilent.mp3", "--db", str(db), "--json").stdout)
+    assert (data["status"], data["evaluation"], data["verdicts"], data["transcript"]) == ("no_speech", None, [], [])
