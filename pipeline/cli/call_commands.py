@@ -51,7 +51,7 @@ def show(recording: str, db: Path | None, as_json: bool, no_transcript: bool) ->
         data = view.to_json()
         if no_transcript:
             data.pop("transcript")
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, default=str))  # ASCII: no control or bidi character reaches a terminal
         return
     _print_call(view, transcript=not no_transcript)
 
