@@ -137,7 +137,21 @@ SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_dat
        agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s
 FROM scored_calls;
 
--- Pass rate of each agent on each criterion (one row per agent, scorecard version and criterion).
+-- Each criterion's latest agreement with human labels (`callscore eval`) per scorecard version,
+-- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more on 20 labelled answers or
+-- more), 'not reliable' (kappa below 0.4, undefined because labels and answers held one class
+-- only, or fewer than 20 labels) or, in kpi_criteria, 'not measured'
+-- (pipeline/store/warehouse/agreement_ledger.py: RELIABLE_KAPPA, RELIABLE_MIN_LABELS).
+CREATE OR REPLACE VIEW criterion_trust AS
+SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model,
+       answers AS labelled_answers, kpi_round(agreement, 3) AS agreement, kpi_round(kappa, 3) AS kappa,
+       kpi_round(majority_baseline, 3) AS majority_baseline, labels_file,
+       CASE WHEN kappa >= 0.4 AND answers >= 20 THEN 'reliable' ELSE 'not reliable' END AS trust
+FROM criterion_agreement
+QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1;
+
+-- Pass rate of each agent on each criterion (one row per agent, scorecard version and criterion),
+-- with the criterion's trust (criterion_trust; 'not measured' when never measured).
 CREATE OR REPLACE VIEW kpi_agent_criteria AS
 SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
        t.answers AS calls,
@@ -145,9 +159,11 @@ SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
        t.failed,
        t.not_applicable,
        kpi_round(t.passed / nullif(t.passed + t.failed, 0), 3) AS pass_rate,
-       kpi_round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence
+       kpi_round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence,
+       coalesce(a.trust, 'not measured') AS trust
 FROM criterion_totals AS t
-SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version);
+SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+LEFT JOIN criterion_trust AS a ON a.scorecard_version = t.scorecard_version AND a.criterion_id = t.criterion_id;
 
 -- One row per agent and scorecard version. criterion_pass_rates maps criterion id -> pass rate
 -- (kpi_agent_criteria has the same figures as rows). Interruptions are the agent's own.
@@ -178,19 +194,6 @@ SELECT a.*, r.criterion_pass_rates
 FROM per_agent AS a
 LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_version = a.scorecard_version;
 
--- Each criterion's latest agreement with human labels (`callscore eval`) per scorecard version,
--- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more on 20 labelled answers or
--- more), 'not reliable' (kappa below 0.4, undefined because labels and answers held one class
--- only, or fewer than 20 labels) or, in kpi_criteria, 'not measured'
--- (pipeline/store/warehouse/agreement_ledger.py: RELIABLE_KAPPA, RELIABLE_MIN_LABELS).
-CREATE OR REPLACE VIEW criterion_trust AS
-SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model,
-       answers AS labelled_answers, kpi_round(agreement, 3) AS agreement, kpi_round(kappa, 3) AS kappa,
-       kpi_round(majority_baseline, 3) AS majority_baseline, labels_file,
-       CASE WHEN kappa >= 0.4 AND answers >= 20 THEN 'reliable' ELSE 'not reliable' END AS trust
-FROM criterion_agreement
-QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1;
-
 -- One row per criterion and scorecard version. Low confidence: below 0.7. criterion_kind: 'llm' or 'rule'.
 -- agreement, kappa, trust: the latest measurement against human labels (criterion_trust).
 CREATE OR REPLACE VIEW kpi_criteria AS
@@ -215,8 +218,9 @@ SELECT totals.*, a.agreement, a.kappa, a.labelled_answers, a.measured_at AS agre
 FROM totals
 LEFT JOIN criterion_trust AS a USING (scorecard_version, criterion_id);
 
--- One row per call day (UTC), scorecard version and criterion.
+-- One row per call day (UTC), scorecard version and criterion, with the criterion's trust.
 CREATE OR REPLACE VIEW kpi_daily AS
+WITH days AS (
 SELECT call_date AS day, scorecard_name, scorecard_version, criterion_id,
        count(*) AS calls,
        count(*) FILTER (WHERE passed) AS passed,
@@ -226,4 +230,8 @@ SELECT call_date AS day, scorecard_name, scorecard_version, criterion_id,
        kpi_round(avg(confidence), 3) AS mean_confidence,
        count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
 FROM latest_scores
-GROUP BY call_date, scorecard_name, scorecard_version, criterion_id;
+GROUP BY call_date, scorecard_name, scorecard_version, criterion_id
+)
+SELECT days.*, coalesce(a.trust, 'not measured') AS trust
+FROM days
+LEFT JOIN criterion_trust AS a ON a.scorecard_version = days.scorecard_version AND a.criterion_id = days.criterion_id;

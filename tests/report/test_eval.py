@@ -107,6 +107,8 @@ def test_eval_keeps_each_criterion_s_agreement_and_kpi_criteria_shows_the_latest
     assert run_cli("eval", "--labels", str(closing), *args).exit_code == 0
     assert rows(Path(labelled["db"]), trust)[0] == ("closing", 0.6, -0.25, 5, "not reliable")
     assert rows(Path(labelled["db"]), trust)[1][2] == 0.545  # greeted keeps its own latest measurement
+    for view in ("kpi_agent_criteria", "kpi_daily"):  # every view that shows a pass rate says how far to trust it
+        assert rows(Path(labelled["db"]), f"SELECT DISTINCT trust FROM {view}") == [("not reliable",)], view
     stored = rows(Path(labelled["db"]), "SELECT measurement_id, count(*), any_value(prompt_version), any_value(llm_model),"
                   " any_value(labels_file) FROM criterion_agreement GROUP BY ALL ORDER BY 1")
     assert stored == [(1, 3, "p1", "model.gguf", labelled["labels"]), (2, 1, "p1", "model.gguf", str(closing))]
