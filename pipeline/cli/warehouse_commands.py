@@ -1,5 +1,5 @@
-"""The commands that read the warehouse, ``callscore sql``, ``report`` and ``eval``, and
-``upgrade``, the one that only brings its schema up to date."""
+"""The commands that read the warehouse, ``callscore sql``, ``report``, ``export`` and ``eval``
+(which then keeps its figures), and ``upgrade``, the one that only brings its schema up to date."""
 
 from __future__ import annotations
 
@@ -45,8 +45,10 @@ def sql(query: str, db: Path | None, fmt: str, as_json: bool, variables: tuple[s
     Examples:
       callscore sql "SELECT * FROM kpi_criteria"
       callscore sql agents_below_target --var criterion=empathy --var target=0.8
-    Tables: recordings, segments, scores, call_metrics, evaluations, failures, runs.
-    Views: kpi_calls, kpi_agents, kpi_agent_criteria, kpi_criteria, kpi_daily, latest_scores.
+    Tables: recordings, transcripts, segments, scores, call_metrics, evaluations,
+    criterion_agreement, failures, runs.
+    Views: kpi_calls, kpi_agents, kpi_agent_criteria, kpi_criteria, kpi_daily, latest_scores,
+    criterion_trust.
     """
     import csv
 
