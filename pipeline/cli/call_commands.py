@@ -11,10 +11,9 @@ from typing import Any
 import click
 from rich.console import Console
 
-from pipeline.cli.app import fail, main, read_warehouse
+from pipeline.cli.app import main, one_line_errors, read_warehouse
 from pipeline.cli.options import db_option, json_option
-from pipeline.cli.output import plain
-from pipeline.errors import CallscoreError
+from pipeline.cli.output import message, plain
 
 _SHOWN_FACTS = {"agent": "agent", "team": "team", "call_id": "call id", "started_at": "started",
                 "duration_s": "duration", "language": "language", "channel_layout": "channels"}
@@ -25,7 +24,10 @@ _SHOWN_FACTS = {"agent": "agent", "team": "team", "call_id": "call id", "started
 @db_option()
 @json_option
 @click.option("--no-transcript", is_flag=True, help="Only the facts and verdicts.")
-def show(recording: str, db: Path | None, as_json: bool, no_transcript: bool) -> None:
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write the call's page (as the report's call pages are) to FILE; the player links the"
+              " recording as settings audio_base_url and audio_root say.")
+def show(recording: str, db: Path | None, as_json: bool, no_transcript: bool, html_out: Path | None) -> None:
     """Show one scored call: why it scored what it scored.
 
     RECORDING is a recording id or a prefix of one (6 hex digits or more, as kpi_calls and the
@@ -38,15 +40,22 @@ def show(recording: str, db: Path | None, as_json: bool, no_transcript: bool) ->
     Examples:
       callscore show billing-good.mp3
       callscore show 3f9a2c71 --json | jq '.verdicts[] | select(.answer == "no")'
+      callscore show 3f9a2c71 --html call.html     # the call's page, for a call the report does not list
     """
+    from pipeline.config import load_settings
+    from pipeline.report.audio_links import AudioLinks
     from pipeline.report.call_view import find_call, load_call
+    from pipeline.report.html_report import write_call_page
 
-    with read_warehouse(db) as warehouse:
-        try:
-            view = load_call(warehouse, find_call(warehouse, recording))
-        except CallscoreError as exc:
-            fail(str(exc))
-            return
+    with read_warehouse(db) as warehouse, one_line_errors(html_out or Path(".")):
+        recording_id = find_call(warehouse, recording)
+        if html_out is None:
+            view = load_call(warehouse, recording_id)
+        else:
+            settings = load_settings({"db": db})
+            view = write_call_page(warehouse, recording_id, html_out,
+                                   audio=AudioLinks(settings.audio_base_url, settings.audio_root))
+            message(f"call page -> {html_out}")
     if as_json:
         data = view.to_json()
         if no_transcript:

@@ -20,8 +20,8 @@ from typing import Any
 
 from pipeline.errors import CallscoreError
 from pipeline.report.audio_links import AudioLinks
-from pipeline.report.call_page import render_call_page
-from pipeline.report.call_view import CriterionTrust, load_calls
+from pipeline.report.call_page import CALL_PAGE_MARK, render_call_page
+from pipeline.report.call_view import CallView, CriterionTrust, load_call, load_calls
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
 from pipeline.report.templates import TEMPLATES, when
 from pipeline.store.warehouse import Warehouse
@@ -223,23 +223,34 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def check_report_target(out: Path, db: Path) -> None:
-    """Refuse to write the report over the warehouse (or its write-ahead log) or over an
-    existing file that is not a callscore report (``ReportTargetError``)."""
+def check_report_target(out: Path, db: Path, *, mark: str | None = None, what: str = "report",
+                        flag: str = "--out") -> None:
+    """Refuse to write a page over the warehouse (or its write-ahead log) or over an existing
+    file that is not a callscore ``what`` (one whose head holds ``mark``: ``ReportTargetError``)."""
     target, warehouse = out.resolve(), db.resolve()
     if target in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-        raise ReportTargetError(f"--out {out} is the warehouse itself: give the report a file name of its own")
+        raise ReportTargetError(f"{flag} {out} is the warehouse itself: give the {what} a file name of its own")
     if not out.exists() and not out.is_symlink():
         return
     if not target.is_file():
-        raise ReportTargetError(f"--out {out} exists and is not a regular file")
+        raise ReportTargetError(f"{flag} {out} exists and is not a regular file")
     try:
         with open(target, "rb") as handle:
             head = handle.read(4096)
     except OSError as exc:
         raise ReportTargetError(f"cannot read {out}: {exc.strerror or exc}") from exc
-    if _REPORT_MARK.encode() not in head:
-        raise ReportTargetError(f"{out} exists and is not a callscore report: it is kept; give --out another name")
+    if (mark or _REPORT_MARK).encode() not in head:
+        raise ReportTargetError(f"{out} exists and is not a callscore {what}: it is kept; give {flag} another name")
+
+
+def write_call_page(warehouse: Warehouse, recording_id: str, out: Path, *, audio: AudioLinks | None = None) -> CallView:
+    """One call's page, written to ``out`` (atomically), for a call the report does not list.
+    ``out`` may be a new file or an earlier call page, never the warehouse or any other file."""
+    check_report_target(out, warehouse.path, mark=CALL_PAGE_MARK, what="call page", flag="--html")
+    view = load_call(warehouse, recording_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out, render_call_page(view, audio or AudioLinks()))
+    return view
 
 
 def check_pages_folder(pages: Path) -> None:

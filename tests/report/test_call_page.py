@@ -242,3 +242,19 @@ def test_show_says_a_call_without_speech_was_not_scored(tmp_path: Path) -> None:
     assert "not scored: no speech" in shown.stdout and "no speech was transcribed" in shown.stdout
     data = json.loads(run_cli("show", "5ilent.mp3", "--db", str(db), "--json").stdout)
     assert (data["status"], data["evaluation"], data["verdicts"], data["transcript"]) == ("no_speech", None, [], [])
+
+
+def test_show_writes_the_page_of_any_call_and_never_over_another_file(browser, call_warehouse: dict,
+                                                                        tmp_path: Path) -> None:
+    page, notes = tmp_path / "pages" / "one-call.html", tmp_path / "notes.html"
+    shown = run_cli("show", CALL_ID[:8], "--db", str(call_warehouse["db"]), "--html", str(page), "--no-transcript")
+    assert shown.exit_code == 0, shown.stderr
+    assert "yes verified (critical)" in shown.stdout and f"call page -> {page}" in shown.stderr
+    browser.get(page.as_uri())
+    assert [li.get_attribute("id") for li in browser.find_elements(By.CSS_SELECTOR, "li.evidence")] == ["L1", "L3", "L5"]
+    assert run_cli("show", CALL_ID[:8], "--db", str(call_warehouse["db"]), "--html", str(page)).exit_code == 0  # replaced
+    notes.write_text("<html>my notes</html>")
+    for target, says in ((notes, "is not a callscore call page: it is kept"), (call_warehouse["db"], "is the warehouse itself")):
+        refused = run_cli("show", CALL_ID[:8], "--db", str(call_warehouse["db"]), "--html", str(target))
+        assert refused.exit_code == 2 and says in refused.stderr and "Traceback" not in refused.stderr
+    assert notes.read_text() == "<html>my notes</html>"
