@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 # Each unit may import from the units before it in this list, and from itself.
 LAYERS = (
-    ("pipeline.errors", "pipeline.resources", "pipeline.stopping"),
+    ("pipeline.errors", "pipeline.files", "pipeline.resources", "pipeline.stopping"),
     ("pipeline.config",),
     ("pipeline.intake",),
     ("pipeline.speech",),

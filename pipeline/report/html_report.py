@@ -10,7 +10,6 @@ names, agents, transcript lines) shows as text.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CallscoreError
+from pipeline.files import write_atomically
 from pipeline.report.audio_links import AudioLinks
 from pipeline.report.call_page import CALL_PAGE_MARK, render_call_page
 from pipeline.report.call_view import CallView, CriterionTrust, load_call, load_calls
@@ -202,25 +202,13 @@ def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None,
     written = set()
     for view in load_calls(warehouse, data.linked_calls(), prefer_version=data.scorecard_version):
         name = page_name(view.recording_id)
-        _write_atomically(pages / name, render_call_page(view, audio, report_href=f"../{out.name}"))
+        write_atomically(pages / name, render_call_page(view, audio, report_href=f"../{out.name}").encode(), durable=False)
         written.add(name)
     for stale in pages.iterdir():
         if _PAGE_NAME.match(stale.name) and stale.name not in written:
             stale.unlink(missing_ok=True)
-    _write_atomically(out, render(data, pages=pages.name))
+    write_atomically(out, render(data, pages=pages.name).encode(), durable=False)
     return data
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    try:
-        with open(partial, "x", encoding="utf-8") as handle:  # "x": never through a file or link already there
-            handle.write(text)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def check_report_target(out: Path, db: Path, *, mark: str | None = None, what: str = "report",
@@ -248,8 +236,7 @@ def write_call_page(warehouse: Warehouse, recording_id: str, out: Path, *, audio
     ``out`` may be a new file or an earlier call page, never the warehouse or any other file."""
     check_report_target(out, warehouse.path, mark=CALL_PAGE_MARK, what="call page", flag="--html")
     view = load_call(warehouse, recording_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out, render_call_page(view, audio or AudioLinks()))
+    write_atomically(out, render_call_page(view, audio or AudioLinks()).encode(), durable=False)
     return view
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 import duckdb
 
 from pipeline.errors import SetupError, WarehouseError
+from pipeline.files import write_atomically
 from pipeline.store.warehouse.connection import Warehouse
 from pipeline.store.warehouse.errors import first_line
 
@@ -54,9 +55,7 @@ def export_warehouse(db: Path, out: Path, *, fmt: Format = "parquet") -> list[Ex
         written = [_export(warehouse.connection, name, folder, fmt) for name in EXPORTED]
     manifest = {"exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "warehouse": str(db.resolve()),
                 "format": fmt, "tables": {t.name: {"file": t.file, "rows": t.rows} for t in written}}
-    partial = folder / f".{MANIFEST}.{os.getpid()}.partial"
-    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    partial.replace(folder / MANIFEST)
+    write_atomically(folder / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), durable=False)
     return written
 
 

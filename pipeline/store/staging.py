@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from pipeline.errors import PermanentRecordingError, RecordingError, TransientRecordingError
+from pipeline.files import write_atomically
 from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse
 
@@ -82,7 +83,7 @@ def stage_result(directory: Path, result: StagedResult) -> Path:
     else:
         assert result.failure is not None
         name = f"failed-{_short_hash(str(result.failure.path))}-{uuid.uuid4().hex[:8]}"
-    return _write_atomically(directory / f"{name}{SUFFIX}", _ADAPTER.dump_json(result))
+    return write_atomically(directory / f"{name}{SUFFIX}", _ADAPTER.dump_json(result))
 
 
 def _transcript_file(directory: Path, recording_id: str, whisper_model: str) -> Path:
@@ -91,23 +92,12 @@ def _transcript_file(directory: Path, recording_id: str, whisper_model: str) -> 
 
 def stage_transcript(directory: Path, key: EvaluationKey, segments: tuple[Segment, ...]) -> Path:
     """Export a stored transcript (``key``'s recording and Whisper model) for a worker to score again."""
-    return _write_atomically(_transcript_file(directory, key.recording_id, key.whisper_model),
+    return write_atomically(_transcript_file(directory, key.recording_id, key.whisper_model),
                              _SEGMENTS.dump_json(segments))
 
 
 def read_staged_transcript(path: Path) -> tuple[Segment, ...]:
     return _SEGMENTS.validate_json(path.read_bytes())
-
-
-def _write_atomically(target: Path, data: bytes) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.partial")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())  # on disk before it is named: a power cut leaves no empty result
-    os.replace(partial, target)
-    return target
 
 
 def staged_files(directory: Path) -> list[Path]:
