@@ -80,6 +80,11 @@ def gaps(intervals: Sequence[Interval]) -> list[float]:
     return [b[0] - a[1] for a, b in zip(intervals, intervals[1:])]
 
 
+def non_talk(speech: Sequence[Interval]) -> list[Interval]:
+    """The silences longer than ``NON_TALK_MIN_S`` between merged intervals (start, end in s)."""
+    return [(a[1], b[0]) for a, b in zip(speech, speech[1:]) if b[0] - a[1] > NON_TALK_MIN_S]
+
+
 def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     """Intersection of two merged interval lists."""
     out, i, j = [], 0, 0
@@ -163,7 +168,7 @@ def compute_metrics(segments: Sequence[Segment]) -> CallMetrics | None:
     first, last = speech[0][0], speech[-1][1]
     duration = last - first
     silence = gaps(speech)
-    non_talk = [g for g in silence if g > NON_TALK_MIN_S]
+    non_talk_gaps = [end - start for start, end in non_talk(speech)]
     talk_s = total(speech)
     words = count_words(segments)
 
@@ -190,9 +195,9 @@ def compute_metrics(segments: Sequence[Segment]) -> CallMetrics | None:
         speaker_separated=separated,
         conversation_s=round(duration, 3),
         talk_s=round(talk_s, 3),
-        non_talk_s=round(sum(non_talk), 3),
-        non_talk_ratio=round(sum(non_talk) / duration, 4) if duration > 0 else 0.0,
-        silences=len(non_talk),
+        non_talk_s=round(sum(non_talk_gaps), 3),
+        non_talk_ratio=round(sum(non_talk_gaps) / duration, 4) if duration > 0 else 0.0,
+        silences=len(non_talk_gaps),
         longest_silence_s=round(max(silence, default=0.0), 3),
         overlap_s=round(overlap_s, 3),
         words=words,

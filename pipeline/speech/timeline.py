@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from pipeline.intake.audio import Speaker
-from pipeline.speech.metrics import NON_TALK_MIN_S, SPEAKERS, Interval, interruption_spans, merge
+from pipeline.speech.metrics import SPEAKERS, Interval, interruption_spans, merge, non_talk
 from pipeline.speech.segments import Segment
 
 
@@ -37,7 +37,7 @@ def call_timeline(segments: Sequence[Segment], duration_s: float | None = None) 
         if intervals:
             speech[speaker] = intervals  # type: ignore[index]
     everyone = merge((s.start, s.end) for s in segments)
-    silences = [(a[1], b[0]) for a, b in zip(everyone, everyone[1:]) if b[0] - a[1] > NON_TALK_MIN_S]
+    silences = non_talk(everyone)
     found = []
     if set(speech) == set(SPEAKERS):
         for speaker, other in (("agent", "customer"), ("customer", "agent")):

@@ -9,9 +9,8 @@ from typing import Any, Sequence
 
 from pipeline.store.warehouse.errors import mapped_writes
 
-# A criterion reads as reliable when measured at this Cohen's kappa or more on this many labelled
-# answers or more (views.sql, criterion_trust); below either, as not yet reliable.
-RELIABLE_KAPPA = 0.4
+# A criterion reads as reliable when measured at a Cohen's kappa of 0.4 or more on this many
+# labelled answers or more (the rule is views.sql's criterion_trust); below either, as not yet reliable.
 RELIABLE_MIN_LABELS = 20
 
 
