@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pipeline.report.call_view import CallView, CriterionTrust, load_call, load_
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
 from pipeline.report.templates import TEMPLATES, when
 from pipeline.store.warehouse import Warehouse
+from pipeline.store.warehouse.agreement_ledger import RELIABLE_MIN_LABELS
 
 QA_BUCKETS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]  # QA score histogram edges
 QA_TARGET = 80.0  # a call at or above this reads as good in the charts
@@ -55,16 +57,25 @@ class ReportData:
     failures: int  # recordings that failed in the period (from `failures`)
     trust: dict[str, dict[str, Any]] = field(default_factory=dict)  # criterion -> latest agreement (criterion_trust)
 
-    @property
+    @cached_property
     def worst_calls(self) -> list[dict[str, Any]]:
         """The lowest-scoring calls, critical failures first."""
         scored = [c for c in self.calls if c["qa_score"] is not None]
         return sorted(scored, key=lambda c: (not c["critical_failed"], c["qa_score"]))[:WORST_CALLS]
 
+    @cached_property
+    def _calls_by_agent(self) -> dict[str, list[dict[str, Any]]]:
+        """Agent (``(unknown)``: calls without one) -> their AGENT_CALLS lowest-scoring calls,
+        grouped in one pass over the calls."""
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for call in self.calls:
+            grouped[call["agent"] or "(unknown)"].append(call)
+        return {agent: sorted(mine, key=lambda c: (c["qa_score"] is None, c["qa_score"] or 0))[:AGENT_CALLS]
+                for agent, mine in grouped.items()}
+
     def agent_calls(self, agent: str) -> list[dict[str, Any]]:
         """``agent``'s calls (``(unknown)``: those without one), lowest score first."""
-        mine = [c for c in self.calls if (c["agent"] or "(unknown)") == agent]
-        return sorted(mine, key=lambda c: (c["qa_score"] is None, c["qa_score"] or 0))[:AGENT_CALLS]
+        return self._calls_by_agent.get(agent, [])
 
     def linked_calls(self) -> list[str]:
         """Recording ids of every call the page links to, in first-listed order."""
@@ -139,8 +150,8 @@ def _charts(data: ReportData) -> list[dict[str, str]]:
         dict(key="criteria", heading="Pass rate per criterion", svg=horizontal_bars(
             criteria, title="Pass rate per criterion", maximum=1.0),
             caption="Share of applicable answers that passed. * critical criterion. ? not shown reliable: its "
-                    "agreement with human labels was not measured (callscore eval) or its kappa is below 0.4; "
-                    "such bars are drawn grey."),
+                    "agreement with human labels was not measured (callscore eval), or its kappa is below 0.4 "
+                    f"or rests on fewer than {RELIABLE_MIN_LABELS} labels; such bars are drawn grey."),
         dict(key="agents", heading="Agent comparison", svg=horizontal_bars(
             [Bar(a["agent"], a["mean_qa_score"], f"({a['calls']} call{'s' if a['calls'] != 1 else ''})",
                  _tone_for_score(a["mean_qa_score"])) for a in data.agents],
