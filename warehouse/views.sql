@@ -141,7 +141,7 @@ FROM scored_calls;
 -- with what was measured. trust: 'reliable' (Cohen's kappa 0.4 or more on 20 labelled answers or
 -- more), 'not reliable' (kappa below 0.4, undefined because labels and answers held one class
 -- only, or fewer than 20 labels) or, in kpi_criteria, 'not measured'
--- (pipeline/store/warehouse/agreement_ledger.py: RELIABLE_KAPPA, RELIABLE_MIN_LABELS).
+-- (the 20 is RELIABLE_MIN_LABELS of pipeline/store/warehouse/agreement_ledger.py, which explains a mark).
 CREATE OR REPLACE VIEW criterion_trust AS
 SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model,
        answers AS labelled_answers, kpi_round(agreement, 3) AS agreement, kpi_round(kappa, 3) AS kappa,
