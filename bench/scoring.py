@@ -6,6 +6,8 @@ each style, so every style reads its shared prompt start once, as a fresh proces
 
 - ``lines``: the default. Numbered transcript, line evidence, instructions and criteria first
   (cached), the form decoder skipping the fixed tokens;
+- ``lines_no_fields``: the default on the scorecard without its extraction fields (verdicts
+  only), so the difference to ``lines`` is what the fields cost;
 - ``lines_grammar``: the same prompt and answer, every token decoded under the form's grammar
   (what the form decoder saves);
 - ``quotes``: instructions first, copied quotes under a grammar (``llm_evidence = "quotes"``);
@@ -33,6 +35,7 @@ from pipeline.scoring.backend import Generation
 from pipeline.scoring.form import AnswerForm
 from pipeline.scoring.prompt import load_prompt_template
 from pipeline.scoring.score import CallScore, Scorer, ScoringStyle
+from pipeline.scoring.scorecard import Scorecard
 from pipeline.speech.metrics import compute_metrics
 from pipeline.speech.redact import redact_segments
 from pipeline.speech.segments import Segment
@@ -40,6 +43,7 @@ from samples.labelled import CALLS
 
 STYLE_NAMES = {
     "lines": "line evidence, fixed tokens skipped, instructions cached (default)",
+    "lines_no_fields": "the default without the scorecard's extraction fields (what the fields cost)",
     "lines_grammar": "line evidence, every token decoded under the grammar",
     "quotes": "copied quotes, instructions cached (llm_evidence quotes)",
     "before": "before: copied quotes, transcript first (prompts/score_prompt.yaml)",
@@ -71,6 +75,10 @@ class Uncached(GrammarOnly):
     def generate_json(self, messages: list[dict[str, str]], schema: dict, *, max_tokens: int) -> Generation:
         self._backend.clear_cache()
         return self._backend.generate_json(messages, schema, max_tokens=max_tokens)
+
+    def fill_form(self, messages: list[dict[str, str]], form: AnswerForm, *, max_tokens: int) -> Generation:
+        self._backend.clear_cache()
+        return super().fill_form(messages, form, max_tokens=max_tokens)
 
 
 @dataclass
@@ -107,8 +115,18 @@ class ScoringBench:
         return self.styles["before"].seconds / self.styles["lines"].seconds
 
     @property
+    def fields_seconds_per_call(self) -> float:
+        """The extra LLM seconds per call the scorecard's extraction fields cost (same run)."""
+        return (self.styles["lines"].seconds - self.styles["lines_no_fields"].seconds) / self.calls
+
+    @property
     def decided_per_criterion(self) -> float:
         return self.styles["lines"].decided_tokens / max(1, self.calls * self.llm_criteria)
+
+
+def verdicts_only(card: Scorecard) -> Scorecard:
+    """``card`` without its extraction fields."""
+    return Scorecard.model_validate(card.model_dump(exclude={"fields"}))
 
 
 def _scorers(processor: CallProcessor, *, naive: bool) -> dict[str, Scorer]:
@@ -116,6 +134,7 @@ def _scorers(processor: CallProcessor, *, naive: bool) -> dict[str, Scorer]:
     order = processor.style.answer_order
     scorers = {
         "lines": processor.scorer,
+        "lines_no_fields": Scorer(backend, verdicts_only(card), template, style=processor.style),
         "lines_grammar": Scorer(GrammarOnly(backend), card, template, style=processor.style),
         "quotes": Scorer(backend, card, template, style=ScoringStyle(answer_order=order, evidence="quotes")),
         "before": Scorer(backend, card, load_prompt_template(transcript_first_template_path()),

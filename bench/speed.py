@@ -267,6 +267,8 @@ def report(results: dict[str, Any], *, models: dict[str, str], machine: str, wal
                        f"{s.per_call('before'):.2f} s: {s.speedup:.2f}x less; {s.decided_per_criterion:.1f} decided "
                        f"per criterion; agreement {_pct(ours.agreement)} vs {_pct(before.agreement)} "
                        f"| {_met(s.speedup >= 4 and s.decided_per_criterion <= 4)} |")
+        summary.append(f"| extraction fields | measured, no target | {s.fields_seconds_per_call:+.2f} LLM s per call "
+                       f"({s.per_call('lines'):.2f} s with, {s.per_call('lines_no_fields'):.2f} s without) | - |")
     runs: list[ConcurrencyRun] | None = results.get("concurrency")
     if runs:
         lines += concurrency_table(runs)

@@ -13,7 +13,7 @@ from pipeline.config import load_settings
 from pipeline.intake.audio import AudioChunk
 from pipeline.processing.procedure import CallProcessor
 from pipeline.scoring.backend import Generation
-from pipeline.scoring.form import NO_LINE, AnswerForm
+from pipeline.scoring.form import NO_LINE, VERDICT_KEY, AnswerForm, FormField
 from pipeline.speech.segments import Segment
 from pipeline.speech.language import LanguageDecision
 from pipeline.speech.transcribe import DeviceChoice, HeardCall
@@ -27,14 +27,19 @@ HELLO = (
 class FakeBackend:
     """Answers ``verdict`` (yes/no/na) to every criterion asked, with probability 0.9, citing
     ``line`` (0: none; a line outside the transcript too, as a server ignoring the schema might);
-    a queued exception is raised by the next generation instead (``enqueue``)."""
+    an extraction field gets ``values[field id]`` (else its first option, or ``text`` for a text
+    field: cut to the field's limit only by the scorer); a queued exception is raised by the next
+    generation instead (``enqueue``)."""
 
     name = "fake-llm"
     n_ctx = 4096
 
-    def __init__(self, verdict: str = "yes", *, line: int = NO_LINE) -> None:
+    def __init__(self, verdict: str = "yes", *, line: int = NO_LINE, values: dict[str, str] | None = None,
+                 text: str = "The customer asked about a bill and the agent explained it.") -> None:
         self.verdict = verdict
         self.line = line
+        self.values = values or {}
+        self.text = text
         self.queued: list[BaseException] = []
         self.prompts: list[list[dict[str, str]]] = []
 
@@ -56,9 +61,15 @@ class FakeBackend:
         self.prompts.append(messages)
         if self.queued:
             raise self.queued.pop(0)
-        text = form.text({f.id: (self.line, self.verdict) for f in form.fields})
-        return Generation(text, tuple({self.verdict: 0.9} for _ in form.fields), prompt_tokens=100,
-                          completion_tokens=20, decided_tokens=len(form.fields) * 2)
+        answers = {f.id: (self.line, self._answer(f)) for f in form.fields}
+        chances = tuple({answers[f.id][1]: 0.9} for f in form.fields if not f.is_text)
+        return Generation(form.text(answers), chances, prompt_tokens=100, completion_tokens=20,
+                          decided_tokens=len(form.fields) * 2)
+
+    def _answer(self, item: FormField) -> str:
+        if item.key == VERDICT_KEY:
+            return self.verdict
+        return self.values.get(item.id, self.text if item.is_text else item.options[0])
 
 
 class FakeTranscriber:

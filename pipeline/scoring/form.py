@@ -1,5 +1,7 @@
 """The answer of line-evidence scoring as a form to fill in: per criterion, the number of the
-transcript line that shows it (0: no line does) and a verdict from a fixed list of options.
+transcript line that shows it (0: no line does) and a verdict from a fixed list of options; per
+extraction field of the scorecard, a line and a value among its options (``choice``), or a short
+text of at most so many words (``text``).
 
 Everything but those decisions is fixed by the form: braces, keys, quotes and the order of the
 criteria. ``AnswerForm.parts`` lists the answer as fixed text and the blanks between it, so that
@@ -17,6 +19,9 @@ from typing import Iterator, Sequence
 NO_LINE = 0  # the line number that says "no line of the transcript shows it"
 LINE_KEY = "line"
 VERDICT_KEY = "verdict"
+VALUE_KEY = "value"  # an extraction field's answer
+TEXT_CHARS_PER_WORD = 12  # a text blank's JSON-schema length limit, per word allowed
+TEXT_TOKENS_PER_WORD = 4  # a text blank ends after this many tokens per word allowed, words or not
 
 
 @dataclass(frozen=True)
@@ -35,15 +40,31 @@ class ChoiceBlank:
     options: tuple[str, ...]
 
 
-Part = str | LineBlank | ChoiceBlank
+@dataclass(frozen=True)
+class TextBlank:
+    """Where the model writes a short text (no quotes, backslashes or line breaks) of at most
+    ``max_words`` words."""
+
+    field_id: str
+    max_words: int
+
+
+Part = str | LineBlank | ChoiceBlank | TextBlank
 
 
 @dataclass(frozen=True)
 class FormField:
-    """One criterion's answer: a line and a verdict among ``options``."""
+    """One answer: a line and a choice among ``options`` under ``key`` (a criterion's verdict,
+    or a choice field's value); or, with ``max_words``, a text of at most that many words."""
 
     id: str
     options: tuple[str, ...]
+    key: str = VERDICT_KEY
+    max_words: int | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.max_words is not None
 
 
 @dataclass(frozen=True)
@@ -60,8 +81,10 @@ class AnswerForm:
         """Every line number an answer may give, ``NO_LINE`` first."""
         return (NO_LINE,) + tuple(n for n in sorted(set(self.lines)) if n != NO_LINE)
 
-    def _keys(self) -> tuple[str, str]:
-        return (LINE_KEY, VERDICT_KEY) if self.line_first else (VERDICT_KEY, LINE_KEY)
+    def _keys(self, item: FormField) -> tuple[str, ...]:
+        if item.is_text:
+            return (VALUE_KEY,)
+        return (LINE_KEY, item.key) if self.line_first else (item.key, LINE_KEY)
 
     def parts(self) -> Iterator[Part]:
         """The answer in order: fixed text, and the blanks the model fills. The spacing is the
@@ -69,10 +92,14 @@ class AnswerForm:
         the fixed text is tokenized as the model would have written it."""
         for index, item in enumerate(self.fields):
             yield ("{ " if index == 0 else "}, ") + json.dumps(item.id) + ": { "
-            for position, key in enumerate(self._keys()):
+            for position, key in enumerate(self._keys(item)):
                 yield (", " if position else "") + json.dumps(key) + ": "
                 if key == LINE_KEY:
                     yield LineBlank(item.id, self.numbers)
+                elif item.max_words is not None:
+                    yield '"'
+                    yield TextBlank(item.id, item.max_words)
+                    yield '"'
                 else:
                     yield '"'
                     yield ChoiceBlank(item.id, item.options)
@@ -80,11 +107,13 @@ class AnswerForm:
         yield "}}" if self.fields else "{}"
 
     def text(self, answers: dict[str, tuple[int, str]]) -> str:
-        """The JSON text of the filled form (field id -> (line, option)), as ``parts`` writes it."""
+        """The JSON text of the filled form (field id -> (line, option or text)), as ``parts`` writes it."""
         pieces = []
         for part in self.parts():
             if isinstance(part, LineBlank):
                 pieces.append(str(answers[part.field_id][0]))
+            elif isinstance(part, TextBlank):
+                pieces.append(json.dumps(answers[part.field_id][1], ensure_ascii=False)[1:-1])
             elif isinstance(part, ChoiceBlank):
                 pieces.append(answers[part.field_id][1])
             else:
@@ -97,12 +126,14 @@ class AnswerForm:
         line = {"type": "integer", "enum": list(self.numbers)}
         properties = {}
         for item in self.fields:
-            verdict = {"type": "string", "enum": list(item.options)}
-            values = {LINE_KEY: line, VERDICT_KEY: verdict}
+            if item.max_words is not None:
+                values = {VALUE_KEY: {"type": "string", "maxLength": item.max_words * TEXT_CHARS_PER_WORD}}
+            else:
+                values = {LINE_KEY: line, item.key: {"type": "string", "enum": list(item.options)}}
             properties[item.id] = {
                 "type": "object",
-                "properties": {key: values[key] for key in self._keys()},
-                "required": list(self._keys()),
+                "properties": {key: values[key] for key in self._keys(item)},
+                "required": list(self._keys(item)),
                 "additionalProperties": False,
             }
         return {"type": "object", "properties": properties, "required": [f.id for f in self.fields],
@@ -113,6 +144,15 @@ def verdict_options(allow_na: bool) -> tuple[str, ...]:
     return ("yes", "no", "na") if allow_na else ("yes", "no")
 
 
-def form_for(criteria: Sequence, lines: Sequence[int], *, line_first: bool = True) -> AnswerForm:
-    """The form for ``criteria`` (scorecard ``Criterion`` objects) over a window's ``lines``."""
-    return AnswerForm(tuple(FormField(c.id, verdict_options(c.allow_na)) for c in criteria), tuple(lines), line_first)
+def form_for(criteria: Sequence, lines: Sequence[int], *, fields: Sequence = (), line_first: bool = True,
+             max_words: dict[str, int] | None = None) -> AnswerForm:
+    """The form for ``criteria`` (scorecard ``Criterion`` objects) and then ``fields``
+    (``ExtractionField`` objects, choice fields before text fields) over a window's ``lines``;
+    ``max_words``: a text field's limit in this window, when less than its own."""
+    items = [FormField(c.id, verdict_options(c.allow_na)) for c in criteria]
+    for f in fields:
+        if f.kind == "text":
+            items.append(FormField(f.id, (), VALUE_KEY, (max_words or {}).get(f.id, f.max_words)))
+        else:
+            items.append(FormField(f.id, tuple(f.options), VALUE_KEY))
+    return AnswerForm(tuple(items), tuple(lines), line_first)

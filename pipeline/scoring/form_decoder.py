@@ -9,7 +9,11 @@ fixed text is appended by the decoder and evaluated as one batch, and the model 
   grammar decoding) are reported for the confidence;
 - a line number: digit tokens one step at a time, each step choosing among the tokens that keep
   the number a prefix of a line that exists, or the first token of the text that follows the
-  number once it is complete. A line out of range cannot be written.
+  number once it is complete. A line out of range cannot be written;
+- a text: greedy, one token at a time among the tokens that keep the text a plain JSON string
+  (no quotes, backslashes or control characters) or the closing quote, and not before a first
+  word; a token that would start a word past the blank's limit ends it, so the text never
+  exceeds it.
 
 The prompt is matched against what the model evaluated last (llama.cpp's KV cache): only the
 tokens after the common prefix are evaluated, so a system prompt that is the same for every call
@@ -23,14 +27,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pipeline.scoring.form import AnswerForm, ChoiceBlank, LineBlank
+from pipeline.scoring.form import NO_LINE, TEXT_TOKENS_PER_WORD, AnswerForm, ChoiceBlank, LineBlank, TextBlank
 
 
 @dataclass
 class FilledForm:
     """What filling a form gave: the answers, and what it cost."""
 
-    answers: dict[str, tuple[int, str]] = field(default_factory=dict)  # field id -> (line, option)
+    answers: dict[str, tuple[int, str]] = field(default_factory=dict)  # field id -> (line, option or text)
     choice_probabilities: list[dict[str, float]] = field(default_factory=list)  # per verdict, in order
     prompt_tokens: int = 0
     evaluated_prompt_tokens: int = 0  # the prompt tokens not found in the cache
@@ -44,6 +48,8 @@ class FormDecoder:
     def __init__(self, llm: Any) -> None:
         self._llm = llm
         self._number_tokens: dict[int, str] | None = None  # token -> its text, for tokens of digits only
+        self._text_mask: np.ndarray | None = None  # per token: may it be written inside a JSON string as is
+        self._pieces: dict[int, bytes] = {}
         self._tokenized: dict[str, tuple[int, ...]] = {}  # the form's fixed texts and options, the same every call
 
     def can_fill(self, form: AnswerForm) -> bool:
@@ -73,14 +79,17 @@ class FormDecoder:
                 pending = self._tokens(options[part.field_id])  # evaluated with the text after it
                 result.answer_tokens += len(pending)
                 result.decided_tokens += 1
-            else:
-                following = parts[index + 1] if index + 1 < len(parts) else ""
-                assert isinstance(following, str)
-                lines[part.field_id], pending, written, steps = self._number(
+                continue
+            following = parts[index + 1] if index + 1 < len(parts) else ""
+            assert isinstance(following, str)
+            if isinstance(part, TextBlank):
+                options[part.field_id], pending, written, steps = self._text(
                     part, end_token=self._tokens(following)[0])
-                result.answer_tokens += written
-                result.decided_tokens += steps
-        result.answers = {f.id: (lines[f.id], options[f.id]) for f in form.fields}
+            else:
+                lines[part.field_id], pending, written, steps = self._number(part, end_token=self._tokens(following)[0])
+            result.answer_tokens += written
+            result.decided_tokens += steps
+        result.answers = {f.id: (lines.get(f.id, NO_LINE), options[f.id]) for f in form.fields}
         return result
 
     # -- steps ---------------------------------------------------------------------------------
@@ -159,3 +168,40 @@ class FormDecoder:
             written = candidates[best]
             unevaluated.append(best)
             count += 1
+
+    def _plain_text_tokens(self) -> np.ndarray:
+        """Per token of the vocabulary: its text is not empty and holds no quote, backslash or
+        control character (so it can stand inside a JSON string as it is)."""
+        if self._text_mask is None:
+            mask = np.zeros(self._llm.n_vocab(), dtype=bool)
+            for token in range(len(mask)):
+                piece = self._llm.detokenize([token])
+                mask[token] = bool(piece) and not any(b < 0x20 or b in (0x22, 0x5C, 0x7F) for b in piece)
+            self._text_mask = mask
+        return self._text_mask
+
+    def _piece(self, token: int) -> bytes:
+        if token not in self._pieces:
+            self._pieces[token] = self._llm.detokenize([token])
+        return self._pieces[token]
+
+    def _text(self, blank: TextBlank, *, end_token: int) -> tuple[str, list[int], int, int]:
+        """A text of at most ``blank.max_words`` words, token by token: (the text, its last
+        token, not evaluated yet, how many tokens it took, the decisions taken). It ends where ``end_token`` (the closing
+        quote that follows) wins, where the next token would start a word past the limit, or
+        after ``TEXT_TOKENS_PER_WORD`` tokens per word allowed."""
+        allowed = self._plain_text_tokens()
+        written, last, count, steps = b"", [], 0, 0
+        for _ in range(blank.max_words * TEXT_TOKENS_PER_WORD):
+            self._eval(last)
+            raw = self._logits()
+            logits = np.where(allowed, raw, -np.inf)
+            if written.strip():  # the closing quote only once there is a word
+                logits[end_token] = raw[end_token]
+            best = int(np.argmax(logits))
+            steps += 1
+            longer = written + self._piece(best)
+            if best == end_token or len(longer.decode("utf-8", "ignore").split()) > blank.max_words:
+                break
+            written, last, count = longer, [best], count + 1
+        return " ".join(written.decode("utf-8", "ignore").split()), last, count, steps

@@ -23,7 +23,8 @@ import yaml
 
 from pipeline.errors import ScorecardError
 from pipeline.resources import prompt_template_path
-from pipeline.scoring.scorecard import Criterion
+from pipeline.scoring.extraction import fields_block
+from pipeline.scoring.scorecard import Criterion, ExtractionField
 from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
 from pipeline.speech.turns import Turn
 
@@ -39,11 +40,13 @@ class PromptTemplate:
     evidence_rules: tuple[tuple[str, str], ...] = ()
 
     def messages(self, transcript: str, criteria: Sequence[Criterion], *, part: tuple[int, int] | None = None,
-                 evidence: str = "quotes") -> list[dict[str, str]]:
+                 evidence: str = "quotes", fields: Sequence[ExtractionField] = ()) -> list[dict[str, str]]:
         """Chat messages for one transcript (or one window of it: ``part`` = (n, of)) whose
-        answer gives ``evidence`` ("lines" or "quotes")."""
+        answer gives ``evidence`` ("lines" or "quotes"); ``fields``, the extraction fields asked
+        too, are listed after the criteria."""
         part_text = f" (part {part[0]} of {part[1]})" if part and part[1] > 1 else ""
-        values = {"transcript": transcript, "criteria": criteria_block(criteria), "part": part_text,
+        listed = "\n".join(block for block in (criteria_block(criteria), fields_block(fields)) if block)
+        values = {"transcript": transcript, "criteria": listed, "part": part_text,
                   "evidence_rule": dict(self.evidence_rules).get(evidence, "")}
         return [{"role": "system", "content": Template(self.system).safe_substitute(values)},
                 {"role": "user", "content": Template(self.user).safe_substitute(values)}]

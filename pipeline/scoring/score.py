@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -35,11 +35,12 @@ from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
 from pipeline.scoring.backend import Generation, ScoringBackend
+from pipeline.scoring.extraction import Extraction, answer_tokens, combine_extractions, read_extractions, words_per_window
 from pipeline.scoring.form import NO_LINE, form_for, verdict_options
 from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.scoring.prompt import PromptTemplate, numbered_line, transcript_line
 from pipeline.scoring.rules import Conversation, evaluate
-from pipeline.scoring.scorecard import Criterion, Scorecard
+from pipeline.scoring.scorecard import Criterion, ExtractionField, Scorecard
 from pipeline.scoring.windows import labelled_piece, split_indexed_windows
 from pipeline.speech.segments import Segment
 from pipeline.speech.turns import Turn, speaker_turns
@@ -157,13 +158,16 @@ class CallScore:
     evaluated_prompt_tokens: int | None = None
     # answer tokens the LLM chose (the rest the form fixed); None when it decoded every token
     decided_tokens: int | None = None
+    extractions: tuple[Extraction, ...] = ()  # the scorecard's extraction fields, in its order
 
 
 @dataclass
 class _ModelAnswers:
-    """What putting criteria to the model gave: verdicts per criterion (one per window) and cost."""
+    """What putting criteria and fields to the model gave: verdicts per criterion and answers
+    per field (one per window), and cost."""
 
     verdicts: dict[str, list[Verdict]]
+    extractions: dict[str, list[Extraction]] = field(default_factory=dict)
     windows: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -222,19 +226,20 @@ class Scorer:
         self.template = template
         self.style = style
         self.llm_criteria = scorecard.llm_criteria
+        self.fields = scorecard.extraction_fields
         self.groups: tuple[tuple[Criterion, ...], ...] = self._groups(self.llm_criteria)
         self.models: dict[tuple[Criterion, ...], type[BaseModel]] = {}
         self.schemas: dict[tuple[Criterion, ...], dict] = {}
         for group in self.groups:
             self._schema(group)
-        self.max_answer_tokens = self._answer_tokens(len(self.llm_criteria))
-        frame = template.messages("", self.llm_criteria, part=(99, 99), evidence=style.evidence)
+        self.max_answer_tokens = self._answer_tokens(len(self.llm_criteria)) + answer_tokens(self.fields)
+        frame = template.messages("", self.llm_criteria, part=(99, 99), evidence=style.evidence, fields=self.fields)
         frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
         self.transcript_budget = backend.n_ctx - frame_tokens - self.max_answer_tokens
-        if self.llm_criteria and self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
+        if (self.llm_criteria or self.fields) and self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
             raise SetupError(
                 f"the LLM context ({backend.n_ctx} tokens) is too small for this scorecard "
-                f"({len(self.llm_criteria)} LLM criteria): raise llm_context to at least "
+                f"({len(self.llm_criteria)} LLM criteria, {len(self.fields)} fields): raise llm_context to at least "
                 f"{backend.n_ctx - self.transcript_budget + MIN_TRANSCRIPT_TOKENS}"
             )
 
@@ -298,13 +303,23 @@ class Scorer:
             seconds=time.perf_counter() - started,
             evaluated_prompt_tokens=asking.evaluated_prompt_tokens,
             decided_tokens=asking.decided_tokens,
+            extractions=tuple(combine_extractions(f, asking.extractions[f.id]) for f in self.fields),
         )
 
+    def _questions(self, asked: tuple[Criterion, ...]) -> tuple[tuple[tuple[Criterion, ...], tuple[ExtractionField, ...]], ...]:
+        """(criteria, fields) of each question put to the model per window: the fields go with
+        the criteria in one answer form (the default style), else in a form of their own."""
+        if self.style.questions == "together" and self.style.evidence == "lines":
+            return ((asked, self.fields),) if asked or self.fields else ()
+        return tuple([(group, ()) for group in self._groups(asked)] + ([((), self.fields)] if self.fields else []))
+
     def _ask(self, segments: Sequence[Segment], asked: tuple[Criterion, ...]) -> _ModelAnswers:
-        """The verdicts per criterion per window, and the cost, of putting ``asked`` to the model;
-        nothing is asked, and no window made, when it is empty."""
-        asking = _ModelAnswers(verdicts={c.id: [] for c in asked})
-        if not asked:
+        """The verdicts per criterion and the answers per field per window, and the cost, of
+        putting ``asked`` and the fields to the model; nothing is asked, and no window made, when
+        there are neither."""
+        asking = _ModelAnswers(verdicts={c.id: [] for c in asked}, extractions={f.id: [] for f in self.fields})
+        questions = self._questions(asked)
+        if not questions:
             return asking
         numbered = self.style.evidence == "lines"
         units: Sequence[Segment | Turn] = speaker_turns(segments) if numbered else segments
@@ -312,29 +327,40 @@ class Scorer:
         counts = [self.backend.count_tokens(line + "\n") for line in lines]
         windows = split_indexed_windows(lines, counts, self.transcript_budget)
         asking.windows = len(windows)
+        words = words_per_window(self.fields, len(windows))
         for index, window in enumerate(windows):
             text = "\n".join(labelled_piece(piece, numbered) for piece in window)
             line_numbers = tuple(sorted({line + 1 for line, _ in window}))
-            for group in self._groups(asked):
+            for group, fields in questions:
                 messages = self.template.messages(text, group, part=(index + 1, len(windows)),
-                                                  evidence=self.style.evidence)
-                budget = self._answer_tokens(len(group))
-                if numbered:
-                    form = form_for(group, line_numbers, line_first=self.style.answer_order == "evidence_first")
+                                                  evidence=self.style.evidence, fields=fields)
+                budget = self._answer_tokens(len(group)) + answer_tokens(fields)
+                if numbered or fields:  # fields are answered in a form (no line to cite without numbers)
+                    form = form_for(group, line_numbers if numbered else (), fields=fields, max_words=words,
+                                    line_first=self.style.answer_order == "evidence_first")
                     generation = self.backend.fill_form(messages, form, max_tokens=budget)
                 else:
                     generation = self.backend.generate_json(messages, self._schema(group), max_tokens=budget)
                 asking.add(generation)
-                for verdict in self._read(generation, text, index, group, units, line_numbers):
+                raw, verdicts = self._read(generation, text, index, group, units, line_numbers, fields)
+                for verdict in verdicts:
                     asking.verdicts[verdict.criterion_id].append(verdict)
+                for extraction in read_extractions(raw, fields, generation.choice_probabilities, list(raw), units,
+                                                   line_numbers, index):
+                    asking.extractions[extraction.field_id].append(extraction)
         return asking
 
     def _read(self, generation: Generation, transcript: str, window: int, group: tuple[Criterion, ...],
-              lines: Sequence[Segment | Turn], line_numbers: tuple[int, ...]) -> list[Verdict]:
+              lines: Sequence[Segment | Turn], line_numbers: tuple[int, ...],
+              fields: Sequence[ExtractionField] = ()) -> tuple[dict, list[Verdict]]:
+        """The parsed answer and the verdicts in it (its fields are read by ``read_extractions``)."""
         try:
             raw = json.loads(generation.text, strict=False)  # a raw tab or newline inside a quote is fine
-            answer = self._answer_model(group).model_validate(raw)
-        except (json.JSONDecodeError, ValidationError) as exc:
+            if not isinstance(raw, dict):
+                raise ValueError("the answer is not a JSON object")
+            asked = {f.id for f in fields}
+            answer = self._answer_model(group).model_validate({k: v for k, v in raw.items() if k not in asked})
+        except (json.JSONDecodeError, ValidationError, ValueError) as exc:
             raise PermanentRecordingError(
                 f"the LLM answer did not parse ({str(exc).splitlines()[0]}); "
                 "was it cut off? raise llm_context", stage="score"
@@ -359,7 +385,7 @@ class Scorer:
                 evidence=None, evidence_verified=None, window=window,
             )
             verdicts.append(self._with_evidence(verdict, item, transcript, lines, line_numbers))
-        return verdicts
+        return raw, verdicts
 
     def _with_evidence(self, verdict: Verdict, item: BaseModel, transcript: str, lines: Sequence[Segment | Turn],
                        line_numbers: tuple[int, ...]) -> Verdict:

@@ -1,5 +1,10 @@
 """Scorecards: the yes/no business criteria a call is scored against, loaded from YAML.
 
+Beside its criteria, a scorecard may list extraction ``fields`` (``ExtractionField``): facts
+about the call the LLM fills in the same pass (``kind: choice``, one of a list of options, with
+an evidence line; ``kind: text``, a short free answer with a hard word limit). They are stored
+apart from the verdicts and never count in the QA score.
+
 A criterion is judged by the LLM (``kind: llm``, the default) or by a rule checked in plain code
 (``kind: rule``, implied by a ``rule:``; see ``pipeline.scoring.rules``). Either kind may carry
 ``only_if``, a rule that must hold for the criterion to apply.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -87,8 +93,43 @@ class Criterion(BaseModel):
         return words
 
 
+class ExtractionField(BaseModel):
+    """One fact the LLM extracts from a call: an option of ``options`` (``choice``), or a short
+    text of at most ``max_words`` words (``text``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64)
+    question: str = Field(min_length=5, max_length=500)
+    kind: Literal["choice", "text"]
+    options: tuple[str, ...] | None = Field(None, min_length=2, max_length=20)
+    max_words: int | None = Field(None, ge=1, le=200)
+
+    @field_validator("options")
+    @classmethod
+    def _plain_options(cls, options: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if options is None:
+            return None
+        for option in options:
+            if not re.fullmatch(r"[a-z0-9_]{1,40}", option):
+                raise ValueError(f"option {option!r} is not [a-z0-9_]+ (at most 40 characters)")
+        if len(set(options)) != len(options):
+            raise ValueError("an option is listed more than once")
+        return options
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> "ExtractionField":
+        if self.kind == "choice" and (self.options is None or self.max_words is not None):
+            raise ValueError("a choice field lists its options (and has no max_words)")
+        if self.kind == "text" and (self.max_words is None or self.options is not None):
+            raise ValueError("a text field gives max_words (and has no options)")
+        return self
+
+    _single_line = field_validator("question")(Criterion._single_line.__func__)  # type: ignore[attr-defined]
+
+
 class Scorecard(BaseModel):
-    """A named list of criteria with unique ids."""
+    """A named list of criteria with unique ids, and the fields extracted beside them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,6 +138,8 @@ class Scorecard(BaseModel):
     # Names and terms its calls say (company, products), given to Whisper as hotwords with the
     # ``vocabulary`` setting's; None (not []) when unset, so older scorecards keep their version.
     vocabulary: tuple[str, ...] | None = Field(None, max_length=200)
+    # What the LLM extracts beside the verdicts; None (not []) when unset, for the same reason.
+    fields: tuple[ExtractionField, ...] | None = Field(None, max_length=20)
 
     @field_validator("criteria")
     @classmethod
@@ -107,6 +150,14 @@ class Scorecard(BaseModel):
                 raise ValueError(f"criterion id {criterion.id!r} is used more than once")
             seen.add(criterion.id)
         return criteria
+
+    @model_validator(mode="after")
+    def _fields_apart_from_criteria(self) -> "Scorecard":
+        ids = [c.id for c in self.criteria] + [f.id for f in self.fields or ()]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"id {repeated[0]!r} is used more than once among the criteria and fields")
+        return self
 
     @cached_property
     def version(self) -> str:
@@ -123,6 +174,12 @@ class Scorecard(BaseModel):
     @property
     def llm_criteria(self) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if c.kind == "llm")
+
+    @property
+    def extraction_fields(self) -> tuple[ExtractionField, ...]:
+        """The fields, choice fields first (the order the answer gives them in)."""
+        fields = self.fields or ()
+        return tuple(f for f in fields if f.kind == "choice") + tuple(f for f in fields if f.kind == "text")
 
     @property
     def kinds(self) -> dict[str, str]:

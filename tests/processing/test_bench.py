@@ -67,7 +67,7 @@ def test_scoring_styles_run_side_by_side_and_the_default_decides_a_few_tokens(pr
     labels = tmp_path / "labels.csv"
     labels.write_text("recording,criterion_id,label\nbilling-good.mp3,greeted,yes\nbilling-good.mp3,empathy,yes\n")
     result = bench_scoring(processor, {"billing-good.mp3": segments}, labels, naive=True)
-    assert list(result.styles) == ["lines", "lines_grammar", "quotes", "before", "naive"]
+    assert list(result.styles) == ["lines", "lines_no_fields", "lines_grammar", "quotes", "before", "naive"]
     criteria = result.llm_criteria
     assert criteria == len(processor.scorecard.llm_criteria)
     ours, grammar, naive = result.styles["lines"], result.styles["lines_grammar"], result.styles["naive"]
@@ -76,8 +76,11 @@ def test_scoring_styles_run_side_by_side_and_the_default_decides_a_few_tokens(pr
     # every question of the naive baseline re-reads the transcript: nothing comes from the cache
     assert naive.evaluated_prompt_tokens == naive.prompt_tokens > 3 * ours.evaluated_prompt_tokens
     assert all(len(run.pairs) == 2 for run in result.styles.values())
+    # the fields are answered in the default's one form: a few more answer tokens, no more calls
+    without = result.styles["lines_no_fields"]
+    assert without.llm_calls == ours.llm_calls and without.completion_tokens < ours.completion_tokens
     lines = scoring_table(result)
-    assert len([line for line in lines if line.startswith("| ")]) == 1 + 5  # a header and a row per style
+    assert len([line for line in lines if line.startswith("| ")]) == 1 + 6  # a header and a row per style
 
 
 def test_report_goes_between_the_markers_and_the_rest_of_the_doc_stays(tmp_path: Path) -> None:

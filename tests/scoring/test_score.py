@@ -228,7 +228,7 @@ def test_an_answer_with_a_raw_tab_inside_a_quote_still_parses(backend: LlamaBack
     scorer = Scorer(backend, TWO_CRITERIA, load_prompt_template(), style=ScoringStyle(evidence="quotes"))
     text = ('{"greeted": {"evidence": "Northwind\tEnergy, Sam speaking", "verdict": "yes"},'
             ' "verified_identity": {"evidence": "", "verdict": "na"}}')
-    verdicts = scorer._read(Generation(text, (), 10, 10), "Northwind Energy, Sam speaking", 0, scorer.groups[0],
+    _, verdicts = scorer._read(Generation(text, (), 10, 10), "Northwind Energy, Sam speaking", 0, scorer.groups[0],
                             GOOD, ())
     assert [(v.criterion_id, v.passed) for v in verdicts] == [("greeted", True), ("verified_identity", None)]
 
