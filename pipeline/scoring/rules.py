@@ -57,7 +57,8 @@ _SAME_LETTERS = str.maketrans({"ё": "е"})  # letters written either way; case-
 
 
 def _metric_names() -> tuple[str, ...]:
-    call = [f.name for f in dataclasses.fields(CallMetrics) if f.name not in ("speaker_separated", *SEPARATED_SPEAKERS)]
+    call = [f.name for f in dataclasses.fields(CallMetrics)
+            if f.name not in ("speaker_separated", "sentiment", *SEPARATED_SPEAKERS)]
     side = [f"{speaker}_{f.name}" for speaker in SEPARATED_SPEAKERS for f in dataclasses.fields(SpeakerMetrics)]
     return (*call, "longest_monologue_s", *side)
 
@@ -391,6 +392,8 @@ def _metric(metric: Metric, call: Conversation) -> RuleResult:
     value = call.metric(metric.name)
     if value is None:
         reason = "no speaker separation" if call.metrics is not None else "nobody spoke"
+        note = call.metrics.sentiment.note if call.metrics is not None and call.metrics.sentiment else None
+        reason = note if note and "sentiment" in metric.name else reason
         return RuleResult(None, f"{metric.name} not measured ({reason})")
     if metric.min is not None and value < metric.min:
         return RuleResult(False, f"{metric.name} {value:g} < min {metric.min:g}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from pipeline.speech.segments import Segment
+from pipeline.speech.sentiment import QUARTERS, CallSentiment, measure_sentiment
 
 NON_TALK_MIN_S = 3.0  # silences longer than this are non-talk time
 INTERRUPTION_MIN_OVERLAP_S = 0.3  # talking over the other speaker for less than this is not an interruption
@@ -33,6 +34,11 @@ class SpeakerMetrics:
     interruptions: int  # times this speaker started talking over the other for >= 0.3 s
     interruption_s: float  # seconds of overlap in those interruptions
     longest_monologue_s: float  # longest stretch of this speaker alone, pauses <= 3 s included
+    # -1..1, this speaker's sentiment in the first and the last quarter of the call, and last - first
+    # (pipeline.speech.sentiment); None when not measured or they said nothing in that quarter
+    sentiment_first: float | None = None
+    sentiment_last: float | None = None
+    sentiment_change: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class CallMetrics:
     words_per_minute: float | None  # all words over talk_s
     agent: SpeakerMetrics | None
     customer: SpeakerMetrics | None
+    sentiment: CallSentiment | None = None  # per speaker per quarter; None when not asked for
 
     @property
     def longest_monologue_s(self) -> float | None:
@@ -160,10 +167,12 @@ def _rate(words: int, seconds: float) -> float | None:
     return round(words / (seconds / 60), 1) if seconds > 0 else None
 
 
-def compute_metrics(segments: Sequence[Segment]) -> CallMetrics | None:
-    """Measures of one call, or None when nobody spoke."""
+def compute_metrics(segments: Sequence[Segment], *, language: str | None = None) -> CallMetrics | None:
+    """Measures of one call, or None when nobody spoke; ``language``: the code of the language it
+    was transcribed in, for sentiment (measured in English only; None: not known, not measured)."""
     if not segments:
         return None
+    sentiment = measure_sentiment(segments, language)
     speech = merge((s.start, s.end) for s in segments)
     first, last = speech[0][0], speech[-1][1]
     duration = last - first
@@ -190,6 +199,7 @@ def compute_metrics(segments: Sequence[Segment]) -> CallMetrics | None:
                 interruptions=count,
                 interruption_s=round(seconds, 3),
                 longest_monologue_s=round(longest_monologue(own, theirs), 3),
+                **_sentiment_figures(sentiment, speaker),
             )
     return CallMetrics(
         speaker_separated=separated,
@@ -204,4 +214,12 @@ def compute_metrics(segments: Sequence[Segment]) -> CallMetrics | None:
         words_per_minute=_rate(words, talk_s),
         agent=sides["agent"],
         customer=sides["customer"],
+        sentiment=sentiment,
     )
+
+
+def _sentiment_figures(sentiment: CallSentiment, speaker: str) -> dict[str, float | None]:
+    """``SpeakerMetrics``' sentiment fields for ``speaker``."""
+    first, last = sentiment.of(speaker, 1), sentiment.of(speaker, QUARTERS)
+    change = round(last - first, 4) if first is not None and last is not None else None
+    return {"sentiment_first": first, "sentiment_last": last, "sentiment_change": change}
