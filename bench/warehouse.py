@@ -357,7 +357,8 @@ def generate(warehouse: Warehouse, calls: int, *, now: datetime | None = None) -
                    CASE WHEN mono THEN NULL ELSE round(customer_talk_s * (0.2 + 0.2 * u), 3) END,
                    CASE WHEN mono THEN NULL ELSE round(greatest(agent_talk_s * (0.15 + 0.2 * u),
                                                                 customer_talk_s * (0.2 + 0.2 * u)), 3) END,
-                   started_at + INTERVAL 1 HOUR
+                   started_at + INTERVAL 1 HOUR,
+                   NULL, NULL, NULL, NULL, NULL, NULL, NULL  -- sentiment (migration 011): not measured
             FROM s JOIN bench_calls USING (recording_id, mono) ORDER BY started_at
         """)
         # Every evaluation: the current version for each call, plus the special cases.

@@ -54,7 +54,8 @@ SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.
        m.longest_silence_s, m.overlap_s, m.words_per_minute,
        m.agent_talk_ratio, m.customer_talk_ratio, m.agent_words_per_minute, m.customer_words_per_minute,
        m.agent_interruptions, m.agent_interruption_s, m.customer_interruptions, m.customer_interruption_s,
-       m.agent_longest_monologue_s, m.customer_longest_monologue_s, m.longest_monologue_s
+       m.agent_longest_monologue_s, m.customer_longest_monologue_s, m.longest_monologue_s,
+       m.customer_sentiment_first, m.customer_sentiment_last, m.customer_sentiment_change
 FROM evaluations AS e
 JOIN recordings AS r USING (recording_id)
 LEFT JOIN evaluation_figures AS f USING (evaluation_id)
@@ -134,7 +135,8 @@ SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_dat
        longest_silence_s, overlap_s, words_per_minute,
        agent_talk_ratio, customer_talk_ratio, agent_words_per_minute, customer_words_per_minute,
        agent_interruptions, agent_interruption_s, customer_interruptions, customer_interruption_s,
-       agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s
+       agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s,
+       customer_sentiment_first, customer_sentiment_last, customer_sentiment_change
 FROM scored_calls;
 
 -- Each criterion's latest agreement with human labels (`callscore eval`) per scorecard version,

@@ -266,7 +266,7 @@ class CallProcessor:
     def measure_and_score(self, transcription: Transcription) -> ScoredCall:
         """Step 4 (stage ``score``): the measures, computed once, and the verdicts that rule
         criteria read them for; no verdicts when there is nothing to score."""
-        metrics = compute_metrics(transcription.segments)
+        metrics = compute_metrics(transcription.segments, language=transcription.language)
         score = self.score(transcription.segments, metrics, language=transcription.language) \
             if transcription.status == "scored" else None
         return ScoredCall(metrics, score)

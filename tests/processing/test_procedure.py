@@ -119,3 +119,37 @@ def test_rescore_with_another_whisper_model_names_the_models_whose_transcripts_a
         run_rescore(processor, warehouse, retry=NO_WAIT)
     assert str(caught.value) == (f"no transcript by other-whisper is stored in {db}; stored transcripts are by "
                                  "tiny.en (2 calls): give rescore --whisper-model tiny.en")
+
+
+FIELDS = """fields:
+  - id: reason
+    question: Why the customer called.
+    kind: choice
+    options: [billing, outage, other]
+  - id: summary
+    question: What the customer wanted and what the agent did.
+    kind: text
+    max_words: 6
+"""
+
+
+def test_fields_and_sentiment_are_stored_and_a_new_field_is_extracted_from_the_stored_transcript(
+        inbox: Path, card: Path, tmp_path: Path) -> None:
+    db, transcriber = tmp_path / "w.duckdb", FakeTranscriber()
+    with_fields = tmp_path / "fields.yaml"
+    with_fields.write_text(card.read_text() + FIELDS)
+    with Warehouse.open(db) as warehouse:
+        run_batch([inbox], fake_processor(db, with_fields, backend=FakeBackend(values={"reason": "billing"}),
+                                          transcriber=transcriber), warehouse, retry=NO_WAIT)
+    assert rows(db, "SELECT field_id, field_kind, value, confidence FROM extractions ORDER BY recording_id, field_id")[:2] \
+        == [("reason", "choice", "billing", 1.0), ("summary", "text", "The customer asked about a bill", None)]
+    assert rows(db, "SELECT count(*) FROM scores WHERE criterion_id IN ('reason', 'summary')") == [(0,)]  # not in the QA score
+    assert rows(db, "SELECT count(DISTINCT recording_id) FROM call_sentiment WHERE speaker = 'customer'") == [(2,)]
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(with_fields.read_text().replace("[billing, outage, other]", "[billing, outage, move, other]"))
+    with Warehouse.open(db) as warehouse:
+        run_batch([inbox], fake_processor(db, changed, backend=FakeBackend(values={"reason": "move"}),
+                                          transcriber=transcriber), warehouse, retry=NO_WAIT)
+    assert transcriber.calls == 2  # none more: extracted again from the stored transcripts
+    assert rows(db, "SELECT value, count(*) FROM extractions WHERE field_id = 'reason' GROUP BY value ORDER BY value") \
+        == [("billing", 2), ("move", 2)]  # the earlier version's answers are kept

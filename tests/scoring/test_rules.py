@@ -132,14 +132,18 @@ def test_a_rule_that_ignores_accents_matches_them_written_or_not() -> None:
 
 
 def test_a_scorecard_without_the_new_keys_keeps_its_version() -> None:
-    """ignore_accents and vocabulary left out are not content: the default scorecard (with a
-    said rule) keeps the version its evaluations are stored under; given, they are content."""
+    """ignore_accents, vocabulary and fields left out are not content: the default scorecard
+    without its fields (with a said rule) keeps the version its evaluations were stored under
+    before fields existed; given, they are content."""
     from pipeline.resources import default_scorecard_path
     from pipeline.scoring.scorecard import load_scorecard
 
     default = load_scorecard(default_scorecard_path())
-    assert default.version == "c38373c81f56"  # as stored before the keys existed (docs/quality.md)
+    assert default.version == "f9dcbc03206a"  # with the fields reason, outcome and summary
     text = default_scorecard_path().read_text(encoding="utf-8")
+    assert parse_scorecard(text.split("\nfields:")[0]).version == "c38373c81f56"  # as before (docs/quality.md)
+    text = text.split("\nfields:")[0] + "\n"
+    default = parse_scorecard(text)
     assert parse_scorecard(text + "vocabulary: [Northwind Energy]\n").version != default.version
     assert parse_scorecard(text.replace("phrases:", "ignore_accents: true\n        phrases:", 1)).version != default.version
 

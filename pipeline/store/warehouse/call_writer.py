@@ -23,6 +23,16 @@ _SCORE_COLUMNS = (
     ("evidence", "VARCHAR"), ("evidence_verified", "BOOLEAN"), ("criterion_kind", "VARCHAR"), ("evaluation_id", "BIGINT"),
     ("evidence_line", "INTEGER"), ("evidence_start_s", "DOUBLE"),
 )
+_EXTRACTION_COLUMNS = (
+    ("recording_id", "VARCHAR"), ("whisper_model", "VARCHAR"), ("scorecard_version", "VARCHAR"),
+    ("prompt_version", "VARCHAR"), ("llm_model", "VARCHAR"), ("scorecard_name", "VARCHAR"), ("evaluation_id", "BIGINT"),
+    ("field_id", "VARCHAR"), ("field_kind", "VARCHAR"), ("value", "VARCHAR"), ("confidence", "DOUBLE"),
+    ("evidence", "VARCHAR"), ("evidence_line", "INTEGER"), ("evidence_start_s", "DOUBLE"),
+)
+_SENTIMENT_COLUMNS = (
+    ("recording_id", "VARCHAR"), ("whisper_model", "VARCHAR"), ("speaker", "VARCHAR"), ("quarter", "INTEGER"),
+    ("sentiment", "DOUBLE"), ("words", "INTEGER"),
+)
 
 
 class CallWriter:
@@ -110,14 +120,21 @@ class CallWriter:
 
     def _upsert_metrics(self, recording_id: str, whisper_model: str, metrics: CallMetrics, *,
                         first: bool = False) -> None:
-        """Metrics follow from the transcript alone, so a re-computation replaces the row
-        (``first``: the recording is not stored yet, so there is none)."""
+        """Metrics follow from the transcript alone, so a re-computation replaces the row and
+        the sentiment rows (``first``: the recording is not stored yet, so there are none)."""
         columns = metrics_columns(metrics)
         names = ["recording_id", "whisper_model", *columns]
         self.connection.execute(
             f"INSERT {'' if first else 'OR REPLACE '}INTO call_metrics ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
             [recording_id, whisper_model, *columns.values()],
         )
+        if not first:
+            self.connection.execute("DELETE FROM call_sentiment WHERE recording_id = ? AND whisper_model = ?",
+                                    [recording_id, whisper_model])
+        quarters = metrics.sentiment.quarters if metrics.sentiment is not None else ()
+        if quarters:
+            self._insert_rows("call_sentiment", _SENTIMENT_COLUMNS, [
+                [recording_id, whisper_model, q.speaker, q.quarter, q.sentiment, q.words] for q in quarters])
 
     def _insert_evaluation(self, record: CallRecord) -> int:
         """Store the evaluation and its scores; its ``evaluation_id``."""
@@ -145,6 +162,12 @@ class CallWriter:
                 evaluation_id, verdict.evidence_line, verdict.evidence_start_s,
             ])
         self._insert_rows("scores", _SCORE_COLUMNS, rows)
+        if score.extractions:
+            kinds = {f.id: f.kind for f in record.scorecard.fields or ()}
+            self._insert_rows("extractions", _EXTRACTION_COLUMNS, [
+                identity + [record.scorecard.name, evaluation_id, e.field_id, kinds[e.field_id], e.value, e.confidence,
+                            e.evidence, e.evidence_line, e.evidence_start_s]
+                for e in score.extractions])
         return evaluation_id
 
 
@@ -161,6 +184,7 @@ def metrics_columns(metrics: CallMetrics) -> dict[str, object]:
     for name in ("agent", "customer"):
         side = getattr(metrics, name)
         for measure in ("talk_s", "talk_ratio", "words_per_minute", "interruptions", "interruption_s",
-                        "longest_monologue_s"):
+                        "longest_monologue_s", "sentiment_first", "sentiment_last", "sentiment_change"):
             columns[f"{name}_{measure}"] = getattr(side, measure) if side else None
+    columns["sentiment_note"] = metrics.sentiment.note if metrics.sentiment is not None else None
     return columns

@@ -24,6 +24,7 @@ _CALL_SCORES_METRICS = (
     "overlap_s", "words_per_minute", "agent_talk_ratio", "customer_talk_ratio", "agent_words_per_minute",
     "customer_words_per_minute", "agent_interruptions", "agent_interruption_s", "customer_interruptions",
     "customer_interruption_s", "agent_longest_monologue_s", "customer_longest_monologue_s", "longest_monologue_s",
+    "customer_sentiment_first", "customer_sentiment_last", "customer_sentiment_change",
 )
 # criterion_totals: its key, what is kept of each criterion, and the counts summed from counted_answers.
 _TOTALS_KEY = ("agent", "scorecard_name", "scorecard_version", "criterion_id")

@@ -18,7 +18,9 @@ from pipeline.store.warehouse.errors import migration_error
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
 # Migrations after which call_scores and criterion_totals are filled again from the views.
-REBUILD_KPI_TABLES_AFTER = frozenset({6, 7, 9})
+REBUILD_KPI_TABLES_AFTER = frozenset({6, 7, 9, 11})
+# Migrations after which every transcript's call_metrics is computed again (a new measure).
+REMEASURE_AFTER = frozenset({11})
 
 
 @dataclass(frozen=True)
@@ -101,23 +103,25 @@ class Schema:
                     )
                 done.append(migration.version)
             self.connection.execute((data_dir("warehouse") / "views.sql").read_text(encoding="utf-8"))
+            self.backfill_metrics(every=bool(REMEASURE_AFTER & set(done)))
             if REBUILD_KPI_TABLES_AFTER & set(done):
                 self.rebuild_kpi_tables()
-            self.backfill_metrics()
         except duckdb.Error as exc:
             raise migration_error(self.path, exc) from exc
         finally:
             self.connection.execute("RESET checkpoint_threshold")
         return done
 
-    def backfill_metrics(self) -> int:
-        """Compute ``call_metrics`` for transcripts stored before metrics existed; returns how many."""
+    def backfill_metrics(self, *, every: bool = False) -> int:
+        """Compute ``call_metrics`` for transcripts stored before metrics existed (``every``: for
+        every transcript, after a migration that adds a measure); returns how many."""
         missing = self.connection.execute(
-            "SELECT t.recording_id, t.whisper_model FROM transcripts AS t"
-            " ANTI JOIN call_metrics AS m USING (recording_id, whisper_model) WHERE t.segment_count > 0"
+            "SELECT t.recording_id, t.whisper_model, t.language FROM transcripts AS t"
+            + ("" if every else " ANTI JOIN call_metrics AS m USING (recording_id, whisper_model)")
+            + " WHERE t.segment_count > 0"
         ).fetchall()
-        for recording_id, whisper_model in missing:
-            metrics = compute_metrics(self.stored_transcript(recording_id, whisper_model) or ())
+        for recording_id, whisper_model, language in missing:
+            metrics = compute_metrics(self.stored_transcript(recording_id, whisper_model) or (), language=language)
             if metrics is not None:
                 with self.transaction():
                     self._upsert_metrics(recording_id, whisper_model, metrics)
