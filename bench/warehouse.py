@@ -66,6 +66,8 @@ PROMPT_VERSION = "p-3f9a1c0d2e4b"
 LLM_MODEL = "qwen2.5-7b-instruct-q4_k_m.gguf"
 EARLIER_LLM_MODEL = "llama-3.2-3b-instruct-q4_k_m.gguf"  # the first scoring of re-scored calls
 TEAMS = ("billing", "broadband", "moves", "sales", "retention")
+REASONS = ("billing", "outage", "move", "cancel", "technical", "other")  # the default scorecard's fields
+OUTCOMES = ("resolved", "follow_up", "escalated", "unresolved")
 AGENTS = 50
 
 # The scorecard of the synthetic calls. Weights sum to 12; two critical criteria; two may be n/a.
@@ -358,7 +360,11 @@ def generate(warehouse: Warehouse, calls: int, *, now: datetime | None = None) -
                    CASE WHEN mono THEN NULL ELSE round(greatest(agent_talk_s * (0.15 + 0.2 * u),
                                                                 customer_talk_s * (0.2 + 0.2 * u)), 3) END,
                    started_at + INTERVAL 1 HOUR,
-                   NULL, NULL, NULL, NULL, NULL, NULL, NULL  -- sentiment (migration 011): not measured
+                   NULL, NULL, NULL,  -- the agent's sentiment (migration 011): not used by a view
+                   CASE WHEN mono THEN NULL ELSE round(0.6 * {_u('i', 18)} - 0.4, 4) END,
+                   CASE WHEN mono THEN NULL ELSE round(0.9 * {_u('i', 19)} - 0.3, 4) END,
+                   CASE WHEN mono THEN NULL ELSE round(0.9 * {_u('i', 19)} - 0.6 * {_u('i', 18)} + 0.1, 4) END,
+                   NULL
             FROM s JOIN bench_calls USING (recording_id, mono) ORDER BY started_at
         """)
         # Every evaluation: the current version for each call, plus the special cases.
@@ -415,13 +421,28 @@ def generate(warehouse: Warehouse, calls: int, *, now: datetime | None = None) -
                    evaluated_at, criterion_kind, evaluation_id
             FROM answers ORDER BY evaluation_id, criterion_id
         """)
+        # Each evaluation's reason and outcome (extraction fields), as the default scorecard asks.
+        con.execute(f"""
+            INSERT INTO extractions (recording_id, whisper_model, scorecard_version, prompt_version, llm_model,
+                scorecard_name, evaluation_id, field_id, field_kind, value, confidence, extracted_at)
+            SELECT ev.recording_id, '{WHISPER_MODEL}', ev.scorecard_version, '{PROMPT_VERSION}', ev.llm_model,
+                   '{CARD.name}', ev.evaluation_id, f.field_id, 'choice',
+                   f.options[1 + CAST(floor({_u('e.seed', 'f.position')} * len(f.options)) AS INTEGER)],
+                   round(0.5 + 0.45 * {_u('e.seed', 'f.position + 1')}, 3), ev.evaluated_at
+            FROM bench_evaluations AS e
+            JOIN evaluations AS ev USING (recording_id, scorecard_version, llm_model)
+            CROSS JOIN (VALUES (80, 'reason', {list(REASONS)}), (90, 'outcome', {list(OUTCOMES)}))
+                AS f(position, field_id, options)
+            WHERE e.status = 'scored'
+            ORDER BY ev.evaluation_id, f.field_id
+        """)
         for table in ("bench_criteria", "bench_calls", "bench_evaluations"):
             con.execute(f"DROP TABLE {table}")
     # Rows written around save_call must be counted into the KPI tables, as a bulk load would.
     warehouse.rebuild_kpi_tables()
     rows = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("recordings", "transcripts", "call_metrics", "evaluations", "scores", "call_scores",
-                          "criterion_totals")}
+            for table in ("recordings", "transcripts", "call_metrics", "evaluations", "scores", "extractions",
+                          "call_scores", "criterion_totals")}
     return Generated(calls, rows, time.perf_counter() - started)
 
 
@@ -528,6 +549,10 @@ def analyst_queries() -> list[tuple[str, str, dict[str, object]]]:
         ("kpi_calls, one agent's latest 50",
          "SELECT * FROM kpi_calls WHERE agent = 'agent_07' ORDER BY started_at DESC LIMIT 50", {}),
         ("kpi_agent_criteria", "SELECT * FROM kpi_agent_criteria", {}),
+        ("kpi_reasons, last 30 days", f"SELECT * FROM kpi_reasons WHERE day >= DATE '{month_ago}'", {}),
+        ("kpi_resolution_by_agent", "SELECT * FROM kpi_resolution_by_agent", {}),
+        ("kpi_resolution_by_reason", "SELECT * FROM kpi_resolution_by_reason", {}),
+        ("kpi_agent_sentiment", "SELECT * FROM kpi_agent_sentiment", {}),
     ]
     variables = {  # each bundled query with the variables an analyst would set
         "agents_below_target": {"criterion": "verified_identity", "target": 0.9, "since": month_ago, "min_calls": 20},

@@ -183,6 +183,20 @@ def kpi_warehouse_path(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def outcome_warehouse_path(tmp_path: Path) -> Path:
+    """A warehouse holding tests.factories.OUTCOME_CALLS: four calls with known reasons,
+    outcomes and sentiment."""
+    from pipeline.store.warehouse import Warehouse
+    from tests.factories import OUTCOME_CALLS
+
+    path = tmp_path / "outcomes.duckdb"
+    with Warehouse.open(path) as warehouse:
+        for record in OUTCOME_CALLS:
+            warehouse.save_call(record)
+    return path
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium (installed by `make test`), one per test module."""

@@ -237,3 +237,80 @@ GROUP BY call_date, scorecard_name, scorecard_version, criterion_id
 SELECT days.*, coalesce(a.trust, 'not measured') AS trust
 FROM days
 LEFT JOIN criterion_trust AS a ON a.scorecard_version = days.scorecard_version AND a.criterion_id = days.criterion_id;
+
+-- Beyond yes/no (README "Extraction fields" and "Sentiment"; migration 011).
+-- The answers to the extraction fields of current_calls (each call's latest evaluation by its
+-- scorecard's current version), with the call's facts. Never part of the QA score.
+CREATE OR REPLACE VIEW current_extractions AS
+SELECT x.evaluation_id, x.recording_id, c.file_name, c.agent, c.team, c.started_at,
+       CAST(c.started_at AS DATE) AS call_date, x.scorecard_name, x.scorecard_version, x.llm_model,
+       x.field_id, x.field_kind, x.value, x.confidence, x.evidence, x.evidence_line, x.evidence_start_s
+FROM extractions AS x
+JOIN current_calls AS c USING (evaluation_id);
+
+-- One row per call day (UTC), team, scorecard version, choice field and option chosen: calls,
+-- and their share of that day's and team's calls with the field answered.
+CREATE OR REPLACE VIEW kpi_field_values AS
+SELECT call_date AS day, team, scorecard_name, scorecard_version, field_id, value,
+       count(*) AS calls,
+       kpi_round(count(*) / sum(count(*)) OVER (PARTITION BY call_date, team, scorecard_version, field_id), 3) AS share,
+       kpi_round(avg(confidence), 3) AS mean_confidence
+FROM current_extractions
+WHERE field_kind = 'choice'
+GROUP BY call_date, team, scorecard_name, scorecard_version, field_id, value;
+
+-- Why customers called, per day and team: kpi_field_values of the field `reason`.
+CREATE OR REPLACE VIEW kpi_reasons AS
+SELECT day, team, scorecard_name, scorecard_version, value AS reason, calls, share, mean_confidence
+FROM kpi_field_values
+WHERE field_id = 'reason';
+
+-- Each current call's answers to the fields `reason` and `outcome` (NULL: not asked), with its facts.
+CREATE OR REPLACE VIEW call_outcomes AS
+SELECT c.evaluation_id, c.recording_id, c.file_name, c.agent, c.team, c.started_at,
+       CAST(c.started_at AS DATE) AS call_date, c.scorecard_name, c.scorecard_version,
+       r.value AS reason, o.value AS outcome, o.value = 'resolved' AS resolved
+FROM current_calls AS c
+LEFT JOIN extractions AS r ON r.evaluation_id = c.evaluation_id AND r.field_id = 'reason'
+LEFT JOIN extractions AS o ON o.evaluation_id = c.evaluation_id AND o.field_id = 'outcome';
+
+-- Resolution rate: the share of calls whose `outcome` is 'resolved', of the calls it was asked
+-- of; per agent (kpi_resolution_by_agent) and per `reason` (kpi_resolution_by_reason).
+CREATE OR REPLACE VIEW kpi_resolution_by_agent AS
+SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
+       count(*) AS calls,
+       count(*) FILTER (WHERE resolved) AS resolved,
+       count(*) FILTER (WHERE outcome = 'escalated') AS escalated,
+       kpi_round(count(*) FILTER (WHERE resolved) / count(*), 3) AS resolution_rate
+FROM call_outcomes
+WHERE outcome IS NOT NULL
+GROUP BY agent, scorecard_name, scorecard_version;
+
+CREATE OR REPLACE VIEW kpi_resolution_by_reason AS
+SELECT reason, scorecard_name, scorecard_version,
+       count(*) AS calls,
+       count(*) FILTER (WHERE resolved) AS resolved,
+       count(*) FILTER (WHERE outcome = 'escalated') AS escalated,
+       kpi_round(count(*) FILTER (WHERE resolved) / count(*), 3) AS resolution_rate
+FROM call_outcomes
+WHERE outcome IS NOT NULL
+GROUP BY reason, scorecard_name, scorecard_version;
+
+-- Did the calls leave customers happier? One row per agent and scorecard version: the mean of
+-- the customer's sentiment (-1..1, VADER) in the first and last quarter of the agent's calls and
+-- of its change, over the calls it was measured on (English, the customer heard in both
+-- quarters); happier_share: the share of those whose change is above 0.05 (VADER's neutral band).
+CREATE OR REPLACE VIEW kpi_agent_sentiment AS
+SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
+       count(*) AS calls,
+       count(customer_sentiment_change) AS measured_calls,
+       kpi_round(avg(customer_sentiment_first) FILTER (WHERE customer_sentiment_change IS NOT NULL), 3)
+           AS mean_customer_sentiment_first,
+       kpi_round(avg(customer_sentiment_last) FILTER (WHERE customer_sentiment_change IS NOT NULL), 3)
+           AS mean_customer_sentiment_last,
+       kpi_round(avg(customer_sentiment_change), 3) AS mean_customer_sentiment_change,
+       count(*) FILTER (WHERE customer_sentiment_change > 0.05) AS happier_calls,
+       kpi_round(count(*) FILTER (WHERE customer_sentiment_change > 0.05)
+                 / nullif(count(customer_sentiment_change), 0), 3) AS happier_share
+FROM scored_calls
+GROUP BY agent, scorecard_name, scorecard_version;

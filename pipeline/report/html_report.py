@@ -56,6 +56,8 @@ class ReportData:
     review: list[dict[str, Any]]  # calls_to_review rows
     failures: int  # recordings that failed in the period (from `failures`)
     trust: dict[str, dict[str, Any]] = field(default_factory=dict)  # criterion -> latest agreement (criterion_trust)
+    reasons: list[dict[str, Any]] = field(default_factory=list)  # per `reason` answer: calls, share, resolution rate
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # per agent: resolution rate, customer sentiment
 
     @cached_property
     def worst_calls(self) -> list[dict[str, Any]]:
@@ -98,6 +100,8 @@ def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
         review=warehouse.answers_to_review(version, first_day, limit=REVIEW_ROWS),
         failures=warehouse.failed_recordings_since(first_day),
         trust=warehouse.criterion_trust(version),
+        reasons=warehouse.reason_figures(version, first_day),
+        outcomes=warehouse.outcome_figures(version, first_day),
     )
 
 
@@ -142,6 +146,10 @@ def _charts(data: ReportData) -> list[dict[str, str]]:
                                       "not measured" if trust is None else "" if reliable else shown_kappa or "one class"]))
         criteria.append(Bar(c["criterion_id"] + (" *" if c["critical"] else "") + ("" if reliable else " ?"),
                             c["pass_rate"], note, _tone_for_rate(c["pass_rate"]) if reliable else "neutral"))
+    return [*_qa_charts(data, criteria), *_outcome_charts(data)]
+
+
+def _qa_charts(data: ReportData, criteria: list[Bar]) -> list[dict[str, str]]:
     return [
         dict(key="qa-distribution", heading="QA score distribution", svg=histogram(
             qa_distribution(data.calls), QA_BUCKETS, title="Calls per QA score band",
@@ -164,6 +172,37 @@ def _charts(data: ReportData) -> list[dict[str, str]]:
             positions=_day_positions([d["day"] for d in data.daily])),
             caption="Mean QA score of the calls of each day (UTC)."),
     ]
+
+
+def _calls(count: int) -> str:
+    return f"{count} call{'' if count == 1 else 's'}"
+
+
+def _outcome_charts(data: ReportData) -> list[dict[str, str]]:
+    """The charts of the extraction fields ``reason`` and ``outcome`` and of customer sentiment,
+    each only when the period has its figures."""
+    charts = []
+    if data.reasons:
+        charts.append(dict(key="reasons", heading="Why customers called", svg=horizontal_bars(
+            [Bar(r["reason"], r["share"], f"({_calls(r['calls'])}"
+                 + (f", {r['resolution_rate']:.0%} resolved)" if r["resolution_rate"] is not None else ")"))
+             for r in data.reasons], title="Share of calls per reason", maximum=1.0),
+            caption="The scorecard's field reason, as the LLM answered it, and the share of those calls whose "
+                    "outcome was resolved; callscore eval measures how often it agrees with human labels."))
+    resolved = [o for o in data.outcomes if o["resolution_rate"] is not None]
+    if resolved:
+        charts.append(dict(key="resolution", heading="Resolution rate per agent", svg=horizontal_bars(
+            [Bar(o["agent"], o["resolution_rate"], f"({_calls(o['with_outcome'])})", _tone_for_rate(o["resolution_rate"]))
+             for o in resolved], title="Share of calls resolved per agent", maximum=1.0),
+            caption="Share of each agent's calls whose field outcome is resolved."))
+    measured = [o for o in data.outcomes if o["happier_share"] is not None]
+    if measured:
+        charts.append(dict(key="sentiment", heading="Did the call leave the customer happier?", svg=horizontal_bars(
+            [Bar(o["agent"], o["happier_share"], f"({_calls(o['measured_calls'])})") for o in measured], title="Share of calls the customer ended happier than they began", maximum=1.0),
+            caption="Per agent: the share of calls whose customer sentiment (VADER, -1 to 1, English calls only) "
+                    "rose by more than 0.05 from the first quarter of the call to the last (the means of both are "
+                    "in the table below)."))
+    return charts
 
 
 def render(data: ReportData, *, pages: str | None = None) -> str:

@@ -163,3 +163,22 @@ def test_the_report_bench_writes_a_page_for_every_call_it_lists(tmp_path: Path) 
     result = bench_report(30, 1, tmp_path)
     assert result["call_pages"] == result["linked_calls"] == 30  # 50 agents: each call is among its agent's 20
     assert result["report_bytes"] > result["summary_page_bytes"] and result["ratio"] > 1
+
+
+def test_the_report_charts_reasons_resolution_and_customer_sentiment(browser, outcome_warehouse_path: Path,
+                                                                     tmp_path: Path) -> None:
+    out = tmp_path / "outcomes.html"
+    assert run_cli("report", "--db", str(outcome_warehouse_path), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    figures = {f.get_attribute("data-chart"): f for f in browser.find_elements(By.CSS_SELECTOR, "figure.chart")}
+    assert {"reasons", "resolution", "sentiment"} <= set(figures)
+    assert marks(figures["reasons"]) == 3  # billing (2 calls), outage, move
+    assert "billing: 50% (2 calls, 100% resolved)" in figures["reasons"].text
+    assert marks(figures["resolution"]) == 2  # sam, alex
+    assert marks(figures["sentiment"]) == 2  # alex's Russian call is not measured, his English one is
+    outcomes = {row.get_attribute("data-agent"): [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+                for row in browser.find_elements(By.CSS_SELECTOR, "#outcomes tbody tr")}
+    assert outcomes["sam"][1:4] == ["2", "50%", "2"] and outcomes["sam"][6] == "50%"  # O1 happier, O2 not
+    assert outcomes["alex"][3] == "1" and outcomes["alex"][6] == "100%"
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "report-outcomes.png"))

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from bench.warehouse import (
-    AGENTS, CARD, EARLIER_LLM_MODEL, LLM_MODEL, OLD_CARD, TEAMS, ExecutemanyWarehouse, analyst_queries, generate,
+    AGENTS, CARD, EARLIER_LLM_MODEL, LLM_MODEL, OLD_CARD, OUTCOMES, REASONS, TEAMS, ExecutemanyWarehouse, analyst_queries, generate,
     rescored_records, run, synthetic_records,
 )
 from pipeline.store.warehouse import Warehouse, migrations
@@ -103,6 +103,7 @@ def test_the_synthetic_calls_have_the_cases_the_views_must_handle(warehouse: War
     versions = dict(rows(warehouse, "SELECT scorecard_version, count(*) FROM evaluations WHERE status = 'scored' GROUP BY ALL"))
     assert set(versions) == {CARD.version, OLD_CARD.version} and versions[OLD_CARD.version] < versions[CARD.version] * 0.2
     assert rows(warehouse, "SELECT count(*) FROM evaluations WHERE llm_model = ?", [EARLIER_LLM_MODEL])[0][0] > 0
+    scored = sum(versions.values())
     answers = rows(warehouse, "SELECT count(*) FROM scores GROUP BY evaluation_id")
     assert {n for (n,) in answers} == {len(CARD.criteria)}
     assert rows(warehouse, "SELECT count(*) FROM scores WHERE evaluation_id IS NULL") == [(0,)]
@@ -110,6 +111,9 @@ def test_the_synthetic_calls_have_the_cases_the_views_must_handle(warehouse: War
     assert 40 <= agents <= AGENTS and teams == len(TEAMS)
     na = dict(rows(warehouse, "SELECT criterion_id, count(*) FROM scores WHERE passed IS NULL GROUP BY ALL"))
     assert set(na) == {c.id for c in CARD.criteria if c.allow_na}
+    fields = rows(warehouse, "SELECT field_id, count(DISTINCT value), count(*) FROM extractions GROUP BY ALL ORDER BY 1")
+    assert fields == [("outcome", len(OUTCOMES), scored), ("reason", len(REASONS), scored)]  # each scored evaluation's
+    assert rows(warehouse, "SELECT count(*) FROM kpi_resolution_by_agent")[0][0] >= 40
     first, last = rows(warehouse, "SELECT min(started_at), max(started_at) FROM recordings")[0]
     now = datetime.now(timezone.utc)
     assert now - timedelta(days=367) < first and last < now and last - first > timedelta(days=300)

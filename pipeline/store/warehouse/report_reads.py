@@ -53,6 +53,40 @@ class ReportReads:
                    count(*) FILTER (WHERE critical_failed) AS critical_failed_calls
             FROM scored_calls WHERE {_WINDOW} GROUP BY ALL ORDER BY day""", [first_day, version])
 
+    def reason_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """Per answer to the field ``reason``: calls, share of the calls with a reason (0-1),
+        calls with an ``outcome`` and the share of those resolved (0-1); most calls first."""
+        return self._dicts(f"""
+            SELECT reason, count(*) AS calls, count(*) / sum(count(*)) OVER () AS share,
+                   count(outcome) AS with_outcome,
+                   count(*) FILTER (WHERE resolved) / nullif(count(outcome), 0) AS resolution_rate
+            FROM call_outcomes WHERE {_WINDOW} AND reason IS NOT NULL
+            GROUP BY reason ORDER BY calls DESC, reason""", [first_day, version])
+
+    def outcome_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
+        """Per agent: calls with an ``outcome`` and the share resolved (0-1); calls whose
+        customer sentiment was measured, its mean in the first and last quarter (-1..1) and the
+        share that left the customer happier (change above 0.05, kpi_agent_sentiment's rule)."""
+        return self._dicts(f"""
+            WITH resolution AS (
+                SELECT coalesce(agent, '(unknown)') AS agent, count(outcome) AS with_outcome,
+                       count(*) FILTER (WHERE resolved) / nullif(count(outcome), 0) AS resolution_rate
+                FROM call_outcomes WHERE {_WINDOW} GROUP BY ALL
+            ), sentiment AS (
+                SELECT coalesce(agent, '(unknown)') AS agent, count(customer_sentiment_change) AS measured_calls,
+                       avg(customer_sentiment_first) FILTER (WHERE customer_sentiment_change IS NOT NULL) AS first,
+                       avg(customer_sentiment_last) FILTER (WHERE customer_sentiment_change IS NOT NULL) AS last,
+                       count(*) FILTER (WHERE customer_sentiment_change > 0.05)
+                           / nullif(count(customer_sentiment_change), 0) AS happier_share
+                FROM scored_calls WHERE {_WINDOW} GROUP BY ALL
+            )
+            SELECT agent, coalesce(with_outcome, 0) AS with_outcome, resolution_rate,
+                   coalesce(measured_calls, 0) AS measured_calls, first AS mean_sentiment_first,
+                   last AS mean_sentiment_last, happier_share
+            FROM resolution FULL JOIN sentiment USING (agent)
+            WHERE with_outcome > 0 OR measured_calls > 0
+            ORDER BY agent""", [first_day, version, first_day, version])
+
     def answers_to_review(self, version: str | None, first_day: date, *, limit: int) -> list[dict[str, Any]]:
         """The bundled query calls_to_review for these calls: critical failures first, then the
         least confident answers."""
