@@ -69,7 +69,7 @@ def measure(db: Path, labels: Path, style: str, env: dict[str, str], injected: s
     processor = CallProcessor(load_settings({}, environ={**os.environ, **env}))  # loads no model
     card, prompt_version = processor.scorecard, processor.prompt_version
     with Warehouse.open(db, read_only=True) as warehouse:
-        pairs, _, _ = match_labels(warehouse, read_labels(labels), scorecard_version=card.version,
+        pairs, _, _ = match_labels(warehouse, read_labels(labels, card.choice_options), scorecard_version=card.version,
                                    prompt_version=prompt_version)
         seconds, tokens = warehouse.connection.execute(
             "SELECT avg(llm_seconds), avg(prompt_tokens) FROM evaluations"
@@ -138,9 +138,10 @@ def main() -> None:
         results.append(measure(args.db, labels, name, env, injected))
         print(f"measured: {name}", file=sys.stderr)
     settings = load_settings({})
+    card = load_scorecard(settings.scorecard)
     with Warehouse.open(args.db, read_only=True) as warehouse:
-        calls = len({p.file_name for p in match_labels(warehouse, read_labels(labels),
-                     scorecard_version=load_scorecard(settings.scorecard).version)[0]})
+        calls = len({p.file_name for p in match_labels(warehouse, read_labels(labels, card.choice_options),
+                     scorecard_version=card.version)[0]})
     llm = Path(str(settings.llm_model)).name if settings.llm_model else "embedded SmolLM2-135M"
     text = table(results, llm, calls, time.perf_counter() - started)
     print(text)

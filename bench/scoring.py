@@ -172,7 +172,7 @@ def _score_all(scorer: Scorer, transcripts: dict[str, tuple[Segment, ...]], labe
 def bench_scoring(processor: CallProcessor, transcripts: dict[str, tuple[Segment, ...]], labels_file: Path,
                   *, naive: bool = False) -> ScoringBench:
     """Every style on every call, one style after the other."""
-    labels = {(label.recording, label.criterion_id): label.label for label in read_labels(labels_file)}
+    labels = {(label.recording, label.criterion_id): label.label for label in read_labels(labels_file, processor.scorecard.choice_options)}
     scorers = _scorers(processor, naive=naive)
     backend = processor.scorer.backend
     processor.scorer.score(next(iter(transcripts.values())))  # warm-up: the first evaluation allocates

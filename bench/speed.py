@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         labels_file = next((f / "labels.csv" for f in folders if (f / "labels.csv").is_file()), None)
         if labels_file is None:
             raise SystemExit("scoring needs a folder with labels.csv (the labelled calls)")
-        labelled = {row.recording for row in read_labels(labels_file)}
+        labelled = {row.recording for row in read_labels(labels_file, processor.scorecard.choice_options)}
         transcripts = {name: segs for name, segs in transcription.segments.items() if name in labelled and segs}
         if args.scoring_calls:  # the first N, and the calls that try to talk the reviewer round
             injected = {call.name for call in LABELLED_CALLS if call.injection}

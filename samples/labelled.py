@@ -1,15 +1,17 @@
 """The labelled evaluation set: scripted support calls to Northwind Energy, each with a human QA
 verdict for every criterion of the default scorecard that is judged from the words
 (``LABELLED_CRITERIA``; the timing rules ``no_long_silence`` and ``few_interruptions`` are not
-labelled: a reviewer reading a script cannot judge them), to measure how often the automated scores
-agree with human review (`make labelled`).
+labelled: a reviewer reading a script cannot judge them) and for its choice fields ``reason`` and
+``outcome`` (``FIELD_LABELS``), to measure how often the automated scores agree with human review
+(`make labelled`).
 
     python samples/labelled.py [OUT_DIR] [--only NAME ...]
 
 writes into OUT_DIR (default ``samples/labelled/``), for each call, ``NAME.mp3`` (stereo: left
 agent, right customer, with a faint line noise), its sidecar ``NAME.json`` (agent, team, call_id,
 started_at, topic) and ``labels.csv`` with the columns ``recording,criterion_id,label`` (label
-``yes``, ``no`` or ``na``), one row per criterion for each call whose recording is in OUT_DIR.
+``yes``, ``no`` or ``na``; for a field, one of its options), one row per criterion and labelled
+field for each call whose recording is in OUT_DIR.
 ``--only`` (repeatable) writes only the calls it names, by file name, stem or number prefix
 (``lab-03``).
 
@@ -61,6 +63,24 @@ MIN_PER_VERDICT = 3  # "yes" and "no" labels each criterion needs over the set
 MIN_TURNS, MAX_TURNS = 6, 20
 LABELLED_CRITERIA = ("greeted", "introduced", "verified_identity", "understood_issue", "empathy", "clear_next_step",
                      "recap", "anything_else", "thanked_closing", "no_rude_language")
+# Each call's labels for the default scorecard's choice fields (call number -> (reason, outcome)),
+# decided from the script by the fields' questions in prompts/support-default.yaml. Where the
+# call fits two options, the label is what the customer asked for: a meter reading given so that
+# a bill is right is "billing" (a meter or the app not working is "technical"), being billed for a
+# home already left is "billing"; a call whose fix was made on it is "resolved" though a letter
+# or a corrected bill follows, "follow_up" where an engineer's visit was booked; an agent who
+# will "pass it on" or "put a note on it" and promises nothing leaves it "unresolved".
+FIELD_LABELS: dict[int, tuple[str, str]] = {
+    1: ("billing", "resolved"), 2: ("move", "resolved"), 3: ("outage", "resolved"), 4: ("other", "follow_up"),
+    5: ("technical", "resolved"), 6: ("billing", "unresolved"), 7: ("cancel", "resolved"), 8: ("outage", "unresolved"),
+    9: ("billing", "resolved"), 10: ("move", "resolved"), 11: ("technical", "unresolved"), 12: ("billing", "resolved"),
+    13: ("billing", "resolved"), 14: ("cancel", "unresolved"), 15: ("other", "resolved"), 16: ("move", "resolved"),
+    17: ("outage", "follow_up"), 18: ("billing", "unresolved"), 19: ("technical", "unresolved"),
+    20: ("billing", "resolved"), 21: ("cancel", "resolved"), 22: ("billing", "unresolved"),
+    23: ("billing", "unresolved"), 24: ("outage", "unresolved"), 25: ("billing", "unresolved"),
+    26: ("billing", "resolved"), 27: ("billing", "resolved"),
+}
+LABELLED_FIELDS = ("reason", "outcome")
 MIXED_MAX_NO = 4  # "excellent": no "no" label; "mixed": 1 to 4; "poor": 5 or more
 
 AGENTS = {  # agent -> team, as in the sidecars
@@ -922,6 +942,7 @@ def check_set(calls: Sequence[LabelledCall], scorecard: Scorecard) -> None:
                     break
         if any(turn.speaker not in ("agent", "customer") for turn in call.turns):
             problems.append(f"{where}: a turn's speaker is neither agent nor customer")
+    problems += _field_problems(calls, scorecard)
     for criterion_id in ids:
         counts = Counter(call.labels.get(criterion_id) for call in calls)
         for verdict in ("yes", "no"):
@@ -933,9 +954,28 @@ def check_set(calls: Sequence[LabelledCall], scorecard: Scorecard) -> None:
         raise LabelSetError("the labelled set does not fit the scorecard:\n  " + "\n  ".join(problems))
 
 
+def _field_problems(calls: Sequence[LabelledCall], scorecard: Scorecard) -> list[str]:
+    """How ``FIELD_LABELS`` fails ``calls`` and the scorecard's choice fields (each call labelled,
+    with one of the field's options)."""
+    options = scorecard.choice_options
+    problems = [f"labelled field not a choice field of the scorecard: {f}" for f in LABELLED_FIELDS if f not in options]
+    for call in calls:
+        labels = FIELD_LABELS.get(call.number)
+        if labels is None or len(labels) != len(LABELLED_FIELDS):
+            problems.append(f"{call.name}: no labels for the fields {', '.join(LABELLED_FIELDS)}")
+            continue
+        for field_id, label in zip(LABELLED_FIELDS, labels):
+            if field_id in options and label not in options[field_id]:
+                problems.append(f"{call.name}: {field_id}: label {label!r} is not one of its options")
+    return problems
+
+
 def label_rows(calls: Iterable[LabelledCall], scorecard: Scorecard) -> list[tuple[str, str, str]]:
-    """(recording, criterion_id, label) for each call and criterion, in scorecard order."""
-    return [(call.name, c.id, call.labels[c.id]) for call in calls for c in labelled_criteria(scorecard)]
+    """(recording, criterion_id, label) for each call and criterion, in scorecard order, then
+    (recording, field, option) for each labelled choice field."""
+    return [row for call in calls for row in (
+        *((call.name, c.id, call.labels[c.id]) for c in labelled_criteria(scorecard)),
+        *((call.name, f, label) for f, label in zip(LABELLED_FIELDS, FIELD_LABELS[call.number])))]
 
 
 def write_labels(path: Path, rows: Iterable[tuple[str, str, str]]) -> None:

@@ -32,7 +32,7 @@ criteria:
 """
 CARD = parse_scorecard(CARD_YAML)
 # CARD with extraction fields (README "Extraction fields"), for the views on reasons and outcomes.
-FIELDS_CARD = parse_scorecard(CARD_YAML + """
+FIELDS_CARD_YAML = CARD_YAML + """
 fields:
   - id: reason
     question: Why did the customer call?
@@ -46,7 +46,8 @@ fields:
     question: Summarise the call.
     kind: text
     max_words: 40
-""")
+"""
+FIELDS_CARD = parse_scorecard(FIELDS_CARD_YAML)
 
 DEFAULT_SEGMENTS = (Segment("agent", 0, 0.5, 2.0, "Hello, Northwind Energy.", -0.2, 0.01, 1.1),)
 

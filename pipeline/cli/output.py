@@ -139,6 +139,8 @@ def print_agreement(report: Any, card_name: str, target: float) -> None:
                       pct(row.majority_baseline), pct(row.precision_failed), pct(row.recall_failed),
                       "-" if row.review_for_target is None else str(row.review_for_target))
     out.print(table)
+    if report.fields:
+        _print_field_agreement(out, report.fields)
     confusion = Table(title="labels (rows) against answers (columns), all criteria", title_justify="left")
     confusion.add_column("label")
     for answer in ("yes", "no", "na"):
@@ -159,3 +161,24 @@ def print_agreement(report: Any, card_name: str, target: float) -> None:
               highlight=False, soft_wrap=True)
 
 
+
+
+def _print_field_agreement(out: Console, fields: Any) -> None:
+    """Per choice field: agreement, kappa and majority baseline, and its confusion table."""
+    table = Table(title="agreement with the labels: choice fields", title_justify="left")
+    for column in ("field", "answers", "agreement", "kappa", "majority baseline"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for row in fields:
+        table.add_row(plain(row.field_id), str(row.answers),
+                      "-" if row.agreement is None else f"{100 * row.agreement:.0f}%",
+                      "-" if row.kappa is None else f"{row.kappa:.2f}",
+                      "-" if row.majority_baseline is None else f"{100 * row.majority_baseline:.0f}%")
+    out.print(table)
+    for row in fields:
+        confusion = Table(title=plain(f"{row.field_id}: labels (rows) against answers (columns)"), title_justify="left")
+        confusion.add_column("label")
+        for option in row.confusion:
+            confusion.add_column(plain(option), justify="right")
+        for label, answers in row.confusion.items():
+            confusion.add_row(plain(label), *(str(count) for count in answers.values()))
+        out.print(confusion)

@@ -168,7 +168,7 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 
 
 @main.command("eval")
-@click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na).")
+@click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na; for a choice field, one of its options).")
 @scorecard_option("Scorecard whose verdicts to compare.")
 @click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
 @click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
@@ -177,15 +177,17 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 @json_option
 def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
                  no_store: bool, db: Path | None, as_json: bool) -> None:
-    """Measure agreement of the stored verdicts with human QA labels.
+    """Measure agreement of the stored verdicts (and choice fields) with human QA labels.
 
     For the labelled calls in the warehouse (scored with the scorecard's current version), per
     criterion, per kind of criterion (LLM or rule) and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
     recall of "failed", a confusion table, and how many of the least confident answers a person
-    would review to reach 95% agreement on the rest. Compare models or prompts by scoring the
+    would review to reach 95% agreement on the rest. A label for a choice field of the scorecard
+    (reason, outcome) is one of its options; per field: agreement, kappa, the majority baseline
+    and a confusion table. Compare models or prompts by scoring the
     same calls with each and running eval with --llm (README: "Measuring agreement").
 
-    Each criterion's agreement and kappa are kept in the warehouse (table criterion_agreement,
+    Each criterion's and field's agreement and kappa are kept in the warehouse (table criterion_agreement,
     with the scorecard version, prompt version and LLM measured): kpi_criteria, the report and
     the call pages show the last measurement, and mark a criterion with kappa below 0.4 as not
     yet reliable.
@@ -198,21 +200,21 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
 
     try:
         card = load_scorecard(load_settings({"scorecard": scorecard}).scorecard)
-        rows = read_labels(labels)
+        rows = read_labels(labels, card.choice_options)
     except CallscoreError as exc:
         fail(str(exc))
         return
     with read_warehouse(db) as warehouse:
         report = evaluate(warehouse, rows, scorecard_version=card.version,
                           criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
-                          prompt_version=prompt_version, kinds=card.kinds)
+                          prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
     if report.unmatched:
         message(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
                 f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
                 + (" ..." if len(report.unmatched) > 5 else ""))
     if report.unknown_criteria:
         message(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}")
-    if not report.pairs:
+    if not report.pairs and not report.fields:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
     if not no_store:
         _store_agreement(report, card, labels, db)
@@ -233,6 +235,7 @@ def _store_agreement(report: Any, card: Any, labels: Path, db: Path | None) -> N
 
     rows = [CriterionAgreement(c.criterion_id, c.answers, c.agreement, c.kappa, c.majority_baseline)
             for c in report.criteria]
+    rows += [CriterionAgreement(f.field_id, f.answers, f.agreement, f.kappa, f.majority_baseline) for f in report.fields]
     try:
         with Warehouse.open(load_settings({"db": db}).db) as warehouse:
             warehouse.save_agreement(rows, scorecard_name=card.name, scorecard_version=card.version,

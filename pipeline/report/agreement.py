@@ -6,7 +6,9 @@ file name or a recording id) is matched with the warehouse's verdicts for one sc
 rule) and overall this reports: agreement, Cohen's kappa,
 precision and recall of "failed" (label "no"), the majority-class baseline, a confusion table,
 and how agreement on the answers left to the model grows as the least confident answers go to a
-human (how many to review to reach ``TARGET_AGREEMENT`` on the rest).
+human (how many to review to reach ``TARGET_AGREEMENT`` on the rest). A label for one of the
+scorecard's choice fields (``label`` one of its options) is compared with the option the model
+chose: agreement, kappa, the majority baseline and a confusion table per field.
 
 Plain arithmetic on (label, answer, confidence) triples; no model.
 """
@@ -34,22 +36,23 @@ class LabelsError(SetupError):
 
 @dataclass(frozen=True)
 class Label:
-    """A human's answer for one criterion of one call."""
+    """A human's answer for one criterion (yes/no/na) or choice field (one of its options) of one call."""
 
     recording: str  # file name or recording id, as written in the labels file
-    criterion_id: str
-    label: Answer
+    criterion_id: str  # or the field's id
+    label: str
 
 
 @dataclass(frozen=True)
 class Pair:
-    """A human label next to the model's answer for the same call and criterion."""
+    """A human label next to the model's answer for the same call and criterion (or choice
+    field: then ``criterion_id`` is the field's id, and label and answer are options)."""
 
     recording_id: str
     file_name: str
     criterion_id: str
-    label: Answer
-    answer: Answer
+    label: str
+    answer: str
     confidence: float | None  # 0-1, the model's probability of its answer
     prompt_version: str | None = None  # of the evaluation that gave the answer
 
@@ -86,6 +89,18 @@ class Agreement:
 
 
 @dataclass(frozen=True)
+class FieldAgreement:
+    """Figures for one choice field: its answers against the labels (options, not yes/no)."""
+
+    field_id: str
+    answers: int
+    agreement: float | None  # share of answers equal to the label, 0-1
+    kappa: float | None  # Cohen's kappa over the options; None when chance agreement is 1
+    majority_baseline: float | None  # agreement of always giving the most common label
+    confusion: dict[str, dict[str, int]]  # label -> answer -> count, the options seen on either side
+
+
+@dataclass(frozen=True)
 class EvalReport:
     scorecard_version: str
     llm_models: tuple[str, ...]  # the LLMs whose answers were compared
@@ -95,6 +110,7 @@ class EvalReport:
     unknown_criteria: tuple[str, ...] = ()  # labelled criteria the scorecard does not have
     kinds: tuple[Agreement, ...] = ()  # one row per kind of criterion on the scorecard ('llm', 'rule')
     pairs: tuple[Pair, ...] = field(default=(), repr=False)
+    fields: tuple[FieldAgreement, ...] = ()  # one row per labelled choice field
 
     @property
     def prompt_versions(self) -> tuple[str, ...]:
@@ -102,8 +118,11 @@ class EvalReport:
         return tuple(sorted({p.prompt_version for p in self.pairs if p.prompt_version}))
 
 
-def read_labels(path: Path) -> list[Label]:
-    """Rows of a labels CSV; a bad file or row is a ``LabelsError`` naming the line."""
+def read_labels(path: Path, options: Mapping[str, Sequence[str]] | None = None) -> list[Label]:
+    """Rows of a labels CSV; a bad file or row is a ``LabelsError`` naming the line. ``options``
+    (choice field id -> its options, ``Scorecard.choice_options``): a label for such a field is
+    one of them; every other label is yes, no or na."""
+    options = options or {}
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -114,12 +133,14 @@ def read_labels(path: Path) -> list[Label]:
             labels = []
             for line, row in enumerate(reader, start=2):
                 value = (row["label"] or "").strip().lower()
-                if value not in ANSWERS:
-                    raise LabelsError(f"{path}:{line}: label must be yes, no or na, not {row['label']!r}")
                 recording, criterion = (row["recording"] or "").strip(), (row["criterion_id"] or "").strip()
+                allowed = options.get(criterion, ANSWERS)
+                if value not in allowed:
+                    raise LabelsError(f"{path}:{line}: label for {criterion} must be "
+                                      f"{', '.join(allowed[:-1])} or {allowed[-1]}, not {row['label']!r}")
                 if not recording or not criterion:
                     raise LabelsError(f"{path}:{line}: recording and criterion_id must not be empty")
-                labels.append(Label(recording, criterion, value))  # type: ignore[arg-type]
+                labels.append(Label(recording, criterion, value))
     except OSError as exc:
         raise LabelsError(f"cannot read labels file {path}: {exc.strerror or exc}") from exc
     except (csv.Error, UnicodeDecodeError) as exc:
@@ -136,11 +157,29 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
     answer of the call's latest evaluation for ``scorecard_version`` (by ``llm_model`` and with
     ``prompt_version`` if given)."""
     rows = warehouse.latest_verdicts(scorecard_version, llm_model=llm_model, prompt_version=prompt_version)
+    answers = [(recording_id, file_name, criterion_id, "na" if passed is None else "yes" if passed else "no",
+                confidence, model, prompt)
+               for recording_id, file_name, criterion_id, passed, confidence, model, prompt in rows]
+    return _pair_up(labels, answers)
+
+
+def match_field_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
+                       llm_model: str | None = None, prompt_version: str | None = None,
+                       ) -> tuple[list[Pair], list[str], tuple[str, ...]]:
+    """``match_labels`` for the choice fields: each label with the option the call's latest
+    evaluation chose."""
+    rows = warehouse.latest_extractions(scorecard_version, llm_model=llm_model, prompt_version=prompt_version)
+    return _pair_up(labels, rows)
+
+
+def _pair_up(labels: Sequence[Label], answers: Sequence[tuple]) -> tuple[list[Pair], list[str], tuple[str, ...]]:
+    """(pairs, labelled recordings without answers, LLMs) from ``answers``: (recording id, file
+    name, criterion or field id, answer, confidence, LLM, prompt version)."""
     by_call: dict[str, dict[str, tuple]] = {}
     names: dict[str, list[str]] = {}
     models = set()
-    for recording_id, file_name, criterion_id, passed, confidence, model, prompt in rows:
-        by_call.setdefault(recording_id, {})[criterion_id] = (file_name, passed, confidence, prompt)
+    for recording_id, file_name, criterion_id, answer, confidence, model, prompt in answers:
+        by_call.setdefault(recording_id, {})[criterion_id] = (file_name, answer, confidence, prompt)
         names.setdefault(file_name, []).append(recording_id)
         models.add(model)
     pairs, unmatched = [], []
@@ -153,8 +192,7 @@ def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_ver
             found = by_call[recording_id].get(label.criterion_id)
             if found is None:
                 continue
-            file_name, passed, confidence, prompt = found
-            answer: Answer = "na" if passed is None else "yes" if passed else "no"
+            file_name, answer, confidence, prompt = found
             pairs.append(Pair(recording_id, file_name, label.criterion_id, label.label, answer, confidence, prompt))
     return pairs, sorted(set(unmatched)), tuple(sorted(models))
 
@@ -183,6 +221,17 @@ def agreement(pairs: Sequence[Pair], criterion_id: str | None = None, kind: str 
         review_steps=tuple(review_step(pairs, threshold) for threshold in CONFIDENCE_STEPS),
         kind=kind,
     )
+
+
+def field_agreement(pairs: Sequence[Pair], field_id: str) -> FieldAgreement:
+    """The figures of one choice field's ``pairs``."""
+    seen = sorted({p.label for p in pairs} | {p.answer for p in pairs})
+    confusion = {label: {answer: 0 for answer in seen} for label in seen}
+    for pair in pairs:
+        confusion[pair.label][pair.answer] += 1
+    return FieldAgreement(field_id, len(pairs), _share(sum(p.agrees for p in pairs), len(pairs)),
+                          cohens_kappa([p.label for p in pairs], [p.answer for p in pairs]),
+                          majority_baseline(pairs), confusion)
 
 
 def cohens_kappa(labels: Sequence[str], answers: Sequence[str]) -> float | None:
@@ -233,14 +282,21 @@ def review_needed(pairs: Sequence[Pair], target: float) -> int | None:
 
 def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,
              criterion_ids: Iterable[str], llm_model: str | None = None, prompt_version: str | None = None,
-             kinds: Mapping[str, str] | None = None) -> EvalReport:
+             kinds: Mapping[str, str] | None = None, field_ids: Iterable[str] = ()) -> EvalReport:
     """Compare ``labels`` with the warehouse's answers for one scorecard version. ``kinds``
-    (criterion id -> 'llm' or 'rule', from the scorecard) adds a row per kind."""
-    known = list(criterion_ids)
+    (criterion id -> 'llm' or 'rule', from the scorecard) adds a row per kind; ``field_ids``
+    (the scorecard's choice fields) a row per labelled field."""
+    known, fields = list(criterion_ids), list(field_ids)
     kinds = dict(kinds or {})
-    unknown = sorted({label.criterion_id for label in labels} - set(known))
+    unknown = sorted({label.criterion_id for label in labels} - set(known) - set(fields))
+    field_labels = [label for label in labels if label.criterion_id in fields]
+    labels = [label for label in labels if label.criterion_id not in fields]
     pairs, unmatched, models = match_labels(warehouse, labels, scorecard_version=scorecard_version,
                                             llm_model=llm_model, prompt_version=prompt_version)
+    field_pairs, _, field_models = match_field_labels(warehouse, field_labels, scorecard_version=scorecard_version,
+                                                      llm_model=llm_model, prompt_version=prompt_version)
+    per_field = tuple(field_agreement([p for p in field_pairs if p.criterion_id == f], f)
+                      for f in fields if any(p.criterion_id == f for p in field_pairs))
     per_criterion = tuple(
         agreement([p for p in pairs if p.criterion_id == c], c, kinds.get(c))
         for c in known if any(p.criterion_id == c for p in pairs)
@@ -249,8 +305,8 @@ def evaluate(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version
         agreement([p for p in pairs if kinds.get(p.criterion_id) == kind], kind=kind)
         for kind in ("llm", "rule") if kind in kinds.values()
     )
-    return EvalReport(scorecard_version, models, agreement(pairs), per_criterion, tuple(unmatched), tuple(unknown),
-                      kinds=per_kind, pairs=tuple(pairs))
+    return EvalReport(scorecard_version, tuple(sorted(set(models) | set(field_models))), agreement(pairs),
+                      per_criterion, tuple(unmatched), tuple(unknown), kinds=per_kind, pairs=tuple(pairs), fields=per_field)
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -182,6 +182,11 @@ class Scorecard(BaseModel):
         return tuple(f for f in fields if f.kind == "choice") + tuple(f for f in fields if f.kind == "text")
 
     @property
+    def choice_options(self) -> dict[str, tuple[str, ...]]:
+        """choice field id -> its options (what a label for the field may be)."""
+        return {f.id: f.options or () for f in self.extraction_fields if f.kind == "choice"}
+
+    @property
     def kinds(self) -> dict[str, str]:
         """criterion id -> 'llm' or 'rule'."""
         return {c.id: c.kind for c in self.criteria}

@@ -150,7 +150,7 @@ def test_review_needed_counts_the_least_confident_answers_to_hand_over() -> None
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("recording,criterion_id,label\nA.mp3,greeted,maybe\n", "labels.csv:2: label must be yes, no or na"),
+    ("recording,criterion_id,label\nA.mp3,greeted,maybe\n", "labels.csv:2: label for greeted must be yes, no or na"),
     ("file,criterion,label\nA.mp3,greeted,yes\n", "missing column(s) criterion_id, recording"),
     ("recording,criterion_id,label\n", "holds no labels"),
 ])
@@ -214,3 +214,55 @@ def test_a_criterion_reads_reliable_from_a_kappa_of_0_4_on_20_labels(kpi_warehou
     assert trust["verified"].summary() == "not reliable yet: 19 labels (of 20 needed), kappa 0.80, agreement 90%"
     assert trust["closing"].summary() == "not reliable yet: kappa undefined (one class), agreement 95%"
     assert CriterionTrust.from_row(None).summary() == "agreement not measured"
+
+
+# tests/factories.py OUTCOME_CALLS answer reason: O1 billing, O2 outage, O3 billing, O4 move;
+# outcome: O1 resolved, O2 escalated, O3 resolved, O4 unresolved. The labels below differ on O3's
+# reason (move) and O2's outcome (unresolved), so for each field agreement is 3/4 and:
+#   reason   labels billing 1, outage 1, move 2; answers billing 2, outage 1, move 1;
+#            chance = (1*2 + 1*1 + 2*1) / 16 = 5/16; kappa = (3/4 - 5/16) / (11/16) = 7/11; baseline 2/4
+#   outcome  labels resolved 2, unresolved 2; answers resolved 2, escalated 1, unresolved 1;
+#            chance = (2*2 + 2*1) / 16 = 6/16; kappa = (12/16 - 6/16) / (10/16) = 3/5; baseline 2/4
+FIELD_LABELS = """recording,criterion_id,label
+O1.mp3,reason,billing
+O2.mp3,reason,outage
+O3.mp3,reason,move
+O4.mp3,reason,move
+O1.mp3,outcome,resolved
+O2.mp3,outcome,unresolved
+O3.mp3,outcome,resolved
+O4.mp3,outcome,Unresolved
+O1.mp3,greeted,yes
+"""
+
+
+def test_eval_reports_agreement_per_choice_field_and_keeps_it(tmp_path: Path, outcome_warehouse_path: Path) -> None:
+    from tests.factories import FIELDS_CARD, FIELDS_CARD_YAML
+
+    labels, card = tmp_path / "labels.csv", tmp_path / "card.yaml"
+    labels.write_text(FIELD_LABELS)
+    card.write_text(FIELDS_CARD_YAML)
+    result = run_cli("eval", "--labels", str(labels), "--scorecard", str(card), "--db", str(outcome_warehouse_path),
+                     "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scorecard_version"] == FIELDS_CARD.version and report["unknown_criteria"] == []
+    fields = {f["field_id"]: f for f in report["fields"]}
+    assert list(fields) == ["reason", "outcome"]
+    reason, outcome = fields["reason"], fields["outcome"]
+    assert (reason["answers"], reason["agreement"], reason["majority_baseline"]) == (4, 0.75, 0.5)
+    assert reason["kappa"] == pytest.approx(7 / 11) and outcome["kappa"] == pytest.approx(3 / 5)
+    assert reason["confusion"]["move"] == {"billing": 1, "move": 1, "outage": 0}
+    assert outcome["confusion"]["unresolved"] == {"escalated": 1, "resolved": 0, "unresolved": 1}
+    assert report["overall"]["answers"] == 1  # the criterion label, counted apart from the fields
+    kept = rows(outcome_warehouse_path, "SELECT criterion_id, labelled_answers, agreement FROM criterion_trust ORDER BY 1")
+    assert kept == [("greeted", 1, 1.0), ("outcome", 4, 0.75), ("reason", 4, 0.75)]
+
+    printed = run_cli("eval", "--labels", str(labels), "--scorecard", str(card), "--db", str(outcome_warehouse_path),
+                      "--no-store")
+    assert printed.exit_code == 0 and "choice fields" in printed.stdout and "reason: labels (rows)" in printed.stdout
+
+    labels.write_text("recording,criterion_id,label\nO1.mp3,reason,refund\n")
+    bad = run_cli("eval", "--labels", str(labels), "--scorecard", str(card), "--db", str(outcome_warehouse_path))
+    assert bad.exit_code != 0
+    assert "label for reason must be billing, outage, move or other, not 'refund'" in bad.stderr

@@ -81,6 +81,20 @@ def test_a_set_that_breaks_the_rules_fails_loudly() -> None:
             check_set((replace(first, turns=(*first.turns, labelled.customer(line))), *CALLS[1:]), scorecard)
 
 
+def test_every_call_has_a_reason_and_an_outcome_among_the_fields_options() -> None:
+    options = default_scorecard().choice_options
+    for call in CALLS:
+        reason, outcome = labelled.FIELD_LABELS[call.number]
+        assert reason in options["reason"] and outcome in options["outcome"], call.name
+    assert len({reason for reason, _ in labelled.FIELD_LABELS.values()}) == len(options["reason"])  # each is used
+    first = CALLS[0]
+    broken = {**labelled.FIELD_LABELS, first.number: ("refund", "resolved")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(labelled, "FIELD_LABELS", broken)
+        with pytest.raises(LabelSetError, match="reason: label 'refund' is not one of its options"):
+            check_set(CALLS, default_scorecard())
+
+
 def test_tracked_labels_csv_matches_the_set() -> None:
     tracked = ROOT / "samples" / "labelled" / labelled.LABELS_FILE
     rows = [(row["recording"], row["criterion_id"], row["label"]) for row in read_labels(tracked)]
@@ -110,12 +124,14 @@ def test_writes_selected_calls_sidecars_and_labels(tmp_path: Path) -> None:
 
     rows = read_labels(tmp_path / labelled.LABELS_FILE)
     ids = [criterion.id for criterion in labelled.labelled_criteria(default_scorecard())]
-    assert len(rows) == len(calls) * len(ids)
+    assert len(rows) == len(calls) * (len(ids) + len(labelled.LABELLED_FIELDS))
     assert {row["recording"] for row in rows} == {call.name for call in calls}
     for criterion_id in ids:
         verdicts = {row["label"] for row in rows if row["criterion_id"] == criterion_id}
         assert {"yes", "no"} <= verdicts, criterion_id
-    assert {row["label"] for row in rows} == {"yes", "no", "na"}
+    assert {row["label"] for row in rows if row["criterion_id"] in ids} == {"yes", "no", "na"}
+    reasons = {row["recording"][:6]: row["label"] for row in rows if row["criterion_id"] == "reason"}
+    assert reasons == {"lab-03": "outage", "lab-06": "billing", "lab-12": "billing"}
 
 
 def test_an_unknown_call_name_is_refused(tmp_path: Path) -> None:

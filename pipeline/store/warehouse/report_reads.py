@@ -123,6 +123,28 @@ class ReportReads:
             [scorecard_version, llm_model, llm_model, prompt_version, prompt_version],
         ).fetchall()
 
+    def latest_extractions(self, scorecard_version: str, *, llm_model: str | None = None,
+                           prompt_version: str | None = None) -> list[tuple]:
+        """(recording id, file name, field, value, confidence, LLM, prompt version) of the choice
+        fields of each call's latest scored evaluation of ``scorecard_version`` (as
+        ``latest_verdicts`` picks it)."""
+        return self.connection.execute(
+            """
+            WITH latest AS (
+                SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
+                FROM evaluations
+                WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
+                  AND (? IS NULL OR prompt_version = ?)
+            )
+            SELECT x.recording_id, r.file_name, x.field_id, x.value, x.confidence, x.llm_model, x.prompt_version
+            FROM latest AS l
+            JOIN extractions AS x USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
+            JOIN recordings AS r USING (recording_id)
+            WHERE l.rank = 1 AND x.field_kind = 'choice'
+            """,
+            [scorecard_version, llm_model, llm_model, prompt_version, prompt_version],
+        ).fetchall()
+
     def query(self, sql: str, variables: dict[str, object] | None = None) -> tuple[list[str], list[tuple]]:
         """(column names, rows) of an analyst's query, with ``variables`` set for it."""
         set_variables(self.connection, variables or {})
