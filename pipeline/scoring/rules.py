@@ -392,8 +392,9 @@ def _metric(metric: Metric, call: Conversation) -> RuleResult:
     value = call.metric(metric.name)
     if value is None:
         reason = "no speaker separation" if call.metrics is not None else "nobody spoke"
-        note = call.metrics.sentiment.note if call.metrics is not None and call.metrics.sentiment else None
-        reason = note if note and "sentiment" in metric.name else reason
+        if "sentiment" in metric.name and call.metrics is not None and call.metrics.speaker_separated:
+            note = call.metrics.sentiment.note if call.metrics.sentiment else None
+            reason = note or "the speaker said nothing in the first or the last quarter"
         return RuleResult(None, f"{metric.name} not measured ({reason})")
     if metric.min is not None and value < metric.min:
         return RuleResult(False, f"{metric.name} {value:g} < min {metric.min:g}")

@@ -212,6 +212,23 @@ def test_a_mono_call_makes_per_speaker_conditions_not_applicable() -> None:
     assert check({"metric": {"name": "longest_silence_s", "max": 30}}, mono).holds is True  # not per speaker
 
 
+def test_a_rule_on_the_customer_s_sentiment_change() -> None:
+    from tests.factories import ANGRY_THEN_THANKFUL, CALM_THEN_ANGRY
+
+    happier = {"metric": {"name": "customer_sentiment_change", "min": 0}}
+
+    def judged(segments, language: str | None) -> RuleResult:
+        return evaluate(rule(happier), Conversation(list(segments), compute_metrics(segments, language=language)))
+
+    assert judged(ANGRY_THEN_THANKFUL, "en").holds is True
+    assert judged(CALM_THEN_ANGRY, "en").holds is False
+    assert judged(ANGRY_THEN_THANKFUL, "ru") == RuleResult(None, "customer_sentiment_change not measured (sentiment "
+                                                               "not measured: the lexicon is English, the call is in 'ru')")
+    silent_start = [s for s in ANGRY_THEN_THANKFUL if not (s.speaker == "customer" and s.start < 5)]
+    assert judged(silent_start, "en") == RuleResult(None, "customer_sentiment_change not measured (the speaker said "
+                                                          "nothing in the first or the last quarter)")
+
+
 # -- all / any ---------------------------------------------------------------------------------------
 
 
