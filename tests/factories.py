@@ -82,8 +82,9 @@ def call_record(
         evidence = rest[0] if rest else None
         verified = rest[1] if len(rest) > 1 else (True if evidence else None)
         verdict_rows.append(Verdict(criterion, passed, confidence, evidence, verified, 0))
-    answers = tuple(Extraction(field_id, value, confidence, *(("the line", rest[0], 1.0) if rest else ()))
-                    for field_id, value, confidence, *rest in extractions)
+    answers = tuple(Extraction(field_id, value, confidence,
+                               *((segments[rest[0] - 1].text, rest[0], segments[rest[0] - 1].start) if rest else ()))
+                    for field_id, value, confidence, *rest in extractions)  # line n: segment n (one per turn)
     return CallRecord(
         key=key, path=Path(f"/inbox/{recording_id}.mp3"), size_bytes=1000,
         facts=CallFacts(agent, team, None, started_at, "sidecar", {"queue": "a"}),

@@ -90,6 +90,12 @@ def _print_call(view: Any, *, transcript: bool) -> None:
             where = " ".join(filter(None, [f"L{v.line}" if v.line else "",
                                             f"[{timestamp(v.start_s)}]" if v.start_s is not None else ""]))
             out.print(f"        {plain(where)} \"{plain(v.evidence)}\"")
+    if view.fields:
+        out.print("[bold]about the call[/] [dim](the scorecard's fields; not in the QA score)[/]")
+    for f in view.fields:
+        detail = "" if f.confidence is None else f"  [dim]confidence {f.confidence:.2f}[/]"
+        where = f"  L{f.line}" if f.line else ""
+        out.print(f"  {plain(f.field_id)}: [bold]{plain(f.value)}[/]{detail}{plain(where)}")
     if not transcript:
         return
     out.print("[bold]transcript[/]" if view.turns else "no speech was transcribed")

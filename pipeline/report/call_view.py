@@ -22,7 +22,7 @@ LOAD_BATCH = 200  # calls read per batch of queries
 _TRANSCRIPT_LINE = re.compile(r"^\[(?:(\d+):)?(\d{2}):(\d{2})\] [A-Z]+: (.*)$", re.DOTALL)  # prompt.transcript_line
 _METRICS = ("conversation_s", "agent_talk_ratio", "customer_talk_ratio", "non_talk_s", "silences", "longest_silence_s",
             "agent_interruptions", "customer_interruptions", "agent_words_per_minute", "customer_words_per_minute",
-            "longest_monologue_s")
+            "longest_monologue_s", "customer_sentiment_first", "customer_sentiment_last", "customer_sentiment_change")
 
 
 class CallNotFoundError(SetupError):
@@ -77,6 +77,19 @@ class VerdictView:
 
 
 @dataclass(frozen=True)
+class FieldView:
+    """One extraction field's answer (never part of the QA score)."""
+
+    field_id: str
+    kind: str  # 'choice' or 'text'
+    value: str
+    confidence: float | None  # 0-1, the model's probability of the option; None for text
+    evidence: str | None  # the cited line's text
+    line: int | None  # the transcript line (speaker turn, 1 = the first) it cites
+    start_s: float | None  # when that line starts, seconds from the start of the recording
+
+
+@dataclass(frozen=True)
 class CallView:
     recording_id: str
     file_name: str
@@ -90,13 +103,14 @@ class CallView:
     verdicts: tuple[VerdictView, ...]
     turns: tuple[Turn, ...]
     timeline: Timeline
+    fields: tuple[FieldView, ...] = ()  # the extraction fields' answers, in the scorecard's order
 
     def cited_lines(self) -> dict[int, list[str]]:
-        """Transcript line -> the criteria whose evidence is on it."""
+        """Transcript line -> the criteria (and fields) whose evidence is on it."""
         cited: dict[int, list[str]] = {}
-        for verdict in self.verdicts:
-            if verdict.line is not None:
-                cited.setdefault(verdict.line, []).append(verdict.criterion_id)
+        for answer in (*self.verdicts, *self.fields):
+            if answer.line is not None:
+                cited.setdefault(answer.line, []).append(getattr(answer, "criterion_id", None) or answer.field_id)
         return cited
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +153,7 @@ def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_ver
         facts = warehouse.recordings_facts(ids)
         evaluations = warehouse.calls_evaluations(ids, prefer_version)
         verdicts = warehouse.evaluations_verdicts([e["evaluation_id"] for e in evaluations.values()])
+        extractions = warehouse.evaluations_extractions([e["evaluation_id"] for e in evaluations.values()])
         transcripts = {rid: (rid, evaluations[rid]["whisper_model"] if rid in evaluations else facts[rid]["transcript_model"])
                        for rid in ids if rid in facts}
         segments = warehouse.transcripts_segments([t for t in transcripts.values() if t[1] is not None])
@@ -148,11 +163,13 @@ def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_ver
                 trust[evaluation["scorecard_version"]] = warehouse.criterion_trust(evaluation["scorecard_version"])
             yield _view(facts[recording_id], evaluation, verdicts.get(evaluation["evaluation_id"], []) if evaluation else [],
                         segments.get(transcripts[recording_id], []),
-                        trust.get(evaluation["scorecard_version"], {}) if evaluation else {})
+                        trust.get(evaluation["scorecard_version"], {}) if evaluation else {},
+                        extractions.get(evaluation["evaluation_id"], []) if evaluation else [])
 
 
 def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: list[dict[str, Any]],
-          segments: Sequence[Segment], trust: dict[str, dict[str, Any]]) -> CallView:
+          segments: Sequence[Segment], trust: dict[str, dict[str, Any]],
+          extractions: Sequence[dict[str, Any]] = ()) -> CallView:
     turns = tuple(speaker_turns(segments))
     shown = ("agent", "team", "call_id", "started_at", "duration_s", "channel_layout", "language", "channels",
              "sample_rate", "codec", "truncated")
@@ -167,7 +184,16 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
         metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
         verdicts=tuple(_verdict(row, turns, trust.get(row["criterion_id"])) for row in answers),
         turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
+        fields=tuple(_field(row, turns) for row in extractions),
     )
+
+
+def _field(row: dict[str, Any], turns: tuple[Turn, ...]) -> FieldView:
+    line = row["evidence_line"]
+    if line is not None and not (0 < line <= len(turns) and turns[line - 1].text.strip() == (row["evidence"] or "")):
+        line = _line_quoting(turns, row["evidence"] or "")  # numbered from other turns than these
+    return FieldView(row["field_id"], row["field_kind"], row["value"], row["confidence"], row["evidence"], line,
+                     row["evidence_start_s"])
 
 
 def _verdict(row: dict[str, Any], turns: tuple[Turn, ...], trust: dict[str, Any] | None) -> VerdictView:

@@ -258,3 +258,25 @@ def test_show_writes_the_page_of_any_call_and_never_over_another_file(browser, c
         refused = run_cli("show", CALL_ID[:8], "--db", str(call_warehouse["db"]), "--html", str(target))
         assert refused.exit_code == 2 and says in refused.stderr and "Traceback" not in refused.stderr
     assert notes.read_text() == "<html>my notes</html>"
+
+
+def test_a_call_shows_its_fields_and_the_customer_s_sentiment(browser, outcome_warehouse_path: Path,
+                                                              tmp_path: Path) -> None:
+    db = str(outcome_warehouse_path)
+    shown = run_cli("show", "O1.mp3", "--db", db, "--no-transcript")
+    assert shown.exit_code == 0, shown.stderr
+    assert "reason: billing  confidence 0.80  L2" in shown.stdout and "summary: Bill corrected, refund sent." in shown.stdout
+    data = json.loads(run_cli("show", "O1.mp3", "--db", db, "--json").stdout)
+    assert [(f["field_id"], f["value"], f["line"], f["start_s"]) for f in data["fields"]] == [
+        ("reason", "billing", 2, 2.0), ("outcome", "resolved", 5, 14.0), ("summary", "Bill corrected, refund sent.",
+                                                                         None, None)]
+    assert data["metrics"]["customer_sentiment_change"] > 1
+
+    page = tmp_path / "o1.html"
+    assert run_cli("show", "O1.mp3", "--db", db, "--html", str(page)).exit_code == 0
+    browser.get(page.as_uri())
+    reason = browser.find_element(By.ID, "field-reason")
+    assert "billing" in reason.text and "L2" in reason.text
+    assert "evidence for reason" in browser.find_element(By.ID, "L2").text
+    facts = browser.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert "customer sentiment change" in facts

@@ -77,6 +77,17 @@ class CallReads:
             by_evaluation[row.pop("evaluation_id")].append(row)
         return by_evaluation
 
+    def evaluations_extractions(self, evaluation_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """evaluation id -> its answers to the scorecard's extraction fields, in the scorecard's
+        order (choice fields first)."""
+        by_evaluation: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in self._dicts(
+                "SELECT evaluation_id, field_id, field_kind, value, confidence, evidence, evidence_line,"
+                " evidence_start_s FROM extractions WHERE evaluation_id IN (SELECT unnest(?))"
+                " ORDER BY evaluation_id, rowid", [list(evaluation_ids)]):
+            by_evaluation[row.pop("evaluation_id")].append(row)
+        return by_evaluation
+
     def transcripts_segments(self, transcripts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Segment]]:
         """(recording id, Whisper model) -> its stored (redacted) segments, in order."""
         found: dict[tuple[str, str], list[Segment]] = defaultdict(list)
