@@ -59,6 +59,8 @@ demo: install
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT agent, calls, mean_qa_score, critical_failed_calls, mean_talk_ratio, interruptions_per_call, mean_words_per_minute FROM kpi_agents ORDER BY agent"
 	@echo "Conversation metrics per call (view kpi_calls):"
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT file_name, channel_layout, language, conversation_s, agent_talk_ratio, customer_talk_ratio, non_talk_s, agent_interruptions, customer_interruptions, longest_monologue_s FROM kpi_calls ORDER BY file_name"
+	@echo "Why they called, how it ended, how the customer felt (views call_outcomes, kpi_calls):"
+	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT o.file_name, o.reason, o.outcome, c.customer_sentiment_first, c.customer_sentiment_last, c.customer_sentiment_change FROM call_outcomes AS o JOIN kpi_calls AS c USING (recording_id, scorecard_version) ORDER BY o.file_name"
 	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
 	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
 	@echo "Agreement with a QA person's labels of these calls (kept: the report marks unreliable criteria):"

@@ -27,8 +27,9 @@ from pipeline.store.warehouse.errors import first_line
 Format = Literal["parquet", "csv"]
 EXPORTED = (
     "kpi_calls", "kpi_agents", "kpi_agent_criteria", "kpi_criteria", "kpi_daily", "latest_scores",
-    "recordings", "transcripts", "segments", "evaluations", "scores", "call_metrics", "criterion_agreement",
-    "failures", "runs",
+    "kpi_reasons", "kpi_field_values", "kpi_resolution_by_agent", "kpi_resolution_by_reason", "kpi_agent_sentiment",
+    "recordings", "transcripts", "segments", "evaluations", "scores", "extractions", "call_metrics",
+    "call_sentiment", "criterion_agreement", "failures", "runs",
 )
 MANIFEST = "manifest.json"
 

@@ -207,6 +207,7 @@ def test_export_writes_files_duckdb_reads_back_while_a_run_holds_the_warehouse(c
         assert busy.exit_code == 2 and "in use by another callscore run" in busy.stderr
     manifest = json.loads((exports / "manifest.json").read_text())
     assert manifest["tables"]["kpi_calls"] == {"file": "kpi_calls.parquet", "rows": 6}
+    assert {"extractions", "call_sentiment", "kpi_reasons", "kpi_agent_sentiment"} <= set(manifest["tables"])
     assert not [p for p in exports.iterdir() if "partial" in p.name]
 
     as_csv = run_cli("export", str(tmp_path / "csv"), "--db", str(db), "--format", "csv")
