@@ -11,6 +11,15 @@ from pipeline.store.named_queries import bundled_queries, set_variables
 
 _WINDOW = "call_date >= ? AND scorecard_version = ?"  # parameters: first day, scorecard version
 
+# Each call's evaluations of a scorecard version, newest first (rank 1: its latest scored one), by
+# an LLM and prompt version if given. Parameters: version, llm, llm, prompt version, prompt version.
+_LATEST_SCORED = """WITH latest AS (
+                SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
+                FROM evaluations
+                WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
+                  AND (? IS NULL OR prompt_version = ?)
+            )"""
+
 
 class ReportReads:
     """The ``Warehouse`` methods that read for the report and for agreement."""
@@ -107,13 +116,8 @@ class ReportReads:
         """(recording id, file name, criterion, passed, confidence, LLM, prompt version) of each call's latest scored
         evaluation of ``scorecard_version`` (by ``llm_model``, with ``prompt_version``, if given)."""
         return self.connection.execute(
-            """
-            WITH latest AS (
-                SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
-                FROM evaluations
-                WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
-                  AND (? IS NULL OR prompt_version = ?)
-            )
+            f"""
+            {_LATEST_SCORED}
             SELECT s.recording_id, r.file_name, s.criterion_id, s.passed, s.confidence, s.llm_model, s.prompt_version
             FROM latest AS l
             JOIN scores AS s USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
@@ -129,13 +133,8 @@ class ReportReads:
         fields of each call's latest scored evaluation of ``scorecard_version`` (as
         ``latest_verdicts`` picks it)."""
         return self.connection.execute(
-            """
-            WITH latest AS (
-                SELECT *, row_number() OVER (PARTITION BY recording_id ORDER BY evaluated_at DESC) AS rank
-                FROM evaluations
-                WHERE scorecard_version = ? AND status = 'scored' AND (? IS NULL OR llm_model = ?)
-                  AND (? IS NULL OR prompt_version = ?)
-            )
+            f"""
+            {_LATEST_SCORED}
             SELECT x.recording_id, r.file_name, x.field_id, x.value, x.confidence, x.llm_model, x.prompt_version
             FROM latest AS l
             JOIN extractions AS x USING (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
