@@ -108,7 +108,7 @@ def transcribe(item: WorkItem, overrides: dict[str, Any]) -> Transcription:
     processor = processor_for(overrides)
     with TRANSCRIBE_LOCK:
         check_stop()  # queued behind the lock while the run was being stopped: leave it for the next run
-        return processor.transcribe_file(Path(item.path))
+        return processor.transcribe_file(item.file)
 
 
 @task(name="reuse transcript", cache_policy=NO_CACHE, task_run_name="reuse transcript {item.path}")
@@ -161,7 +161,7 @@ def score_recordings(items: list[WorkItem], staging: str, run_id: str, overrides
         error = as_recording_error(exc, stage=stage_name)
         logger.warning("%s failed at %s: %s", item.path, error.stage, error)
         stage_result(staging_dir, StagedResult(failure=failure_from(
-            error, run_id=run_id, path=Path(item.path), recording_id=item.recording_id, worker=processor.worker)))
+            error, run_id=run_id, path=item.file, recording_id=item.recording_id, worker=processor.worker)))
         counts["failed"] += 1
 
     chains = []

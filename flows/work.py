@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from pipeline.intake.file_names import from_path_token, path_token, readable
 from pipeline.intake.inbox import FileState
 from pipeline.processing.outcome import Outcome
 from pipeline.processing.procedure import PlannedRecording
@@ -20,7 +21,7 @@ class WorkItem(BaseModel):
     """One recording to process as the planner found it: ids and paths only, so it travels as a
     flow parameter to any worker. The worker checks that its own settings give the same key."""
 
-    path: str
+    path: str  # readable text (``pipeline.intake.file_names``): task names, logs, the warehouse
     recording_id: str
     size_bytes: int
     mtime_ns: int  # the file's modification time when hashed: a later change means new bytes
@@ -31,12 +32,18 @@ class WorkItem(BaseModel):
     stored_transcript: str | None = None  # the stored transcript, exported to the staging folder
     stored_duration_s: float | None = None  # audio seconds, when the recording is stored
     stored_language: str | None = None  # the language of the stored transcript, when known
+    path_bytes: str | None = None  # the exact path (base64), when its name is not UTF-8
+
+    @property
+    def file(self) -> Path:
+        """The recording's file, exactly as the planner found it."""
+        return from_path_token(self.path, self.path_bytes)
 
     @classmethod
     def of(cls, planned: PlannedRecording, stored_transcript: Path | None) -> "WorkItem":
         key = planned.key
         assert planned.state is not None
-        return cls(path=str(planned.path), recording_id=key.recording_id, size_bytes=planned.size_bytes,
+        return cls(path=readable(planned.path), path_bytes=path_token(planned.path), recording_id=key.recording_id, size_bytes=planned.size_bytes,
                    mtime_ns=planned.state.mtime_ns, whisper_model=key.whisper_model,
                    scorecard_version=key.scorecard_version, prompt_version=key.prompt_version,
                    llm_model=key.llm_model, stored_transcript=str(stored_transcript) if stored_transcript else None,
@@ -45,7 +52,7 @@ class WorkItem(BaseModel):
     def planned(self) -> PlannedRecording:
         key = EvaluationKey(self.recording_id, self.whisper_model, self.scorecard_version, self.prompt_version,
                             self.llm_model)
-        return PlannedRecording(path=Path(self.path), key=key, size_bytes=self.size_bytes, done=False,
+        return PlannedRecording(path=self.file, key=key, size_bytes=self.size_bytes, done=False,
                                 has_transcript=self.stored_transcript is not None,
                                 stored_duration_s=self.stored_duration_s, stored_language=self.stored_language,
                                 state=FileState(self.size_bytes, self.mtime_ns))

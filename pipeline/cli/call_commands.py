@@ -70,7 +70,7 @@ def _print_call(view: Any, *, transcript: bool) -> None:
 
     out = Console(soft_wrap=True, highlight=False)
     facts = view.facts
-    out.print(f"[bold]{plain(view.file_name)}[/]  recording {view.recording_id[:12]}")
+    out.print(f"[bold]{plain(view.file_name, lines=False)}[/]  recording {view.recording_id[:12]}")
     out.print(plain(" · ".join(f"{label} {_fact(key, facts[key])}" for key, label in _SHOWN_FACTS.items()
                                if facts.get(key) is not None)))
     if view.evaluation is None:

@@ -117,7 +117,7 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
             try:
                 summary = run(
                     on_start=lambda total: progress.update(task, total=total),
-                    on_file=lambda path: progress.update(task, description=plain(path.name[:30])),
+                    on_file=lambda path: progress.update(task, description=plain(path.name[:30], lines=False)),
                     on_outcome=on_outcome,
                 )
             except OSError as exc:  # a full disk under any layer stops the run as the warehouse's would

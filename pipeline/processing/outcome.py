@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.intake.file_names import readable
+
 Status = Literal["scored", "no_speech", "too_short", "skipped", "failed"]
 STATUSES: tuple[Status, ...] = ("scored", "no_speech", "too_short", "skipped", "failed")
 
@@ -78,5 +80,5 @@ class RunSummary:
             "wall_s": self.wall_s,
             "stage_seconds": {k: v for k, v in self.stage_seconds.items() if v > 0},
             "slowest_stage": self.slowest_stage,
-            "failed": [{"path": str(o.path), "stage": o.stage, "error": o.error} for o in self.failed],
+            "failed": [{"path": readable(o.path), "stage": o.stage, "error": o.error} for o in self.failed],
         }

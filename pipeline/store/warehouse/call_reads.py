@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from pipeline.intake.file_names import from_readable, readable
 from pipeline.speech.segments import Segment
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")  # a recording id prefix: 6 hex digits or more
@@ -20,14 +21,15 @@ class CallReads:
 
     def find_recordings(self, key: str) -> list[dict[str, Any]]:
         """Recordings (recording_id, file_name, path, started_at) that ``key`` names: a recording
-        id or a prefix of one (6 hex digits or more), the path it was scored from, or its file name."""
-        key = key.strip()
+        id or a prefix of one (6 hex digits or more), the path it was scored from, or its file name
+        (a name that is not UTF-8 as the file system gives it, or as stored: ``\\xNN``)."""
+        key = readable(key.strip())
         if not key:
             return []
         prefix = key.lower() if _HEX.match(key.lower()) else None
         paths = [key]
         try:
-            paths.append(str(Path(key).expanduser().resolve()))
+            paths.append(readable(from_readable(key).expanduser().resolve()))
         except (OSError, RuntimeError):
             pass
         return self._dicts(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
+from pipeline.intake.file_names import readable
 from pipeline.speech.metrics import CallMetrics
 from pipeline.store.warehouse.errors import mapped_call_write
 from pipeline.store.warehouse.records import CallRecord
@@ -70,7 +71,7 @@ class CallWriter:
                 channel_layout = coalesce(excluded.channel_layout, recordings.channel_layout)
             """),
             [
-                record.key.recording_id, str(record.path), record.path.name, record.size_bytes,
+                record.key.recording_id, readable(record.path), readable(record.path.name), record.size_bytes,
                 audio.container if audio else None, audio.codec if audio else None,
                 audio.channels if audio else None, audio.sample_rate if audio else None,
                 record.duration_s, record.truncated,

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import RecordingError
+from pipeline.intake.file_names import readable
 from pipeline.store.warehouse.errors import mapped_writes, write_error
 
 
@@ -23,7 +24,7 @@ class RunLedger:
             self.connection.execute(
                 "INSERT INTO failures (run_id, path, recording_id, stage, error_type, message, transient)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [run_id, str(path), recording_id, error.stage, error_type, str(error), error.transient],
+                [run_id, readable(path), recording_id, error.stage, error_type, str(error), error.transient],
             )
 
     def begin_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> int:
