@@ -76,6 +76,7 @@ def flow_run(inbox: Path, db: Path | None, scorecard: Path | None, whisper_model
         if not PREFECT_API_URL.value():
             stderr.print("callscore: no Prefect server configured (PREFECT_API_URL): using a temporary local one",
                          highlight=False)
+            os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # the temporary server sends nothing out
     from flows.nightly import nightly
 
     parameters = _flow_parameters(inbox, db, scorecard, whisper_model, settings.language, shards, shard_deployment)

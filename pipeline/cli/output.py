@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.intake.file_names import readable
+
 stderr = Console(stderr=True)
 
 # What a file name or a cell must not send to a terminal: escape sequences (CSI such as colours
@@ -21,16 +23,19 @@ _TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: object) -> str:
+def printable(text: object, *, lines: bool = True) -> str:
     """``text`` safe to print on a terminal: escape sequences removed, other control characters
-    (but tab and newline) shown as '?'."""
-    return _UNPRINTABLE.sub("?", _TERMINAL_SEQUENCE.sub("", str(text)))
+    shown as '?' (but tab and newline, when ``lines``), bytes that are not UTF-8 (a file name)
+    as ``\\xNN``."""
+    safe = _UNPRINTABLE.sub("?", _TERMINAL_SEQUENCE.sub("", readable(str(text))))
+    return safe if lines else safe.replace("\n", "?").replace("\t", "?")
 
 
-def plain(text: object) -> str:
+def plain(text: object, *, lines: bool = True) -> str:
     """Data (a path, a cell, an error) for a string that rich reads as markup: printable, and
-    its brackets escaped, so ``[bold]`` or ``[/x]`` in a file name prints as written."""
-    return escape(printable(text))
+    its brackets escaped, so ``[bold]`` or ``[/x]`` in a file name prints as written. A name
+    is printed on one line (``lines=False``: a tab or line break in it as '?')."""
+    return escape(printable(text, lines=lines))
 
 
 class ConsoleHandler(logging.Handler):
@@ -68,7 +73,7 @@ def summary_json(summary: Any, db: Path) -> dict[str, Any]:
         "wall_s": round(summary.wall_s, 3),
         "recordings": [
             {
-                "path": str(o.path),
+                "path": readable(o.path),
                 "status": o.status,
                 "recording_id": o.recording_id,
                 "duration_s": o.duration_s,
@@ -88,8 +93,8 @@ def _display_path(path: Path, roots: tuple[Path, ...]) -> str:
     """The path relative to the folder it was found under (the file itself if given directly)."""
     for root in roots:
         if root.is_dir() and path.is_relative_to(root):
-            return str(path.relative_to(root))
-    return str(path)
+            return readable(path.relative_to(root))
+    return readable(path)
 
 
 def print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
@@ -100,7 +105,7 @@ def print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     for o in summary.outcomes:
         note = f"{o.stage}: {o.error}" if o.status == "failed" else ", ".join(o.flags)
         table.add_row(
-            plain(_display_path(o.path, roots)),
+            plain(_display_path(o.path, roots), lines=False),
             o.status,
             "" if o.duration_s is None else f"{o.duration_s:.1f}",
             "" if o.qa_score is None else f"{o.qa_score:.1f}",
@@ -119,6 +124,15 @@ def print_summary(summary: Any, db: Path, roots: tuple[Path, ...]) -> None:
     )
 
 
+UNWRAPPED_WIDTH = 1000  # the width of tables printed to a file or a pipe: no cell cut or folded
+
+
+def stdout_console() -> Console:
+    """A console on stdout: a terminal's width, or ``UNWRAPPED_WIDTH`` when piped or redirected."""
+    console = Console(soft_wrap=False)
+    return console if console.is_terminal else Console(soft_wrap=False, width=UNWRAPPED_WIDTH)
+
+
 def print_agreement(report: Any, card_name: str, target: float) -> None:
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
@@ -126,7 +140,7 @@ def print_agreement(report: Any, card_name: str, target: float) -> None:
     def num(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
-    out = Console(soft_wrap=False)
+    out = stdout_console()
     table = Table(title=plain(f"agreement with the labels: {card_name} {report.scorecard_version}, "
                               f"LLM {', '.join(report.llm_models)}"), title_justify="left")
     for column in ("criterion", "kind", "answers", "agreement", "kappa", "majority baseline", "precision (failed)",

@@ -373,3 +373,23 @@ def test_flow_commands_reject_bad_input_with_one_line(tmp_path: Path, inbox: Pat
     assert bad_zone.exit_code == 2 and "unknown time zone" in bad_zone.stderr
     no_inbox = run_cli("flow", "run", "--inbox", str(tmp_path / "missing"))
     assert no_inbox.exit_code == 2 and "does not exist" in no_inbox.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_scored_by_the_flow_with_the_rest_of_the_inbox(tmp_path: Path,
+                                                                                      card: Path) -> None:
+    """Through `callscore flow run` on its temporary server (no PREFECT_API_URL): the odd name
+    failed every night before any transcription; the temporary server sends no telemetry."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(MONO_CALL, inbox / os.fsdecode(b"a_bad_\xff\xfe.mp3"))
+    shutil.copy(GOOD_CALL, inbox / "good.mp3")
+    db = tmp_path / "w.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    done = subprocess.run([CALLSCORE, "flow", "run", "--inbox", str(inbox), "--db", str(db), "--scorecard", str(card),
+                           "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["counts"]["scored"] == 2
+    assert rows(db, "SELECT file_name FROM recordings ORDER BY file_name") == [("a_bad_\\xff\\xfe.mp3",), ("good.mp3",)]
+    assert rows(db, "SELECT status FROM runs") == [("completed",)]
+    assert "telemetry" not in done.stderr.lower()

@@ -84,6 +84,9 @@ def test_eval_prints_tables_for_people(labelled: dict) -> None:
     assert result.exit_code == 0, result.stderr
     assert "kappa" in result.stdout and "0.55" in result.stdout and "majority baseline" in result.stdout
     assert "15 answers: agreement 93% (majority baseline" in result.stdout
+    # piped (as `make demo` is in CI): no column is cut to fit 80 characters
+    assert "criterion" in result.stdout and "answers" in result.stdout and "…" not in result.stdout
+    assert "precision (failed)" in result.stdout and "recall (failed)" in result.stdout
 
 
 def test_eval_keeps_each_criterion_s_agreement_and_kpi_criteria_shows_the_latest(labelled: dict,
