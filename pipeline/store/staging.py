@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
 from pipeline.errors import PermanentRecordingError, RecordingError, TransientRecordingError
 from pipeline.files import write_atomically
+from pipeline.intake.file_names import readable
 from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse
 
@@ -75,13 +77,16 @@ def failure_from(error: RecordingError, *, run_id: str, path: Path, recording_id
 
 
 def stage_result(directory: Path, result: StagedResult) -> Path:
-    """Write ``result`` atomically into ``directory``; returns the file's path."""
+    """Write ``result`` atomically into ``directory``; returns the file's path. Its recording's
+    path is staged as readable text (``pipeline.intake.file_names``), as the warehouse stores it."""
     if result.record is not None:
+        result = replace(result, record=replace(result.record, path=Path(readable(result.record.path))))
         key = result.record.key
         name = "-".join([key.recording_id[:16], _short_hash(
             key.whisper_model, key.scorecard_version, key.prompt_version, key.llm_model)])
     else:
         assert result.failure is not None
+        result = replace(result, failure=replace(result.failure, path=Path(readable(result.failure.path))))
         name = f"failed-{_short_hash(str(result.failure.path))}-{uuid.uuid4().hex[:8]}"
     return write_atomically(directory / f"{name}{SUFFIX}", _ADAPTER.dump_json(result))
 
@@ -119,30 +124,71 @@ class LoadReport:
     records: list[CallRecord] = field(default_factory=list)  # newly stored
     failures: list[StagedFailure] = field(default_factory=list)
     duplicates: list[CallRecord] = field(default_factory=list)  # results already in the warehouse, dropped
-    unreadable: list[Path] = field(default_factory=list)  # moved aside to rejected/
+    rejected: list[Path] = field(default_factory=list)  # damaged or unfit, moved aside to rejected/
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
+def unfit(result: StagedResult) -> str | None:
+    """Why a staged result that parsed cannot be stored as it is (None: it can): it holds
+    nothing, its key's scorecard version is not its scorecard's, it answers a criterion or
+    field its scorecard does not have, or a figure is out of its range."""
+    record = result.record
+    if record is None:
+        return None if result.failure is not None else "it holds neither a processed recording nor a failure"
+    card = record.scorecard
+    if record.key.scorecard_version != card.version:
+        return f"its key names scorecard version {record.key.scorecard_version}, its scorecard is {card.version}"
+    criteria, fields = {c.id for c in card.criteria}, {f.id for f in card.fields or ()}
+    answers = [(v.criterion_id, criteria, "criterion", v.confidence, v.evidence_start_s)
+               for v in (record.score.verdicts if record.score else ())]
+    answers += [(e.field_id, fields, "field", e.confidence, e.evidence_start_s)
+                for e in (record.score.extractions if record.score else ())]
+    for answer_id, known, kind, confidence, start_s in answers:
+        if answer_id not in known:
+            return f"it answers {kind} {answer_id[:80]!r}, which its scorecard {card.name[:80]!r} does not have"
+        if confidence is not None and not 0.0 <= confidence <= 1.0:
+            return f"the confidence of {kind} {answer_id!r} is {confidence:g}, not between 0 and 1"
+        if start_s is not None and not (math.isfinite(start_s) and start_s >= 0):
+            return f"the evidence of {kind} {answer_id!r} starts at {start_s:g} s"
+    if record.duration_s is not None and not (math.isfinite(record.duration_s) and record.duration_s >= 0):
+        return f"its duration is {record.duration_s:g} s"
+    return None
+
+
+def _reject(directory: Path, path: Path, why: str, report: LoadReport) -> None:
+    """Move a staged file that cannot be stored aside, to ``rejected/``, saying why."""
+    log.error("staged result %s is rejected (%s); moved to rejected/", path.name, why)
+    rejected = directory / "rejected"
+    rejected.mkdir(exist_ok=True)
+    os.replace(path, rejected / path.name)
+    report.rejected.append(path)
+
+
 def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
-    """Move every staged result into ``warehouse``: the only place results are written."""
+    """Move every staged result into ``warehouse``: the only place results are written. One
+    that is damaged or does not fit (``unfit``) is moved to ``rejected/`` and the rest load."""
     report = LoadReport()
     started = time.perf_counter()
     for path in staged_files(directory):
         try:
             result = read_staged(path)
         except (ValueError, OSError) as exc:  # a damaged file must not block the others
-            log.error("staged result %s is unreadable (%s); moved to rejected/", path.name, exc)
-            rejected = directory / "rejected"
-            rejected.mkdir(exist_ok=True)
-            os.replace(path, rejected / path.name)
-            report.unreadable.append(path)
+            _reject(directory, path, f"unreadable: {str(exc).splitlines()[0]}", report)
+            continue
+        why = unfit(result)
+        if why is not None:
+            _reject(directory, path, why, report)
             continue
         if result.record is not None:
             key = result.record.key
             if warehouse.is_done(key):
                 report.duplicates.append(result.record)
             else:
-                warehouse.save_call(result.record)
+                try:
+                    warehouse.save_call(result.record)
+                except PermanentRecordingError as exc:  # a row the warehouse refuses: this result's own fault
+                    _reject(directory, path, str(exc), report)
+                    continue
                 report.records.append(result.record)
             _transcript_file(directory, key.recording_id, key.whisper_model).unlink(missing_ok=True)
         elif result.failure is not None:
