@@ -22,6 +22,10 @@ VERDICT_KEY = "verdict"
 VALUE_KEY = "value"  # an extraction field's answer
 TEXT_CHARS_PER_WORD = 12  # a text blank's JSON-schema length limit, per word allowed
 TEXT_TOKENS_PER_WORD = 4  # a text blank ends after this many tokens per word allowed, words or not
+# The longest string a grammar built from a schema may bound: llama.cpp's grammar parser refuses a
+# repetition of over 2000 symbols, and a JSON string's character takes two (a refused grammar
+# crashed the process). A longer text is still cut at its word limit once answered.
+GRAMMAR_MAX_STRING_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ class AnswerForm:
         properties = {}
         for item in self.fields:
             if item.max_words is not None:
-                values = {VALUE_KEY: {"type": "string", "maxLength": item.max_words * TEXT_CHARS_PER_WORD}}
+                chars = min(item.max_words * TEXT_CHARS_PER_WORD, GRAMMAR_MAX_STRING_CHARS)
+                values = {VALUE_KEY: {"type": "string", "maxLength": chars}}
             else:
                 values = {LINE_KEY: line, item.key: {"type": "string", "enum": list(item.options)}}
             properties[item.id] = {

@@ -4,9 +4,13 @@ A grammar-constrained generation decodes every token of the answer one step at a
 braces, keys and quotes that the schema leaves no choice about (most of the answer). Here the
 fixed text is appended by the decoder and evaluated as one batch, and the model decides only:
 
-- a verdict: one forward pass; the option whose first token the model rates highest is taken,
-  and the probabilities of every option's first token (softmax over the whole vocabulary, as in
-  grammar decoding) are reported for the confidence;
+- a verdict or a choice: one forward pass where the options start with distinct tokens; the
+  option whose first token the model rates highest is taken, and the probabilities of every
+  option's first token (softmax over the whole vocabulary, as in grammar decoding) are reported
+  for the confidence. Options that share first tokens (``bill``, ``billing``, ``bills``) are
+  written token by token along their common prefix, a forward pass at each fork; an option's
+  probability is then the product of the model's odds at the forks on its way (the options of
+  a branch not taken share that branch's);
 - a line number: digit tokens one step at a time, each step choosing among the tokens that keep
   the number a prefix of a line that exists, or the first token of the text that follows the
   number once it is complete. A line out of range cannot be written;
@@ -53,8 +57,9 @@ class FormDecoder:
         self._tokenized: dict[str, tuple[int, ...]] = {}  # the form's fixed texts and options, the same every call
 
     def can_fill(self, form: AnswerForm) -> bool:
-        """Whether every field's options start with distinct tokens (one pass decides a verdict)."""
-        return all(len({self._tokens(o)[0] for o in f.options}) == len(f.options) for f in form.fields)
+        """Whether every field's options are written as distinct token sequences."""
+        return all(len({tuple(self._tokens(o)) for o in f.options}) == len(f.options) and
+                   all(self._tokens(o) for o in f.options) for f in form.fields)
 
     def fill(self, prompt: Sequence[int], form: AnswerForm) -> FilledForm:
         """Evaluate ``prompt`` (tokens) past its cached prefix, then fill ``form`` greedily."""
@@ -73,15 +78,15 @@ class FormDecoder:
                 continue
             self._eval(pending)
             pending = []
-            if isinstance(part, ChoiceBlank):
-                options[part.field_id], probabilities = self._choose(part.options)
-                result.choice_probabilities.append(probabilities)
-                pending = self._tokens(options[part.field_id])  # evaluated with the text after it
-                result.answer_tokens += len(pending)
-                result.decided_tokens += 1
-                continue
             following = parts[index + 1] if index + 1 < len(parts) else ""
             assert isinstance(following, str)
+            if isinstance(part, ChoiceBlank):
+                options[part.field_id], probabilities, pending, steps = self._choose(
+                    part.options, end_token=self._tokens(following)[0])
+                result.choice_probabilities.append(probabilities)
+                result.answer_tokens += len(self._tokens(options[part.field_id]))
+                result.decided_tokens += steps
+                continue
             if isinstance(part, TextBlank):
                 options[part.field_id], pending, written, steps = self._text(
                     part, end_token=self._tokens(following)[0])
@@ -122,14 +127,58 @@ class FormDecoder:
         pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),))
 
-    def _choose(self, options: Sequence[str]) -> tuple[str, dict[str, float]]:
-        """The option whose first token has the highest logit, and each option's probability."""
-        logits = self._logits()
-        first = {option: self._tokens(option)[0] for option in options}
+    def _probabilities(self, logits: np.ndarray, tokens: Sequence[int]) -> dict[int, float]:
+        """Each of ``tokens``' probability: softmax over the whole vocabulary, as a grammar sees it."""
         top = float(np.max(logits))
         log_total = top + float(np.log(np.sum(np.exp(logits - top))))
-        probabilities = {option: float(np.exp(logits[token] - log_total)) for option, token in first.items()}
-        return max(options, key=lambda option: logits[first[option]]), probabilities
+        return {token: float(np.exp(logits[token] - log_total)) for token in tokens}
+
+    def _choose(self, options: Sequence[str], *, end_token: int) -> tuple[str, dict[str, float], list[int], int]:
+        """One of ``options``, the model's best, with each option's probability: (the option,
+        the probabilities, its tokens not evaluated yet, the decisions taken). Options with
+        distinct first tokens take one decision, their first tokens' probabilities as they
+        are. Others are followed token by token; at each fork (a next token, or ``end_token``
+        where an option is complete) the model's best branch is taken, and an option's
+        probability is the product of its branches' shares at the forks (renormalised there;
+        the options of a branch not taken share its probability equally)."""
+        sequences = {option: self._tokens(option) for option in options}
+        firsts = {sequence[0] for sequence in sequences.values()}
+        if len(firsts) == len(options):  # the common case: one forward pass decides
+            chances = self._probabilities(self._logits(), list(firsts))
+            probabilities = {option: chances[sequence[0]] for option, sequence in sequences.items()}
+            chosen = max(options, key=lambda option: probabilities[option])
+            return chosen, probabilities, list(sequences[chosen]), 1
+        alive, mass, probabilities = list(options), 1.0, {}
+        written: list[int] = []
+        unevaluated: list[int] = []
+        steps = 0
+        while True:
+            branches: dict[int, list[str]] = {}
+            for option in alive:
+                sequence = sequences[option]
+                branches.setdefault(sequence[len(written)] if len(sequence) > len(written) else end_token,
+                                    []).append(option)
+            if len(branches) > 1:
+                self._eval(unevaluated)
+                unevaluated = []
+                chances = self._probabilities(self._logits(), list(branches))
+                total = sum(chances.values()) or 1.0
+                best = max(branches, key=lambda token: chances[token])
+                steps += 1
+                for token, group in branches.items():
+                    if token != best:
+                        for option in group:
+                            probabilities[option] = mass * chances[token] / total / len(group)
+                mass *= chances[best] / total
+            else:
+                best = next(iter(branches))
+            alive = branches[best]
+            if best == end_token:
+                chosen = alive[0]
+                probabilities[chosen] = mass
+                return chosen, {option: probabilities[option] for option in options}, unevaluated, steps
+            written.append(best)
+            unevaluated.append(best)
 
     def _digit_tokens(self) -> dict[int, str]:
         if self._number_tokens is None:

@@ -81,6 +81,20 @@ class _ChoiceProbe:
         return scores
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null meanwhile (what llama.cpp prints goes there, not
+    through Python)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class LlamaBackend:
     """A GGUF model loaded in this process. Load once per process and reuse for every call."""
 
@@ -177,12 +191,29 @@ class LlamaBackend:
             raise RunStopped("the run was asked to stop") from None
 
     def _grammar(self, schema: dict) -> Any:
+        """The grammar of ``schema``, once llama.cpp has shown that it takes it: a grammar it
+        refuses would crash the process at the first token, so it is a ``ModelError`` instead."""
         from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
 
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
-            self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            rules = json_schema_to_gbnf(json.dumps(schema))
+            self._check_grammar(rules)
+            self._grammars[key] = LlamaGrammar.from_string(rules, verbose=False)
         return self._grammars[key]
+
+    def _check_grammar(self, rules: str) -> None:
+        """Raise ``ModelError`` unless llama.cpp parses the GBNF ``rules`` (root ``root``)."""
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        with _quiet_stderr():  # on refusal llama.cpp prints the whole grammar
+            sampler = llama_cpp.llama_sampler_init_grammar(vocab, rules.encode("utf-8"), b"root")
+        if not sampler:
+            raise ModelError(f"llama.cpp refuses the answer grammar ({len(rules)} characters) this scorecard "
+                             "needs: give its text fields fewer max_words, or its choice fields fewer options")
+        llama_cpp.llama_sampler_free(sampler)
 
     def generate_json(
         self,
