@@ -21,6 +21,7 @@ import av
 import numpy as np
 
 from pipeline.errors import PermanentRecordingError
+from pipeline.intake.audio_file import open_audio
 
 SAMPLE_RATE = 16_000  # Hz fed to Whisper
 AUDIO_EXTENSIONS = frozenset({".mp3", ".wav", ".flac", ".ogg", ".m4a"})
@@ -90,13 +91,17 @@ def probe(path: Path) -> AudioInfo:
     """Read the container header. Raises ``PermanentRecordingError`` (stage ``probe``) for
     anything that is not a readable audio file."""
     try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        with open_audio(path) as source, av.open(source, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise PermanentRecordingError(
                     "no audio stream in the file (not an audio recording?)", stage="probe"
                 )
             stream = container.streams.audio[0]
             context = stream.codec_context
+            if not context.channels or not context.sample_rate:  # e.g. zeros (a sparse file) taken for MP3
+                raise PermanentRecordingError(
+                    f"the audio stream has {context.channels or 0} channels at {context.sample_rate or 0} Hz "
+                    "(not an audio recording?)", stage="probe")
             duration = None
             if stream.duration is not None and stream.time_base is not None:
                 duration = float(stream.duration * stream.time_base)
@@ -278,7 +283,7 @@ class AudioStream:
         """All channels as float32 blocks (channels x samples) at ``SAMPLE_RATE``, in order;
         damaged frames skipped."""
         try:
-            with av.open(str(self.path), mode="r", metadata_errors="ignore") as container:
+            with open_audio(self.path) as source, av.open(source, mode="r", metadata_errors="ignore") as container:
                 stream = container.streams.audio[0]
                 resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=SAMPLE_RATE)
                 for frame in _valid_frames(container.decode(stream)):
@@ -343,5 +348,8 @@ def _valid_frames(frames: Iterator[av.AudioFrame]) -> Iterator[av.AudioFrame]:
 
 
 def _reason(exc: BaseException) -> str:
+    """FFmpeg's reason, without its error number and the '<none>' a file object has for a name."""
+    if isinstance(exc, av.error.FFmpegError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

@@ -133,3 +133,62 @@ def test_the_layout_of_a_streamed_recording_is_known_from_its_first_chunk(write_
 def test_the_stereo_sample_call_stays_stereo() -> None:
     assert decode(GOOD_CALL).layout == "stereo"
     assert decode(MONO_CALL).layout == "mono"
+
+
+_PEAK_MEMORY = """
+import resource, sys
+from pathlib import Path
+from pipeline.errors import PermanentRecordingError
+from pipeline.intake.audio import decode_stream
+try:
+    audio = decode_stream(Path(sys.argv[1]))
+    seconds = sum(chunk.duration_s for chunk in audio)
+    print("decoded", round(seconds, 1), audio.truncated)
+except PermanentRecordingError as exc:
+    print(exc.stage, exc)
+print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _decode_elsewhere(path: Path) -> tuple[str, int]:
+    """What decoding ``path`` gives, in a process of its own, and that process's peak memory (MB)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PEAK_MEMORY, str(path)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome, peak = done.stdout.strip().splitlines()
+    return outcome, int(peak.split()[1])
+
+
+def test_a_sparse_file_named_mp3_fails_at_probe_in_bounded_memory(tmp_path: Path) -> None:
+    sparse = tmp_path / "big.mp3"
+    with open(sparse, "wb") as handle:
+        handle.truncate(2 << 30)  # 2 GB of zeros that take no disk: FFmpeg buffered all of them
+    outcome, peak_mb = _decode_elsewhere(sparse)
+    assert outcome.startswith("probe not a readable audio file"), outcome
+    assert peak_mb < 400, peak_mb  # was 2.2 GB
+
+
+def test_a_recording_whose_tail_was_never_written_decodes_what_it_has(tmp_path: Path) -> None:
+    preallocated = tmp_path / "crashed.mp3"
+    preallocated.write_bytes(GOOD_CALL.read_bytes())
+    with open(preallocated, "r+b") as handle:
+        handle.truncate(500 << 20)  # a recorder that preallocated 500 MB and died after the call
+    outcome, peak_mb = _decode_elsewhere(preallocated)
+    assert outcome == "decoded 69.4 True", outcome  # the call, flagged truncated
+    assert peak_mb < 400, peak_mb
+
+
+def test_a_wav_of_digital_silence_is_read_whole(write_call) -> None:
+    path = write_call("hold.wav", silence(60.0))  # 3.8 MB of zero samples: no zero run cuts a WAV
+    assert decode(path).duration_s == pytest.approx(60.0, abs=0.05)
+
+
+def test_a_stream_of_no_channels_is_not_audio(tmp_path: Path) -> None:
+    zeros = tmp_path / "zeros.mp3"
+    zeros.write_bytes(bytes(4096))
+    with pytest.raises(PermanentRecordingError) as refused:
+        probe(zeros)
+    assert refused.value.stage == "probe" and "<none>" not in str(refused.value)
