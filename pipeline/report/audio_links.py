@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pipeline.intake.file_names import from_readable
 
 EMBED_MAX_BYTES = 50 * 1024 * 1024  # a larger recording is linked, not embedded
 _TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
@@ -27,8 +30,8 @@ class AudioLinks:
     embed: bool = False
 
     def source(self, path: str) -> str:
-        """The player's src for a recording scored from ``path``."""
-        recording = Path(path)
+        """The player's src for a recording scored from ``path`` (as the warehouse stores it)."""
+        recording = from_readable(path)
         if self.embed and recording.is_file() and recording.stat().st_size <= EMBED_MAX_BYTES:
             kind = _TYPES.get(recording.suffix.lower()) or mimetypes.guess_type(recording.name)[0] or "audio/mpeg"
             return f"data:{kind};base64,{base64.b64encode(recording.read_bytes()).decode('ascii')}"
@@ -40,9 +43,15 @@ class AudioLinks:
                 relative = PurePosixPath(recording.absolute().relative_to(self.root.absolute()).as_posix())
             except ValueError:
                 pass
-        return f"{self.base_url.rstrip('/')}/{quote(str(relative))}"
+        return under_url(self.base_url, quote(os.fsencode(str(relative))))
 
     @staticmethod
     def at(source: str, seconds: float) -> str:
         """``source`` playing from ``seconds`` (a media fragment; a data URL takes it too)."""
         return f"{source}#t={max(seconds, 0.0):.1f}"
+
+
+def under_url(base_url: str, relative: str) -> str:
+    """``relative`` (URL-encoded) under ``base_url``'s path; its query and fragment, if any, stay after it."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{relative}"))

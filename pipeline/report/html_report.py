@@ -10,6 +10,7 @@ names, agents, transcript lines) shows as text.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from functools import cached_property
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.errors import CallscoreError
 from pipeline.files import write_atomically
@@ -224,7 +226,7 @@ def render(data: ReportData, *, pages: str | None = None) -> str:
         period=f"calls since {data.since.isoformat()}" if data.since else "all calls",
         scorecard=f"{data.scorecard_name} (version {data.scorecard_version})" if data.scorecard_name else "none",
         generated=data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        page_of=lambda recording_id: f"{pages}/{page_name(recording_id)}" if pages else None,
+        page_of=lambda recording_id: f"{quote(os.fsencode(pages))}/{page_name(recording_id)}" if pages else None,
     )
 
 
@@ -252,7 +254,7 @@ def write_report(warehouse: Warehouse, out: Path, *, since: date | None = None,
     written = set()
     for view in load_calls(warehouse, data.linked_calls(), prefer_version=data.scorecard_version):
         name = page_name(view.recording_id)
-        write_atomically(pages / name, render_call_page(view, audio, report_href=f"../{out.name}").encode(), durable=False)
+        write_atomically(pages / name, render_call_page(view, audio, report_href=f"../{quote(os.fsencode(out.name))}").encode(), durable=False)
         written.add(name)
     for stale in pages.iterdir():
         if _PAGE_NAME.match(stale.name) and stale.name not in written:

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from selenium.webdriver.common.by import By
 
+from pipeline.report.audio_links import AudioLinks
 from pipeline.report.html_report import page_name
 from pipeline.scoring.score import Verdict
 from pipeline.store.warehouse import Warehouse
@@ -281,3 +282,9 @@ def test_a_call_shows_its_fields_and_the_customer_s_sentiment(browser, outcome_w
     assert "evidence for reason" in browser.find_element(By.ID, "L2").text
     facts = browser.find_element(By.CSS_SELECTOR, "dl.facts").text
     assert "customer sentiment change" in facts
+
+
+def test_an_audio_server_address_with_a_query_keeps_it_after_the_recording_s_path() -> None:
+    links = AudioLinks(base_url="https://audio.example.invalid/calls?token=abc#x", root=Path("/srv/calls"))
+    assert links.source("/srv/calls/queue b/call #1.mp3") == \
+        "https://audio.example.invalid/calls/queue%20b/call%20%231.mp3?token=abc#x"

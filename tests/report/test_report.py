@@ -182,3 +182,17 @@ def test_the_report_charts_reasons_resolution_and_customer_sentiment(browser, ou
     assert outcomes["alex"][3] == "1" and outcomes["alex"][6] == "100%"
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "report-outcomes.png"))
+
+
+def test_call_links_work_when_the_report_s_name_holds_url_characters(browser, kpi_warehouse_path: Path,
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "week #48? 100%.html"
+    assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    first = browser.find_elements(By.CSS_SELECTOR, "a.call-link")[0]
+    assert "%23" in first.get_attribute("outerHTML") and "%3F" in first.get_attribute("outerHTML")
+    browser.get(first.get_attribute("href"))  # the link as the browser resolves it
+    assert browser.current_url.startswith((tmp_path / "week #48? 100%-calls").as_uri())
+    assert "call page by callscore" in browser.page_source  # the page opened, not a missing file
+    browser.find_element(By.LINK_TEXT, "← report").click()
+    assert browser.current_url == out.as_uri() and browser.find_elements(By.CSS_SELECTOR, "a.call-link")
