@@ -8,9 +8,10 @@ Every setting has the same name in all three places: ``--llm-model``, ``CALLSCOR
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
@@ -169,7 +170,18 @@ class Settings(BaseModel):
         if not isinstance(items, (list, tuple)):
             return value
         texts = [str(item).strip() for item in items if str(item).strip()]
+        if info.field_name == "vocabulary":
+            check_terms(texts)
         return tuple(dict.fromkeys(map(language_code, texts) if info.field_name == "languages" else texts))
+
+    @field_validator("languages")
+    @classmethod
+    def _language_among_them(cls, languages: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        language = info.data.get("language")
+        if language and languages and language not in languages:
+            raise ValueError(f"language {language} (every call) is not among them ({', '.join(languages)}): "
+                             "leave one of the two out, or list it")
+        return languages
 
     def agent_channel_for(self, path: Path, sidecar_choice: Literal["left", "right"] | None = None
                           ) -> Literal["left", "right"]:
@@ -198,6 +210,15 @@ class Settings(BaseModel):
 
 
 SETTING_NAMES = tuple(Settings.model_fields)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_terms(terms: Iterable[str]) -> None:
+    """Refuse a vocabulary term holding a control character (a line break, an escape): Whisper
+    would read it as part of the words around it."""
+    for term in terms:
+        if _CONTROL.search(term):
+            raise ValueError(f"the vocabulary term {ascii(term[:40])} holds a control character")
 
 
 def language_code(value: str) -> str:

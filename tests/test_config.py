@@ -97,3 +97,11 @@ def test_the_agent_channel_of_a_call_comes_from_its_sidecar_then_its_nearest_fol
     assert settings.agent_channel_for(tmp_path / "b" / "old" / "x" / "call.mp3") == "left"  # the nearest wins
     assert settings.agent_channel_for(tmp_path / "b" / "call.mp3", "left") == "left"  # the sidecar wins
     assert settings.agent_channel_for(tmp_path / "bb" / "call.mp3") == "left"  # a folder, not a name prefix
+
+
+def test_a_language_outside_the_languages_or_a_vocabulary_with_control_characters_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="language en .every call. is not among them .ru."):
+        load_settings({"language": "en", "languages": "ru"}, environ={}, cwd=tmp_path)
+    assert load_settings({"language": "en", "languages": "ru,en"}, environ={}, cwd=tmp_path).language == "en"
+    with pytest.raises(SetupError, match="vocabulary term 'Acme\\\\nPlus' holds a control character"):
+        load_settings({"vocabulary": "Acme\nPlus"}, environ={}, cwd=tmp_path)

@@ -13,6 +13,7 @@ import errno
 import hashlib
 import json
 import logging
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -147,6 +148,11 @@ class _SidecarFields(BaseModel):
     def _known_language(cls, value: str | None) -> str | None:
         return None if value is None else language_code(value)
 
+    @field_validator("agent_channel", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value  # "RIGHT" as forgiving as "EN"
+
     @field_validator("agent", "team", "call_id", mode="before")
     @classmethod
     def _numbers_as_text(cls, value: Any) -> Any:
@@ -196,6 +202,17 @@ def _time_of(timestamp: float) -> datetime | None:
         return None
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
 def sidecar_path(audio_path: Path) -> Path:
     return audio_path.with_suffix(".json")
 
@@ -214,8 +231,8 @@ def read_call_facts(audio_path: Path) -> CallFacts:
         if len(raw) > SIDECAR_MAX_BYTES:
             raise PermanentRecordingError(f"sidecar {sidecar.name} is over {SIDECAR_MAX_BYTES // 1024} KiB", stage="sidecar")
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_not_json, parse_float=_finite)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSONDecodeError too
             raise PermanentRecordingError(f"sidecar {sidecar.name} is not valid JSON: {exc}", stage="sidecar") from exc
         if not isinstance(data, dict):
             raise PermanentRecordingError(f"sidecar {sidecar.name} must hold a JSON object", stage="sidecar")

@@ -26,6 +26,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from pipeline.config import check_terms
 from pipeline.errors import ScorecardError
 from pipeline.scoring.rules import Condition
 
@@ -112,7 +113,7 @@ class ExtractionField(BaseModel):
             return None
         for option in options:
             if not re.fullmatch(r"[a-z0-9_]{1,40}", option):
-                raise ValueError(f"option {option!r} is not [a-z0-9_]+ (at most 40 characters)")
+                raise ValueError(f"option {shown(option)} is not [a-z0-9_]+ (at most 40 characters)")
         if len(set(options)) != len(options):
             raise ValueError("an option is listed more than once")
         return options
@@ -140,6 +141,12 @@ class Scorecard(BaseModel):
     vocabulary: tuple[str, ...] | None = Field(None, max_length=200)
     # What the LLM extracts beside the verdicts; None (not []) when unset, for the same reason.
     fields: tuple[ExtractionField, ...] | None = Field(None, max_length=20)
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _plain_terms(cls, terms: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        check_terms(terms or ())
+        return terms
 
     @field_validator("criteria")
     @classmethod
@@ -207,13 +214,26 @@ def _describe(error: dict, data: object) -> str:
             label = f"[{key}]"
             if isinstance(node, list) and key < len(node) and isinstance(node[key], dict):
                 if "id" in node[key]:
-                    label += f" ({node[key]['id']})"
+                    label += f" ({shown(node[key]['id'], quoted=False)})"
             parts.append(label)
             node = node[key] if isinstance(node, list) and key < len(node) else None
         else:
             parts.append(("." if parts else "") + str(key))
             node = node.get(key) if isinstance(node, dict) else None
-    return f"{''.join(parts) or 'scorecard'}: {error['msg']}"
+    hint = YAML_BOOLEAN_HINT if isinstance(error.get("input"), bool) else ""
+    return f"{''.join(parts) or 'scorecard'}: {error['msg']}{hint}"
+
+
+YAML_BOOLEAN_HINT = " (YAML reads yes, no, on, off, true and false unquoted as booleans: quote it, as 'yes')"
+SHOWN_CHARS = 40  # of a value echoed in an error
+
+
+def shown(value: object, *, quoted: bool = True) -> str:
+    """``value`` as an error message shows it: one line (control characters escaped), at most
+    ``SHOWN_CHARS`` characters of it."""
+    text = str(value)
+    cut = text[:SHOWN_CHARS] + ("..." if len(text) > SHOWN_CHARS else "")
+    return repr(cut) if quoted else repr(cut)[1:-1]
 
 
 def _bounded_yaml(text: str, source: str) -> object:

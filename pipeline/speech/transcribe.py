@@ -148,6 +148,7 @@ class Transcriber:
         self.model_name = model
         self.beam_size = beam_size
         self.language = language
+        vocabulary = tuple(vocabulary)
         terms = ", ".join(vocabulary) or None
         self.vocabulary_options = {vocabulary_as: terms} if terms else {}
         self.languages = tuple(languages)
@@ -163,11 +164,31 @@ class Transcriber:
                 f"cannot load Whisper model {model!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                 " (give --whisper-model a CTranslate2 model directory, or a model name that can be downloaded)"
             ) from exc
+        if vocabulary:
+            self._say_vocabulary_read(vocabulary)
         self._batched = None
         if self.choice.batched:
             from faster_whisper import BatchedInferencePipeline
 
             self._batched = BatchedInferencePipeline(self._model)
+
+    def _say_vocabulary_read(self, vocabulary: tuple[str, ...]) -> None:
+        """Warn when Whisper reads only part of the vocabulary: its prompt takes at most half
+        its context (``max_length // 2 - 1`` tokens, 223), the first terms first."""
+        budget = self._model.max_length // 2 - 1
+
+        def tokens(count: int) -> int:
+            return len(self._model.hf_tokenizer.encode(" " + ", ".join(vocabulary[:count])).ids)
+
+        used = tokens(len(vocabulary))
+        if used <= budget:
+            return
+        low, high = 0, len(vocabulary)  # the most terms whose tokens fit: binary search
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if tokens(middle) <= budget else (low, middle - 1)
+        log.warning("the vocabulary's %d terms take %d Whisper tokens; Whisper reads the first %d, so only the "
+                    "first %d terms are used: list the most important first", len(vocabulary), used, budget, low)
 
     @property
     def multilingual(self) -> bool:

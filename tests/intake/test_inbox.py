@@ -149,3 +149,18 @@ def test_a_bad_channel_or_language_in_a_sidecar_fails_that_call_at_the_sidecar(t
     with pytest.raises(PermanentRecordingError, match=message) as caught:
         read_call_facts(_sidecar(tmp_path, json.dumps(sidecar)))
     assert caught.value.stage == "sidecar"
+
+
+def test_a_sidecar_with_a_byte_order_mark_or_an_upper_case_channel_is_read(tmp_path: Path) -> None:
+    facts = read_call_facts(_sidecar(tmp_path, b"\xef\xbb\xbf" + json.dumps({"agent": "sam"}).encode()))
+    assert facts.agent == "sam"  # as Windows tools write UTF-8
+    facts = read_call_facts(_sidecar(tmp_path, json.dumps({"agent_channel": " RIGHT ", "language": "EN"})))
+    assert (facts.agent_channel, facts.language) == ("right", "en")
+
+
+@pytest.mark.parametrize("content", ['{"agent": "sam", "score": NaN}', '{"agent": "sam", "score": Infinity}',
+                                     '{"agent": "sam", "score": 1e999}', '{"agent": "sam", "score": -1e999}'])
+def test_a_sidecar_number_json_cannot_hold_fails_at_the_sidecar(tmp_path: Path, content: str) -> None:
+    with pytest.raises(PermanentRecordingError, match="sidecar call.json is not valid JSON") as caught:
+        read_call_facts(_sidecar(tmp_path, content))
+    assert caught.value.stage == "sidecar"

@@ -87,3 +87,22 @@ def test_a_scorecard_too_big_or_too_deep_is_refused_before_it_is_validated(text:
 def test_a_question_of_only_spaces_is_refused() -> None:
     with pytest.raises(ScorecardError, match=r"criteria\[0\] \(a\)\.question: .*at least 5 characters besides spaces"):
         parse_scorecard("name: x\ncriteria:\n  - id: a\n    question: '          '\n")
+
+
+_FIELD = "name: x\ncriteria:\n  - id: a\n    question: Was it answered?\nfields:\n  - id: f\n    question: Which one?\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (_FIELD + "    kind: choice\n    options: [yes, no]\n",
+     "options[0]: Input should be a valid string (YAML reads yes, no, on, off, true and false unquoted as booleans"),
+    (_FIELD + "    kind: choice\n    options: [" + "b" * 500 + ", c]\n", "option '" + "b" * 40 + "...' is not"),
+    ('name: x\ncriteria:\n  - id: "a\\nb' + "z" * 200 + '"\n    question: Was it answered?\n',
+     "criteria[0] (a\\nb" + "z" * 37 + "...).id"),
+    ("name: x\nvocabulary: [\"Acme\\u001b[2J\"]\ncriteria:\n  - id: a\n    question: Was it answered?\n",
+     "the vocabulary term 'Acme\\x1b[2J' holds a control character"),
+])
+def test_scorecard_errors_say_what_yaml_made_of_it_and_never_echo_a_value_whole(text: str, message: str) -> None:
+    with pytest.raises(ScorecardError) as refused:
+        parse_scorecard(text, source="card.yaml")
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    assert len(str(refused.value)) < 300

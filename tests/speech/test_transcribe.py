@@ -103,3 +103,18 @@ def test_hallucination_rules(segment: Segment, dropped: bool) -> None:
 def test_runs_of_the_same_text_are_cut_to_two() -> None:
     loop = [_segment("Okay.", start=i) for i in range(5)] + [_segment("Goodbye.", start=6)]
     assert [s.text for s in drop_hallucinations(loop)] == ["Okay.", "Okay.", "Goodbye."]
+
+
+@pytest.mark.slow
+def test_a_vocabulary_longer_than_whisper_reads_says_how_much_is_used(caplog: pytest.LogCaptureFixture) -> None:
+    terms = [f"Product{i}" for i in range(10_000)]
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        Transcriber(str(embedded_whisper_model()), device="cpu", vocabulary=terms)
+    said = caplog.text
+    assert "the vocabulary's 10000 terms take" in said and "Whisper reads the first 223" in said
+    used = int(said.split("so only the first ")[1].split()[0])
+    assert 10 < used < 223  # the terms that fit, counted with the model's own tokenizer
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        Transcriber(str(embedded_whisper_model()), device="cpu", vocabulary=terms[:20])
+    assert "vocabulary" not in caplog.text
