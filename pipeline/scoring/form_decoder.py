@@ -7,10 +7,9 @@ fixed text is appended by the decoder and evaluated as one batch, and the model 
 - a verdict or a choice: one forward pass where the options start with distinct tokens; the
   option whose first token the model rates highest is taken, and the probabilities of every
   option's first token (softmax over the whole vocabulary, as in grammar decoding) are reported
-  for the confidence. Options that share first tokens (``bill``, ``billing``, ``bills``) are
-  written token by token along their common prefix, a forward pass at each fork; an option's
-  probability is then the product of the model's odds at the forks on its way (the options of
-  a branch not taken share that branch's);
+  for the confidence. Options that share first tokens (``bill``, ``billing``, ``bills``) form a
+  tree: the model is asked once at each fork, an option's probability is the product of its
+  tokens' probabilities at the forks on its way, and the most probable option is taken;
 - a line number: digit tokens one step at a time, each step choosing among the tokens that keep
   the number a prefix of a line that exists, or the first token of the text that follows the
   number once it is complete. A line out of range cannot be written;
@@ -134,51 +133,55 @@ class FormDecoder:
         return {token: float(np.exp(logits[token] - log_total)) for token in tokens}
 
     def _choose(self, options: Sequence[str], *, end_token: int) -> tuple[str, dict[str, float], list[int], int]:
-        """One of ``options``, the model's best, with each option's probability: (the option,
-        the probabilities, its tokens not evaluated yet, the decisions taken). Options with
-        distinct first tokens take one decision, their first tokens' probabilities as they
-        are. Others are followed token by token; at each fork (a next token, or ``end_token``
-        where an option is complete) the model's best branch is taken, and an option's
-        probability is the product of its branches' shares at the forks (renormalised there;
-        the options of a branch not taken share its probability equally)."""
+        """The option the model finds most probable, with each option's probability: (the
+        option, the probabilities, its tokens not evaluated yet, the forward passes taken).
+
+        Options with distinct first tokens take one pass: each option's probability is its
+        first token's. Options that share first tokens form a tree of forks (a next token, or
+        ``end_token`` where an option is complete); the model is asked once at each fork, and
+        an option's probability is the product of its tokens' probabilities at the forks on its
+        way (the tokens between forks are the only way on). The evaluated forks are dropped
+        from the cache again; the chosen option's tokens are left to evaluate."""
         sequences = {option: self._tokens(option) for option in options}
-        firsts = {sequence[0] for sequence in sequences.values()}
-        if len(firsts) == len(options):  # the common case: one forward pass decides
-            chances = self._probabilities(self._logits(), list(firsts))
+        root = self._logits()
+        if len({sequence[0] for sequence in sequences.values()}) == len(options):  # the common case
+            chances = self._probabilities(root, [sequence[0] for sequence in sequences.values()])
             probabilities = {option: chances[sequence[0]] for option, sequence in sequences.items()}
             chosen = max(options, key=lambda option: probabilities[option])
             return chosen, probabilities, list(sequences[chosen]), 1
-        alive, mass, probabilities = list(options), 1.0, {}
-        written: list[int] = []
-        unevaluated: list[int] = []
-        steps = 0
-        while True:
+        start = self._llm.n_tokens
+        probabilities: dict[str, float] = {}
+        passes = 0
+        forks: list[tuple[list[int], float, list[str]]] = [([], 1.0, list(options))]  # prefix, its probability, options
+        while forks:
+            prefix, mass, group = forks.pop()
             branches: dict[int, list[str]] = {}
-            for option in alive:
-                sequence = sequences[option]
-                branches.setdefault(sequence[len(written)] if len(sequence) > len(written) else end_token,
-                                    []).append(option)
-            if len(branches) > 1:
-                self._eval(unevaluated)
-                unevaluated = []
-                chances = self._probabilities(self._logits(), list(branches))
-                total = sum(chances.values()) or 1.0
-                best = max(branches, key=lambda token: chances[token])
-                steps += 1
-                for token, group in branches.items():
-                    if token != best:
-                        for option in group:
-                            probabilities[option] = mass * chances[token] / total / len(group)
-                mass *= chances[best] / total
-            else:
-                best = next(iter(branches))
-            alive = branches[best]
-            if best == end_token:
-                chosen = alive[0]
-                probabilities[chosen] = mass
-                return chosen, {option: probabilities[option] for option in options}, unevaluated, steps
-            written.append(best)
-            unevaluated.append(best)
+            while True:  # follow the only way on to the next fork
+                branches = {}
+                for option in group:
+                    sequence = sequences[option]
+                    branches.setdefault(sequence[len(prefix)] if len(sequence) > len(prefix) else end_token,
+                                        []).append(option)
+                if len(branches) > 1 or end_token in branches:
+                    break
+                prefix = prefix + [next(iter(branches))]
+            if len(branches) == 1:  # a complete option, no other way on
+                probabilities[group[0]] = mass
+                continue
+            if prefix:
+                self._llm.n_tokens = start  # back to the blank, then down this way
+                self._eval(prefix)
+            logits = self._logits() if prefix else root
+            passes += 1 if prefix else 0
+            chances = self._probabilities(logits, list(branches))
+            for token, members in branches.items():
+                if token == end_token:
+                    probabilities[members[0]] = mass * chances[token]
+                else:
+                    forks.append((prefix + [token], mass * chances[token], members))
+        self._llm.n_tokens = start
+        chosen = max(options, key=lambda option: probabilities[option])
+        return chosen, {option: probabilities[option] for option in options}, list(sequences[chosen]), passes + 1
 
     def _digit_tokens(self) -> dict[int, str]:
         if self._number_tokens is None:

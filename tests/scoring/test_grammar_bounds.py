@@ -59,7 +59,7 @@ def test_a_scorecard_that_crashed_the_scorer_scores_a_call(tmp_path: Path) -> No
     assert rows(db, "SELECT status FROM runs") == [("completed",)]
 
 
-def test_options_that_share_first_tokens_are_decided_fork_by_fork(llm: LlamaBackend) -> None:
+def test_options_that_share_first_tokens_take_the_most_probable_one(llm: LlamaBackend) -> None:
     card = parse_scorecard(SHARED_FIRST_TOKENS)
     form = form_for(card.criteria, (1, 2), fields=card.extraction_fields)
     messages = [{"role": "user", "content": "1 AGENT: Hello, Northwind Energy.\n2 CUSTOMER: My bills are too high."}]
@@ -67,9 +67,9 @@ def test_options_that_share_first_tokens_are_decided_fork_by_fork(llm: LlamaBack
     assert answer.decided_tokens is not None  # filled by the form decoder, not under a grammar
     chances = answer.choice_probabilities[1]
     assert set(chances) == {"bill", "billing", "billed", "bills"}
-    assert sum(chances.values()) == pytest.approx(1.0)
+    assert all(0 < chance <= 1 for chance in chances.values()) and sum(chances.values()) <= 1
     value = json.loads(answer.text)["bill_kind"]["value"]
-    assert chances[value] == max(chances.values())
+    assert chances[value] == max(chances.values())  # not the first branch's best: the option's own
 
 
 def test_the_largest_scorecard_builds_a_grammar_llama_cpp_takes(llm: LlamaBackend) -> None:
