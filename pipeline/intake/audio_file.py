@@ -5,8 +5,8 @@ MP3, M4A, OGG and FLAC never hold a megabyte of zero bytes: such a run is the un
 a sparse or preallocated file (a recorder that crashed, ``truncate -s 2G``). FFmpeg would buffer
 the whole run looking for a frame (2 GB of memory for a 2 GB sparse file, and as long to read),
 so what it reads ends there: the audio before it decodes (flagged ``truncated``), and a file
-that starts with such a run is not audio at all. A WAV file is read whole: its digital silence
-is zero bytes.
+that starts with such a run is not audio at all. A WAV (or AIFF) file, told by its first bytes
+whatever its name, is read whole: its digital silence is zero bytes.
 """
 
 from __future__ import annotations
@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import IO
 
 ZERO_RUN_BYTES = 1 << 20  # a run of zero bytes this long ends a compressed recording
-PCM_EXTENSIONS = frozenset({".wav"})  # digital silence is zero bytes: never cut
+PCM_MAGIC = (b"RIFF", b"RF64", b"FORM")  # WAV, WAV over 4 GB, AIFF: digital silence is zero bytes
 
 
 def open_audio(path: Path) -> IO[bytes]:
     """``path`` opened for FFmpeg to read: a compressed recording up to its first run of
-    ``ZERO_RUN_BYTES`` zero bytes (``ZeroRunEnd``), a WAV file whole."""
+    ``ZERO_RUN_BYTES`` zero bytes (``ZeroRunEnd``), a PCM file (``PCM_MAGIC``) whole."""
     handle = open(path, "rb", buffering=0)
-    return handle if path.suffix.lower() in PCM_EXTENSIONS else ZeroRunEnd(handle)  # type: ignore[return-value]
+    try:
+        magic = handle.read(4)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return handle if magic in PCM_MAGIC else ZeroRunEnd(handle)  # type: ignore[return-value]
 
 
 class ZeroRunEnd(io.RawIOBase):

@@ -193,3 +193,10 @@ def test_a_stream_of_no_channels_is_not_audio(tmp_path: Path) -> None:
     with pytest.raises(PermanentRecordingError) as refused:
         probe(zeros)
     assert refused.value.stage == "probe" and "<none>" not in str(refused.value)
+
+
+def test_a_wav_named_mp3_keeps_its_digital_silence(tmp_path: Path, write_call) -> None:
+    wav = write_call("hold.wav", silence(60.0))
+    misnamed = tmp_path / "hold-as.mp3"
+    misnamed.write_bytes(wav.read_bytes())  # told by its content, as FFmpeg decodes it
+    assert decode(misnamed).duration_s == pytest.approx(60.0, abs=0.05)
