@@ -60,6 +60,7 @@ class ReportData:
     trust: dict[str, dict[str, Any]] = field(default_factory=dict)  # criterion -> latest agreement (criterion_trust)
     reasons: list[dict[str, Any]] = field(default_factory=list)  # per `reason` answer: calls, share, resolution rate
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # per agent: resolution rate, customer sentiment
+    mean_qa_score: float | None = None  # of the calls' unrounded scores, rounded once (as the views do)
 
     @cached_property
     def worst_calls(self) -> list[dict[str, Any]]:
@@ -104,6 +105,7 @@ def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
         trust=warehouse.criterion_trust(version),
         reasons=warehouse.reason_figures(version, first_day),
         outcomes=warehouse.outcome_figures(version, first_day),
+        mean_qa_score=warehouse.mean_qa_score(version, first_day),
     )
 
 
@@ -210,12 +212,11 @@ def _outcome_charts(data: ReportData) -> list[dict[str, str]]:
 def render(data: ReportData, *, pages: str | None = None) -> str:
     """The whole page as one HTML string; ``pages``: the folder (relative to the page) that
     holds the call pages it links to, None for no links."""
-    scored = [c["qa_score"] for c in data.calls if c["qa_score"] is not None]
     audio_h = sum(c["duration_s"] or 0 for c in data.calls) / 3600
     critical = sum(1 for c in data.calls if c["critical_failed"])
     tiles = [
         ("Calls scored", str(len(data.calls)), ""),
-        ("Mean QA score", f"{sum(scored) / len(scored):.1f}" if scored else "–", ""),
+        ("Mean QA score", "–" if data.mean_qa_score is None else f"{data.mean_qa_score:.1f}", ""),
         ("Critical failures", str(critical), "bad" if critical else ""),
         ("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min", ""),
         ("Recordings failed", str(data.failures), "bad" if data.failures else ""),

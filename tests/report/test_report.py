@@ -196,3 +196,22 @@ def test_call_links_work_when_the_report_s_name_holds_url_characters(browser, kp
     assert "call page by callscore" in browser.page_source  # the page opened, not a missing file
     browser.find_element(By.LINK_TEXT, "← report").click()
     assert browser.current_url == out.as_uri() and browser.find_elements(By.CSS_SELECTOR, "a.call-link")
+
+
+def test_the_mean_qa_tile_follows_the_views_rule(browser, tmp_path: Path) -> None:
+    """Three calls of 83.33, 83.33 and 0: the mean of unrounded scores is 55.6 (kpi_agents);
+    averaging the rounded ones (83.3) gave 55.5 on the tile."""
+    from tests.factories import call_record
+
+    db, out = tmp_path / "w.duckdb", tmp_path / "report.html"
+    with Warehouse.open(db) as warehouse:
+        for name, passed in (("a", True), ("b", True), ("c", False)):
+            warehouse.save_call(call_record(name, [("greeted", False, 0.9), ("verified", passed, 0.9),
+                                                   ("closing", passed, 0.9)], days_ago=1))
+        (agents_mean,) = warehouse.connection.execute("SELECT mean_qa_score FROM kpi_agents").fetchone()
+    assert run_cli("report", "--db", str(db), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    tiles = {t.find_element(By.CLASS_NAME, "label").text: t.find_element(By.CLASS_NAME, "value").text
+             for t in browser.find_elements(By.CSS_SELECTOR, ".tile")}
+    agent_row = browser.find_element(By.CSS_SELECTOR, "#agents tbody tr").text
+    assert tiles["Mean QA score"] == f"{agents_mean:.1f}" == "55.6" and " 55.6 " in f" {agent_row} "

@@ -35,6 +35,13 @@ class ReportReads:
         """kpi_calls rows, oldest call first."""
         return self._dicts(f"SELECT * FROM kpi_calls WHERE {_WINDOW} ORDER BY started_at", [first_day, version])
 
+    def mean_qa_score(self, version: str | None, first_day: date) -> float | None:
+        """The calls' mean QA score (0-100, 1 decimal) by the views' rule: the mean of unrounded
+        call scores, rounded once (``kpi_agents`` and ``kpi_daily`` round the same way)."""
+        row = self.connection.execute(
+            f"SELECT kpi_round(avg(qa_score), 1) FROM scored_calls WHERE {_WINDOW}", [first_day, version]).fetchone()
+        return row[0] if row else None
+
     def criterion_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
         """Per criterion: answers, pass rate and not-applicable rate (0-1), mean confidence."""
         return self._dicts(f"""
