@@ -8,7 +8,8 @@ the ``vocabulary`` setting's names and terms as ``hotwords`` (every 30 s window)
 ``initial_prompt`` (the first window only; fewer other words lost: docs/languages.md),
 int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
 ``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
-dropped (see ``drop_hallucinations``).
+dropped (see ``drop_hallucinations``). Repeatable: no temperature fallback (``DECODING_TEMPERATURES``),
+so the same audio, models and settings give the same transcript every run.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
 # words are further apart than this.
 SPLIT_GAP_S = 1.0
 CUDA_BATCH_SIZE = 16  # stretches of speech (of up to 30 s) decoded together on a GPU
+# Whisper decodes at these temperatures, the next only when a text fails its checks (compression
+# ratio, log probability). faster-whisper's default (0.0, 0.2, ... 1.0) samples at the higher
+# ones, from a random generator CTranslate2 never lets be seeded again: the same call gave another
+# transcript each run. Greedy (or beam) decoding alone is repeatable (bench/repeatable.py: what
+# the fallback is worth in word error rate).
+DECODING_TEMPERATURES: tuple[float, ...] = (0.0,)
 DETECTION_WINDOW_S = 30.0  # audio the language detector reads at once, seconds
 _REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
 
@@ -138,15 +145,19 @@ class Transcriber:
         vocabulary: Iterable[str] = (),
         languages: Iterable[str] = (),
         vocabulary_as: Literal["hotwords", "initial_prompt"] = "hotwords",
+        temperatures: tuple[float, ...] = DECODING_TEMPERATURES,
     ) -> None:
         """``language``: the code every call is transcribed in unless one is given per call
         (None: detected per call, among ``languages`` when given); ``vocabulary``: names and
-        terms passed to Whisper as ``vocabulary_as``."""
+        terms passed to Whisper as ``vocabulary_as``; ``temperatures``: Whisper's decoding
+        temperatures, the next tried when a text fails its checks (more than one samples, and
+        the same audio then gives other text on another run)."""
         from faster_whisper import WhisperModel
 
         self.choice = choose_device(device)
         self.model_name = model
         self.beam_size = beam_size
+        self.temperatures = tuple(temperatures)
         self.language = language
         vocabulary = tuple(vocabulary)
         terms = ", ".join(vocabulary) or None
@@ -251,7 +262,8 @@ class Transcriber:
         if channel.samples.size == 0:
             return []
         options: dict[str, Any] = dict(beam_size=self.beam_size, language=language, vad_filter=True,
-                                       word_timestamps=True, **self.vocabulary_options)
+                                       word_timestamps=True, temperature=list(self.temperatures),
+                                       **self.vocabulary_options)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
             generator, _info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
