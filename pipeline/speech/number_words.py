@@ -31,6 +31,7 @@ class NumberWords:
     email_at: tuple[str, ...] = ()  # the spoken "@"
     email_dot: tuple[str, ...] = ()  # the spoken "."
     email_separators: tuple[str, ...] = ()  # the spoken "_" and "-"
+    email_cues: frozenset[str] = frozenset()  # a word shortly before a dotted name makes it an address
     top_level_domains: tuple[str, ...] = ()  # spoken domain endings besides any two letters
     money_after: tuple[str, ...] = ()  # words after an amount of money or a percentage
     decimal_comma: bool = False  # "7,5" is seven and a half: commas never group thousands
@@ -55,6 +56,7 @@ ENGLISH = NumberWords(
     }),
     email_at=("at",),
     email_dot=("dot",),
+    email_cues=frozenset({"email", "emails", "mail", "inbox"}),
     email_separators=("underscore", "dash", "hyphen"),
     top_level_domains=("com", "net", "org", "edu", "gov", "mil", "info", "biz", "io", "co", "me", "ai", "app", "dev",
                        "online"),
@@ -82,6 +84,7 @@ RUSSIAN = NumberWords(
     phone_cue_pairs=frozenset({("мой", "номер"), ("ваш", "номер"), ("номер", "телефона"), ("контактный", "номер")}),
     email_at=("собака", "собачка", "эт"),
     email_dot=("точка",),
+    email_cues=frozenset({"почта", "почту", "почты", "почте", "email", "имейл", "емейл", "мейл", "mail"}),
     email_separators=("подчёркивание", "подчеркивание", "дефис", "тире"),
     top_level_domains=("ру", "рф", "ком", "нет", "орг", "com", "net", "org", "info", "ru"),
     money_after=("рубль", "рубля", "рублей", "руб", "копейка", "копейки", "копеек", "доллар", "доллара",
@@ -109,6 +112,7 @@ CZECH = NumberWords(
     phone_cue_pairs=frozenset({("moje", "číslo"), ("vaše", "číslo"), ("kontaktní", "číslo")}),
     email_at=("zavináč",),
     email_dot=("tečka",),
+    email_cues=frozenset({"email", "emailu", "emailem", "mail", "mailu", "mailem", "pošta", "poštu"}),
     email_separators=("podtržítko", "pomlčka", "spojovník"),
     top_level_domains=("cz", "sk", "eu", "com", "net", "org", "cé zet"),
     money_after=("koruna", "koruny", "korun", "kč", "euro", "eur", "dolar", "dolary", "dolarů", "procento",

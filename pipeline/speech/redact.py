@@ -114,6 +114,7 @@ class _Grammar:
     number: SpokenNumber
     token: re.Pattern[str]  # everything that holds digits, tried in this order at each position
     spoken_email: re.Pattern[str]
+    dotted_name: re.Pattern[str]  # "www.jane.gmail.com", "jane dot gmail dot com": an address after an e-mail cue
     money_after: re.Pattern[str]
     cue_word: re.Pattern[str]
 
@@ -157,8 +158,10 @@ def _grammar(language: str | None) -> _Grammar:
         """,
         re.IGNORECASE | re.VERBOSE,
     )
+    dotted_name = re.compile(rf"(?<![\w'’\[.@-]){label}(?:{dot}{label}){{1,{EMAIL_MAX_DOTS}}}{dot}{top}(?![\w-])",
+                             re.IGNORECASE)
     money_after = re.compile(rf"\s*(?:%|(?:{alternatives(words.money_after)})\b)", re.IGNORECASE)
-    return _Grammar(words, number, token, spoken_email, money_after, re.compile(rf"[{words.letters}]+"))
+    return _Grammar(words, number, token, spoken_email, dotted_name, money_after, re.compile(rf"[{words.letters}]+"))
 
 
 @dataclass(frozen=True)
@@ -274,10 +277,17 @@ def _counts(items: Iterable[_Item]) -> dict[str, int]:
 
 
 def _emails(text: str, grammar: _Grammar) -> list[_Item]:
-    """Written addresses first, then spoken ones in what is left."""
+    """Written addresses first, then spoken ones in what is left, then a dotted name of two dots
+    or more without an "@" (``www.jane.gmail.com``, "jane dot gmail dot com") within
+    ``CUE_WINDOW_WORDS`` words after an e-mail cue ("my email is ...")."""
     items = [_Item(m.start(), m.end(), "email") for m in _WRITTEN_EMAIL.finditer(text)]
     rest = _mask(text, items)
     items += [_Item(m.start(), m.end(), "email") for m in grammar.spoken_email.finditer(rest)]
+    rest = _mask(text, items)
+    for match in grammar.dotted_name.finditer(rest):
+        before = grammar.cue_word.findall(rest[:match.start()].lower())[-CUE_WINDOW_WORDS:]
+        if any(word in grammar.words.email_cues for word in before):
+            items.append(_Item(match.start(), match.end(), "email"))
     return items
 
 

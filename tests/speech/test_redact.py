@@ -292,3 +292,18 @@ def test_redact_segments_is_idempotent_and_honours_kinds() -> None:
 
 def test_no_segments() -> None:
     assert redact_segments([]) == RedactedSegments((), {})
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # said on a real support call (issue #34): no "@", the address stored and repeated in a summary
+    ("my email is www.beniamin.gmail.com", None, "my email is [EMAIL]"),
+    ("my e-mail is beniamin dot gmail dot com thanks", None, "my e-mail is [EMAIL] thanks"),
+    ("моя почта ivan.petrov.mail.ru", "ru", "моя почта [EMAIL]"),
+    ("můj email je jana.novakova.seznam.cz", "cs", "můj email je [EMAIL]"),
+    # a dotted name with no e-mail cue before it is a web address or a version: kept
+    ("the tariffs are on www.northwind.co.uk", None, "the tariffs are on www.northwind.co.uk"),
+    ("update the app to version 1.2.3 please", None, "update the app to version 1.2.3 please"),
+])
+def test_an_address_said_without_an_at_after_an_email_cue_is_masked(text: str, language: str | None,
+                                                                    expected: str) -> None:
+    assert redact_text(text, language=language).text == expected
