@@ -17,7 +17,8 @@ from pipeline.report.templates import TEMPLATES
 WIDTH = 640  # px
 BAR_HEIGHT = 22  # px per row of a horizontal bar chart
 LABEL_WIDTH = 170  # px kept for row labels
-COLOURS = {"good": "#2f7d4f", "warn": "#c98a14", "bad": "#b3312c", "neutral": "#3d6fb4"}
+COLOURS = {"good": "#2f7d4f", "warn": "#c98a14", "bad": "#b3312c", "neutral": "#3d6fb4", "unreliable": "#9aa1ab"}
+TEXT_PX_PER_CHAR = 7.5  # the widest a character of 12 px text takes, on average (bold digits, sans-serif)
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,10 @@ def _draw(macro: str, **context: object) -> str:
 
 
 def horizontal_bars(bars: Sequence[Bar], *, title: str, maximum: float, value_format: str = "{:.0%}") -> str:
-    """One labelled row per bar, values from 0 to ``maximum``."""
-    plot = WIDTH - LABEL_WIDTH - 110
+    """One labelled row per bar, values from 0 to ``maximum``. The plot leaves room after the
+    longest bar for its value and note, so no text runs past the chart's edge."""
+    texts = [(value_format.format(b.value) if b.value is not None else "") + "  " + b.note for b in bars]
+    plot = WIDTH - LABEL_WIDTH - max(110, round(TEXT_PX_PER_CHAR * max(map(len, texts), default=0)) + 12)
     rows = []
     for i, bar in enumerate(bars):
         width = None

@@ -149,7 +149,7 @@ def _charts(data: ReportData) -> list[dict[str, str]]:
         note = " ".join(filter(None, [f"(n/a {c['na_rate']:.0%})" if c["na_rate"] else "",
                                       "not measured" if trust is None else "" if reliable else shown_kappa or "one class"]))
         criteria.append(Bar(c["criterion_id"] + (" *" if c["critical"] else "") + ("" if reliable else " ?"),
-                            c["pass_rate"], note, _tone_for_rate(c["pass_rate"]) if reliable else "neutral"))
+                            c["pass_rate"], note, _tone_for_rate(c["pass_rate"]) if reliable else "unreliable"))
     return [*_qa_charts(data, criteria), *_outcome_charts(data)]
 
 

@@ -215,3 +215,35 @@ def test_the_mean_qa_tile_follows_the_views_rule(browser, tmp_path: Path) -> Non
              for t in browser.find_elements(By.CSS_SELECTOR, ".tile")}
     agent_row = browser.find_element(By.CSS_SELECTOR, "#agents tbody tr").text
     assert tiles["Mean QA score"] == f"{agents_mean:.1f}" == "55.6" and " 55.6 " in f" {agent_row} "
+
+
+_TEXT_OUTSIDE_ITS_CHART = """
+const outside = [];
+for (const svg of document.querySelectorAll('svg')) {
+  const view = svg.viewBox.baseVal;
+  const left = view && view.width ? view.x : 0;
+  const right = left + (view && view.width ? view.width : svg.width.baseVal.value);
+  for (const text of svg.querySelectorAll('text')) {
+    const box = text.getBBox();
+    if (box.x < left - 0.5 || box.x + box.width > right + 0.5) outside.push(text.textContent);
+  }
+}
+return outside;
+"""
+
+
+def test_every_chart_label_stays_inside_its_chart_and_unreliable_bars_are_grey(browser, kpi_warehouse_path: Path,
+                                                                                 tmp_path: Path) -> None:
+    from pipeline.report.charts import COLOURS
+
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", str(kpi_warehouse_path), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    assert browser.execute_script(_TEXT_OUTSIDE_ITS_CHART) == []  # was "95% not measurec"
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-criteria rect.bar, figure svg rect.bar")
+    unreliable = [b.get_attribute("fill") for b in bars
+                  if "?" in (b.find_element(By.TAG_NAME, "title").get_attribute("textContent") or "").split(":")[0]]
+    assert unreliable and set(unreliable) == {COLOURS["unreliable"]}  # the caption says grey
+    pages = sorted((tmp_path / "report-calls").glob("*.html"))
+    browser.get(pages[0].as_uri())
+    assert browser.execute_script(_TEXT_OUTSIDE_ITS_CHART) == []  # the timeline's end label ("00:0")
