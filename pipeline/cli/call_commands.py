@@ -71,8 +71,8 @@ def _print_call(view: Any, *, transcript: bool) -> None:
     out = Console(soft_wrap=True, highlight=False)
     facts = view.facts
     out.print(f"[bold]{plain(view.file_name, lines=False)}[/]  recording {view.recording_id[:12]}")
-    out.print(plain(" · ".join(f"{label} {_fact(key, facts[key])}" for key, label in _SHOWN_FACTS.items()
-                               if facts.get(key) is not None)))
+    out.print(plain(" · ".join(f"{label} {_fact(key, facts[key])}{_language_note(facts) if key == 'language' else ''}"
+                               for key, label in _SHOWN_FACTS.items() if facts.get(key) is not None)))
     if view.evaluation is None:
         out.print(f"not scored{': ' + view.status.replace('_', ' ') if view.status else ''}")
     else:
@@ -104,6 +104,16 @@ def _print_call(view: Any, *, transcript: bool) -> None:
         out.print(f"L{number:<3} {timestamp(turn.start)} {SPEAKER_LABELS[turn.speaker]:<8} {plain(turn.text)}{mark}")
 
 
+def _language_note(facts: dict) -> str:
+    """' (uncertain, 0.63)', ' (mixed)' or both after a call's language; '' when neither."""
+    from pipeline.speech.language import is_uncertain
+
+    probability = facts.get("language_probability")
+    notes = ([f"uncertain, {probability:.2f}"] if is_uncertain(probability) else []) + (
+        ["mixed"] if facts.get("mixed_language") else [])
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def _fact(key: str, value: object) -> str:
     """A fact as the terminal shows it: times as dates, durations as mm:ss."""
     from pipeline.report.templates import when
@@ -113,4 +123,5 @@ def _fact(key: str, value: object) -> str:
         return when(value)
     if key == "duration_s" and isinstance(value, (int, float)):
         return timestamp(value)
+
     return str(value)

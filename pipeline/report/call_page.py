@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.speech.language import is_uncertain
 from pipeline.report.audio_links import AudioLinks
 from pipeline.report.call_view import CallView
 from pipeline.report.templates import TEMPLATES, when
@@ -88,6 +89,10 @@ def fact_text(key: str, value: object) -> tuple[str, str]:
         return "started", when(value)
     if key == "truncated":
         return label, "yes: only the first part was decoded" if value else "no"
+    if key == "language_probability" and isinstance(value, float):
+        return label, f"{value:.2f}" + (" (uncertain: give the languages the calls are in)" if is_uncertain(value) else "")
+    if key == "mixed_language":
+        return label, "yes: speech in another language was heard too" if value else "no"
     if isinstance(value, float) and key.endswith("_s"):
         return label, f"{value:.1f} s"
     if isinstance(value, float) and key.endswith("_ratio"):

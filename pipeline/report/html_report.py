@@ -27,6 +27,7 @@ from pipeline.report.call_page import CALL_PAGE_MARK, render_call_page
 from pipeline.report.call_view import CallView, CriterionTrust, load_call, load_calls
 from pipeline.report.charts import Bar, histogram, horizontal_bars, line_chart
 from pipeline.report.templates import TEMPLATES, when
+from pipeline.speech.language import is_uncertain
 from pipeline.store.warehouse import Warehouse
 from pipeline.store.warehouse.agreement_ledger import RELIABLE_MIN_LABELS
 
@@ -313,9 +314,14 @@ def _day_positions(days: list[date]) -> list[float] | None:
 
 
 def _languages(calls: list[dict[str, Any]]) -> str:
-    """"en 40 · ru 12": the calls per language, most first ("-" for none)."""
+    """"en 40 · ru 12 (3 uncertain, 1 mixed)": the calls per language, most first ("-" for
+    none), and how many of them were decided with a low probability or heard mixed."""
     counts = Counter(c.get("language") or "unknown" for c in calls)
-    return " · ".join(f"{code} {n}" for code, n in counts.most_common()) or "-"
+    uncertain = sum(is_uncertain(c.get("language_probability")) for c in calls)
+    mixed = sum(bool(c.get("mixed_language")) for c in calls)
+    notes = ", ".join(f"{n} {what}" for n, what in ((uncertain, "uncertain"), (mixed, "mixed")) if n)
+    shown = " · ".join(f"{code} {n}" for code, n in counts.most_common()) or "-"
+    return f"{shown} ({notes})" if notes else shown
 
 
 _REPORT_MARK = "<title>callscore report</title>"  # in every report's head: a file that has it may be replaced

@@ -19,6 +19,9 @@ from typing import Literal, Sequence
 LANGUAGE_WINDOWS = 4  # stretches of speech of up to 30 s read by the detector per call
 MIXED_LANGUAGE_PROBABILITY = 0.6  # a stretch this sure of another language makes the call mixed
 MIXED_MIN_SECONDS = 5.0  # seconds of speech a stretch needs to count towards "mixed"
+# A detected language less probable than this is flagged ``uncertain_language``: a Czech call was
+# decided as Slovak at 0.63 (among en,ru,cs it was Czech at 0.9998). Give ``languages`` then.
+UNCERTAIN_LANGUAGE_PROBABILITY = 0.8
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,16 @@ class LanguageDecision:
     source: Literal["detected", "given", "model"]  # detected; given (sidecar or setting); model: English-only
     mixed: bool = False  # speech in another language was heard too
     others: tuple[str, ...] = ()  # the other languages heard, when mixed
+
+    @property
+    def uncertain(self) -> bool:
+        """Detected, but less probable than ``UNCERTAIN_LANGUAGE_PROBABILITY``."""
+        return is_uncertain(self.probability)
+
+
+def is_uncertain(probability: float | None) -> bool:
+    """Whether a detected language's ``probability`` (None: given, not detected) is too low to trust."""
+    return probability is not None and probability < UNCERTAIN_LANGUAGE_PROBABILITY
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,15 @@ class Transcription:
     @property
     def flags(self) -> tuple[str, ...]:
         """What a supervisor should know of this call's audio: ``truncated``, ``dual_mono``,
-        ``silent_agent`` / ``silent_customer``, ``mixed_language``."""
+        ``silent_agent`` / ``silent_customer``, ``mixed_language``, ``uncertain_language``."""
         flags = ["truncated"] if self.truncated else []
         if self.channel_layout in ("dual_mono", "silent_agent", "silent_customer"):
             flags.append(self.channel_layout)
-        if self.transcript is not None and self.transcript.language is not None and self.transcript.language.mixed:
+        decision = self.transcript.language if self.transcript is not None else None
+        if decision is not None and decision.mixed:
             flags.append("mixed_language")
+        if decision is not None and decision.uncertain:
+            flags.append("uncertain_language")
         return tuple(flags)
 
     @property
