@@ -3,7 +3,7 @@
 Four kinds are replaced by a typed placeholder, and each replacement is counted:
 
 - ``card`` -> ``[CARD]``: payment card numbers, 13-19 digits that pass the Luhn check.
-- ``email`` -> ``[EMAIL]``: written addresses (``jane.doe@example.com``) and spoken ones as
+- ``email`` -> ``[EMAIL]`` (found by ``pipeline.speech.email_addresses``): written addresses (``jane.doe@example.com``) and spoken ones as
   Whisper writes them (``jane dot doe at example dot com``). A spoken address is taken from the
   word before "at" (or the words joined by dot/underscore/dash) through a domain that has at least
   one "dot" and ends in a top-level domain; "jane doe at gmail dot com" becomes "jane [EMAIL]".
@@ -72,6 +72,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from pipeline.speech.email_addresses import find_addresses
 from pipeline.speech.number_words import NumberWords, SpokenNumber, alternatives, spoken_number, table_for
 from pipeline.speech.segments import Segment
 
@@ -85,7 +86,6 @@ PHONE_MAX_DIGITS = 15  # digits in the longest phone number (E.164, country code
 NUMBER_MIN_DIGITS = 6  # digits; shorter runs (PINs, room numbers, last four digits) are kept
 CUE_WINDOW_WORDS = 6  # words before a digit run searched for a phone or number cue
 JOIN_MAX_GAP_S = 20.0  # seconds of silence between one speaker's segments that still joins them
-EMAIL_MAX_DOTS = 4  # separators (dot, underscore, ...) in a spoken address's local part or domain
 YEAR_MIN, YEAR_MAX = 1900, 2099  # 4-digit groups in this range, when all of a run, are years
 
 # Digit groups sized like phone numbers, in digits per group (written runs only).
@@ -101,20 +101,16 @@ _LONG_DIGITS = re.compile(rf"\d{{{NUMBER_MIN_DIGITS},}}")
 _INTERNATIONAL = re.compile(r"(?:\+|\bplus)\s*\Z", re.IGNORECASE)
 _OPEN_PAREN = re.compile(r"\(\s*\Z")
 _MONEY_BEFORE = re.compile(r"(?:[$£€¥₽]|\b(?:usd|gbp|eur|rub|czk))\s*\Z", re.IGNORECASE)
-_WRITTEN_EMAIL = re.compile(
-    r"(?<![\w.%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
 class _Grammar:
     """One language's patterns (``pipeline.speech.number_words``), compiled once."""
 
+    language: str | None  # the table's language (None: English, the default)
     words: NumberWords
     number: SpokenNumber
     token: re.Pattern[str]  # everything that holds digits, tried in this order at each position
-    spoken_email: re.Pattern[str]
-    dotted_name: re.Pattern[str]  # "www.jane.gmail.com", "jane dot gmail dot com": an address after an e-mail cue
     money_after: re.Pattern[str]
     cue_word: re.Pattern[str]
 
@@ -144,24 +140,8 @@ def _grammar(language: str | None) -> _Grammar:
         """,
         re.IGNORECASE | re.VERBOSE,
     )
-    label = rf"[{words.letters}0-9]+(?:-[{words.letters}0-9]+)*"
-    dot = rf"(?:\s+(?:{alternatives(words.email_dot)})\s+|\.)"
-    top = rf"(?:{alternatives(words.top_level_domains)}|[{words.letters}]{{2}})"
-    spoken_email = re.compile(
-        rf"""
-        (?<![\w'’\[.@-])
-        [{words.letters}0-9]+(?:(?:\s+(?:{alternatives(words.email_dot + words.email_separators)})\s+|[._-])
-            [{words.letters}0-9]+){{0,{EMAIL_MAX_DOTS}}}  # local part
-        (?:\s+(?:{alternatives(words.email_at)})\s+|\s*@\s*)
-        {label}(?:{dot}{label}){{0,{EMAIL_MAX_DOTS}}}{dot}{top}  # domain
-        (?![\w-])
-        """,
-        re.IGNORECASE | re.VERBOSE,
-    )
-    dotted_name = re.compile(rf"(?<![\w'’\[.@-]){label}(?:{dot}{label}){{1,{EMAIL_MAX_DOTS}}}{dot}{top}(?![\w-])",
-                             re.IGNORECASE)
     money_after = re.compile(rf"\s*(?:%|(?:{alternatives(words.money_after)})\b)", re.IGNORECASE)
-    return _Grammar(words, number, token, spoken_email, dotted_name, money_after, re.compile(rf"[{words.letters}]+"))
+    return _Grammar(language, words, number, token, money_after, re.compile(rf"[{words.letters}]+"))
 
 
 @dataclass(frozen=True)
@@ -236,7 +216,7 @@ def redact_segments(
 
 def _find_items(text: str, grammar: _Grammar) -> list[_Item]:
     """Every item of personal data in ``text``, of any kind, in order and not overlapping."""
-    items = _emails(text, grammar)
+    items = [_Item(start, end, "email") for start, end in find_addresses(text, grammar.language)]
     masked = _mask(text, items)  # digits inside an address belong to the address
     run: list[_Part] = []
     for match in grammar.token.finditer(masked):
@@ -274,21 +254,6 @@ def _selected(kinds: Iterable[str]) -> frozenset[str]:
 def _counts(items: Iterable[_Item]) -> dict[str, int]:
     counter = Counter(item.kind for item in items)
     return {kind: counter[kind] for kind in PII_KINDS if counter[kind]}
-
-
-def _emails(text: str, grammar: _Grammar) -> list[_Item]:
-    """Written addresses first, then spoken ones in what is left, then a dotted name of two dots
-    or more without an "@" (``www.jane.gmail.com``, "jane dot gmail dot com") within
-    ``CUE_WINDOW_WORDS`` words after an e-mail cue ("my email is ...")."""
-    items = [_Item(m.start(), m.end(), "email") for m in _WRITTEN_EMAIL.finditer(text)]
-    rest = _mask(text, items)
-    items += [_Item(m.start(), m.end(), "email") for m in grammar.spoken_email.finditer(rest)]
-    rest = _mask(text, items)
-    for match in grammar.dotted_name.finditer(rest):
-        before = grammar.cue_word.findall(rest[:match.start()].lower())[-CUE_WINDOW_WORDS:]
-        if any(word in grammar.words.email_cues for word in before):
-            items.append(_Item(match.start(), match.end(), "email"))
-    return items
 
 
 def _mask(text: str, items: Iterable[_Item]) -> str:
