@@ -247,3 +247,20 @@ def test_every_chart_label_stays_inside_its_chart_and_unreliable_bars_are_grey(b
     pages = sorted((tmp_path / "report-calls").glob("*.html"))
     browser.get(pages[0].as_uri())
     assert browser.execute_script(_TEXT_OUTSIDE_ITS_CHART) == []  # the timeline's end label ("00:0")
+
+
+def test_a_talk_ratio_measured_on_some_of_an_agent_s_calls_says_on_how_many(browser, tmp_path: Path) -> None:
+    """One stereo clip among mono calls gave an agent a talk ratio of 100% with no count."""
+    from tests.factories import call_record, seg
+
+    db, out = tmp_path / "w.duckdb", tmp_path / "report.html"
+    answers = [("greeted", True, 0.9), ("verified", True, 0.9), ("closing", True, 0.9)]
+    with Warehouse.open(db) as warehouse:
+        warehouse.save_call(call_record("stereo", answers, days_ago=1))  # the agent speaks on their channel
+        for name in ("mono1", "mono2"):
+            warehouse.save_call(call_record(name, answers, days_ago=1,
+                                            segments=(seg("unknown", 0.0, 5.0, "hello there"),)))
+    assert run_cli("report", "--db", str(db), "--out", str(out)).exit_code == 0
+    browser.get(out.as_uri())
+    row = browser.find_element(By.CSS_SELECTOR, "#agents tbody tr").text
+    assert "100% (1 of 3 calls)" in row

@@ -53,12 +53,14 @@ class ReportReads:
             FROM latest_scores WHERE {_WINDOW} GROUP BY criterion_id ORDER BY criterion_id""", [first_day, version])
 
     def agent_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
-        """Per agent: calls, mean QA score (0-100), critical failures, talk ratio, interruptions."""
+        """Per agent: calls, mean QA score (0-100), critical failures, talk ratio (and the calls it
+        was measured on: stereo calls only), interruptions."""
         return self._dicts(f"""
             SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls,
                    kpi_round(avg(qa_score), 1) AS mean_qa_score,
                    count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
-                   avg(agent_talk_ratio) AS mean_talk_ratio, avg(agent_interruptions) AS interruptions_per_call
+                   avg(agent_talk_ratio) AS mean_talk_ratio, count(agent_talk_ratio) AS talk_ratio_calls,
+                   avg(agent_interruptions) AS interruptions_per_call
             FROM scored_calls WHERE {_WINDOW} GROUP BY ALL ORDER BY mean_qa_score DESC NULLS LAST, agent""",
             [first_day, version])
 
