@@ -163,13 +163,22 @@ def count_words(segments: Iterable[Segment]) -> int:
     return sum(1 for s in segments for token in s.text.split() if _WORD.search(token))
 
 
-def _rate(words: int, seconds: float) -> float | None:
-    return round(words / (seconds / 60), 1) if seconds > 0 else None
+# Languages written without spaces between words: a count of space-separated "words" is not one
+# of words (a Japanese call read as 33.5 words per minute), so their speaking rate is NULL.
+UNSPACED_LANGUAGES = frozenset({"ja", "zh", "yue", "th", "lo", "km", "my", "bo"})
+
+
+def _rate(words: int, seconds: float, language: str | None) -> float | None:
+    """Words per minute of ``seconds`` of talk; None without talk or words to count."""
+    if seconds <= 0 or language in UNSPACED_LANGUAGES:
+        return None
+    return round(words / (seconds / 60), 1)
 
 
 def compute_metrics(segments: Sequence[Segment], *, language: str | None = None) -> CallMetrics | None:
     """Measures of one call, or None when nobody spoke; ``language``: the code of the language it
-    was transcribed in, for sentiment (measured in English only; None: not known, not measured)."""
+    was transcribed in, for sentiment (measured in English only; None: not known, not measured)
+    and the speaking rate (None in ``UNSPACED_LANGUAGES``)."""
     if not segments:
         return None
     sentiment = measure_sentiment(segments, language)
@@ -195,7 +204,7 @@ def compute_metrics(segments: Sequence[Segment], *, language: str | None = None)
                 talk_s=round(total(own), 3),
                 talk_ratio=round(total(own) / duration, 4) if duration > 0 else 0.0,
                 words=own_words,
-                words_per_minute=_rate(own_words, total(own)),
+                words_per_minute=_rate(own_words, total(own), language),
                 interruptions=count,
                 interruption_s=round(seconds, 3),
                 longest_monologue_s=round(longest_monologue(own, theirs), 3),
@@ -211,7 +220,7 @@ def compute_metrics(segments: Sequence[Segment], *, language: str | None = None)
         longest_silence_s=round(max(silence, default=0.0), 3),
         overlap_s=round(overlap_s, 3),
         words=words,
-        words_per_minute=_rate(words, talk_s),
+        words_per_minute=_rate(words, talk_s, language),
         agent=sides["agent"],
         customer=sides["customer"],
         sentiment=sentiment,

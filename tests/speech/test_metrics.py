@@ -194,3 +194,10 @@ def test_mono_recording_of_a_hold_call(tmp_path: Path, transcriber: Transcriber)
     assert got.conversation_s == pytest.approx(want.conversation_s, abs=EDGE_TOLERANCE_S)
     assert got.non_talk_s == pytest.approx(want.non_talk_s, abs=EDGE_TOLERANCE_S)
     assert got.words_per_minute == pytest.approx(want.words_per_minute, rel=RATE_TOLERANCE)
+
+
+def test_speaking_rate_is_not_counted_in_languages_written_without_spaces() -> None:
+    japanese = [Segment("unknown", -1, 0.0, 6.0, "お電話ありがとうございます。ご用件をお伺いします。", -0.2, 0.01, 1.1)]
+    assert compute_metrics(japanese, language="ja").words_per_minute is None  # was 20.0: two "words"
+    english = [Segment("unknown", -1, 0.0, 6.0, "thank you for calling how can I help", -0.2, 0.01, 1.1)]
+    assert compute_metrics(english, language="en").words_per_minute == 80.0
