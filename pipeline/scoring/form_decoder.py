@@ -136,26 +136,21 @@ class FormDecoder:
         """The option the model finds most probable, with each option's probability: (the
         option, the probabilities, its tokens not evaluated yet, the forward passes taken).
 
-        Options with distinct first tokens take one pass: each option's probability is its
-        first token's. Options that share first tokens form a tree of forks (a next token, or
-        ``end_token`` where an option is complete); the model is asked once at each fork, and
-        an option's probability is the product of its tokens' probabilities at the forks on its
-        way (the tokens between forks are the only way on). The evaluated forks are dropped
-        from the cache again; the chosen option's tokens are left to evaluate."""
+        The options form a tree of forks (a next token, or ``end_token`` where an option is
+        complete); the model is asked once at each fork, and an option's probability is the
+        product of its tokens' probabilities at the forks on its way (the tokens between forks
+        are the only way on). Options with distinct first tokens (the common case) fork once, at
+        the blank: one pass, each option's probability its first token's. Deeper forks are
+        evaluated and dropped from the cache again; the chosen option's tokens are left to
+        evaluate."""
         sequences = {option: self._tokens(option) for option in options}
-        root = self._logits()
-        if len({sequence[0] for sequence in sequences.values()}) == len(options):  # the common case
-            chances = self._probabilities(root, [sequence[0] for sequence in sequences.values()])
-            probabilities = {option: chances[sequence[0]] for option, sequence in sequences.items()}
-            chosen = max(options, key=lambda option: probabilities[option])
-            return chosen, probabilities, list(sequences[chosen]), 1
+        root = self._logits()  # read at the first fork, before any other evaluation
         start = self._llm.n_tokens
         probabilities: dict[str, float] = {}
         passes = 0
         forks: list[tuple[list[int], float, list[str]]] = [([], 1.0, list(options))]  # prefix, its probability, options
         while forks:
             prefix, mass, group = forks.pop()
-            branches: dict[int, list[str]] = {}
             while True:  # follow the only way on to the next fork
                 branches = {}
                 for option in group:

@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.speech.number_words import NumberWords, alternatives, table_for
+from pipeline.speech.number_words import CUE_WINDOW_WORDS, NumberWords, alternatives, table_for
 
 EMAIL_MAX_DOTS = 4  # separators (dot, underscore, ...) in a spoken address's local part or domain
-CUE_WINDOW_WORDS = 6  # words before a dotted name searched for an e-mail word
 _WRITTEN = re.compile(r"(?<![\w.%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 
 
@@ -59,9 +58,9 @@ def find_addresses(text: str, language: str | None) -> list[tuple[int, int]]:
     """(start, end) of each address in ``text``, in ``language``'s words (English when None)."""
     patterns = _patterns(language)
     found = [(m.start(), m.end()) for m in _WRITTEN.finditer(text)]
-    rest = _blanked(text, found)
+    rest = blanked(text, found)
     found += [(m.start(), m.end()) for m in patterns.spoken.finditer(rest)]
-    rest = _blanked(text, found)
+    rest = blanked(text, found)
     for match in patterns.dotted_name.finditer(rest):
         before = patterns.word.findall(rest[:match.start()].lower())[-CUE_WINDOW_WORDS:]
         if any(word in patterns.words.email_cues for word in before):
@@ -69,7 +68,7 @@ def find_addresses(text: str, language: str | None) -> list[tuple[int, int]]:
     return found
 
 
-def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+def blanked(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` with each span blanked by NUL characters (same length, so offsets hold)."""
     chars = list(text)
     for start, end in spans:

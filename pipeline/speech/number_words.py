@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+CUE_WINDOW_WORDS = 6  # words before a digit run or a dotted name searched for one of a table's cue words
 
 @dataclass(frozen=True)
 class NumberWords:

@@ -72,8 +72,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from pipeline.speech.email_addresses import find_addresses
-from pipeline.speech.number_words import NumberWords, SpokenNumber, alternatives, spoken_number, table_for
+from pipeline.speech.email_addresses import blanked, find_addresses
+from pipeline.speech.number_words import (
+    CUE_WINDOW_WORDS, NumberWords, SpokenNumber, alternatives, spoken_number, table_for,
+)
 from pipeline.speech.segments import Segment
 
 PII_KINDS: tuple[str, ...] = ("card", "email", "phone", "number")
@@ -84,7 +86,6 @@ CARD_MAX_DIGITS = 19  # digits in the longest payment card number
 PHONE_MIN_DIGITS = 7  # digits in the shortest phone number (a local number without area code)
 PHONE_MAX_DIGITS = 15  # digits in the longest phone number (E.164, country code included)
 NUMBER_MIN_DIGITS = 6  # digits; shorter runs (PINs, room numbers, last four digits) are kept
-CUE_WINDOW_WORDS = 6  # words before a digit run searched for a phone or number cue
 JOIN_MAX_GAP_S = 20.0  # seconds of silence between one speaker's segments that still joins them
 YEAR_MIN, YEAR_MAX = 1900, 2099  # 4-digit groups in this range, when all of a run, are years
 
@@ -216,8 +217,9 @@ def redact_segments(
 
 def _find_items(text: str, grammar: _Grammar) -> list[_Item]:
     """Every item of personal data in ``text``, of any kind, in order and not overlapping."""
-    items = [_Item(start, end, "email") for start, end in find_addresses(text, grammar.language)]
-    masked = _mask(text, items)  # digits inside an address belong to the address
+    addresses = find_addresses(text, grammar.language)
+    items = [_Item(start, end, "email") for start, end in addresses]
+    masked = blanked(text, addresses)  # digits inside an address belong to the address
     run: list[_Part] = []
     for match in grammar.token.finditer(masked):
         part = _run_part(match, grammar)
@@ -254,14 +256,6 @@ def _selected(kinds: Iterable[str]) -> frozenset[str]:
 def _counts(items: Iterable[_Item]) -> dict[str, int]:
     counter = Counter(item.kind for item in items)
     return {kind: counter[kind] for kind in PII_KINDS if counter[kind]}
-
-
-def _mask(text: str, items: Iterable[_Item]) -> str:
-    """``text`` with each item blanked by NUL characters (same length, so offsets hold)."""
-    chars = list(text)
-    for item in items:
-        chars[item.start:item.end] = "\0" * (item.end - item.start)
-    return "".join(chars)
 
 
 def _run_part(match: re.Match[str], grammar: _Grammar) -> _Part | None:
