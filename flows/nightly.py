@@ -38,7 +38,7 @@ from flows.work import Plan, WorkItem, split
 from pipeline.config import load_settings
 from pipeline.errors import RecordingError, as_recording_error
 from pipeline.intake.inbox import discover, read_call_facts
-from pipeline.processing.outcome import Outcome, RunSummary
+from pipeline.processing.outcome import Outcome, RunSummary, language_hint
 from pipeline.processing.procedure import ScoredCall
 from pipeline.processing.retries import RetryPolicy, is_transient
 from pipeline.report.audio_links import AudioLinks
@@ -307,6 +307,10 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
 
     loaded = load(str(staging_dir), str(db_path))
     summary = _summarise(run_id, planned, loaded, started_wall)
+    suspect = sum(bool(r.transcript and r.transcript.language and r.transcript.language.suspect)
+                  for r in loaded.records)
+    if hint := language_hint(suspect, processor.models.whisper_name):
+        logger.warning(hint)
     report_path = default_report_path(db_path, started_at.date()) if report else None
     criteria = _finish_run(db_path, summary, report_path, AudioLinks(settings.audio_base_url, settings.audio_root))
     figures = summary.as_dict()

@@ -1,6 +1,7 @@
 """Calls in other languages and as recorders really write them, made with espeak-ng: a Russian
 and a Czech call in which the customer reads out a card number in words, and an English call
-written as dual-mono stereo (one voice copied to both channels) and with a silent agent channel.
+written as dual-mono stereo (one voice copied to both channels) and with a silent agent channel;
+and (``write_other_calls``) a billing call in German, French, Spanish and Turkish, stereo and mono.
 
 ``python -m samples.languages DIR`` writes them to DIR (the tests write them to a temporary
 folder). Every call's card number is ``CARD_NUMBER`` (a test Visa number: it passes the Luhn
@@ -61,6 +62,35 @@ LINES: dict[str, tuple[str, ...]] = {
 }
 
 
+# A billing call in languages an English-only model does not know (bench/english_check.py).
+OTHER_LINES: dict[str, tuple[str, ...]] = {
+    "de": ("Guten Tag, Stadtwerke Nord, mein Name ist Anna. Wie kann ich Ihnen helfen?",
+           "Guten Tag, ich möchte meine Rechnung verstehen, sie ist diesen Monat viel höher.",
+           "Das verstehe ich. Nennen Sie mir bitte Ihre Kundennummer.",
+           "Meine Kundennummer ist vier fünf drei neun eins vier.",
+           "Danke. Der Zählerstand wurde geschätzt, ich korrigiere das sofort.",
+           "Wunderbar, vielen Dank.", "Auf Wiederhören."),
+    "fr": ("Bonjour, société Nord énergie, je m'appelle Claire. Comment puis-je vous aider?",
+           "Bonjour, je voudrais comprendre ma facture, elle est beaucoup plus élevée ce mois-ci.",
+           "Je comprends. Donnez-moi votre numéro de client, s'il vous plaît.",
+           "Mon numéro de client est quatre cinq trois neuf.",
+           "Merci. Le relevé a été estimé, je le corrige tout de suite.",
+           "Parfait, merci beaucoup.", "Au revoir, bonne journée."),
+    "es": ("Buenos días, energía del norte, me llamo Lucía. ¿En qué puedo ayudarle?",
+           "Buenos días, quiero entender mi factura, este mes es mucho más alta.",
+           "Lo entiendo. Dígame su número de cliente, por favor.",
+           "Mi número de cliente es cuatro cinco tres nueve.",
+           "Gracias. La lectura fue estimada, la corrijo ahora mismo.",
+           "Perfecto, muchas gracias.", "Adiós, buen día."),
+    "tr": ("Merhaba, Kuzey enerji, benim adım Ayşe. Size nasıl yardımcı olabilirim?",
+           "Merhaba, faturamı anlamak istiyorum, bu ay çok daha yüksek.",
+           "Anlıyorum. Müşteri numaranızı söyler misiniz?",
+           "Müşteri numaram dört beş üç dokuz.",
+           "Teşekkürler. Okuma tahmin edilmiş, hemen düzeltiyorum.",
+           "Harika, çok teşekkürler.", "Hoşça kalın."),
+}
+
+
 def script(language: str) -> list[Turn]:
     """A short card-blocking call in ``language`` (ru or cs): the agent speaks first, then they
     take turns."""
@@ -101,6 +131,22 @@ def write_calls(folder: Path) -> list[MadeCall]:
     silent_agent = np.stack([np.zeros_like(one_voice), one_voice])  # both voices on the customer side
     write_audio(folder / "silent-agent.mp3", add_line_noise(silent_agent), RATE)
     made.append(MadeCall(folder / "silent-agent.mp3", "en", "silent_agent"))
+    return made
+
+
+def write_other_calls(folder: Path) -> list[MadeCall]:
+    """Write ``OTHER_LINES``' calls into ``folder``: each language as a stereo call
+    (``billing-de.mp3``) and as a mono one (``billing-de-mono.mp3``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for language, lines in OTHER_LINES.items():
+        turns = [Turn("agent" if i % 2 == 0 else "customer", line) for i, line in enumerate(lines)]
+        voices = {"agent": (language, 165, 45), "customer": (f"{language}+m3", 165, 60)}
+        channels, _ = lay_out(turns, RATE, voices=voices)
+        write_audio(folder / f"billing-{language}.mp3", add_line_noise(channels), RATE)
+        write_audio(folder / f"billing-{language}-mono.mp3", add_line_noise(channels.sum(axis=0)[None, :]), RATE)
+        made += [MadeCall(folder / f"billing-{language}.mp3", language, "stereo"),
+                 MadeCall(folder / f"billing-{language}-mono.mp3", language, "mono")]
     return made
 
 

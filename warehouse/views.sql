@@ -49,7 +49,7 @@ SELECT e.evaluation_id, e.recording_id, e.whisper_model, e.scorecard_version, e.
        coalesce(f.criteria_na, 0) AS criteria_na, f.mean_confidence,
        coalesce(f.low_confidence_answers, 0) AS low_confidence_answers,
        r.file_name, r.path, r.agent, r.team, r.call_id, r.started_at, r.duration_s, r.channel_layout,
-       t.language, t.language_probability, t.mixed_language,
+       t.language, t.language_probability, t.mixed_language, t.language_suspect,
        m.speaker_separated, m.conversation_s, m.talk_s, m.non_talk_s, m.non_talk_ratio, m.silences,
        m.longest_silence_s, m.overlap_s, m.words_per_minute,
        m.agent_talk_ratio, m.customer_talk_ratio, m.agent_words_per_minute, m.customer_words_per_minute,
@@ -127,7 +127,7 @@ WHERE answers > 0;
 CREATE OR REPLACE VIEW kpi_calls AS
 SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
        duration_s, channel_layout, language, kpi_round(language_probability, 3) AS language_probability,
-       mixed_language, scorecard_name, scorecard_version, llm_model, whisper_model,
+       mixed_language, language_suspect, scorecard_name, scorecard_version, llm_model, whisper_model,
        kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
        kpi_round(mean_confidence, 3) AS mean_confidence,
        low_confidence_answers, evaluated_at,

@@ -105,12 +105,14 @@ def _print_call(view: Any, *, transcript: bool) -> None:
 
 
 def _language_note(facts: dict) -> str:
-    """' (uncertain, 0.63)', ' (mixed)' or both after a call's language; '' when neither."""
+    """' (uncertain, 0.63)', ' (mixed)', ' (probably not English)' after a call's language, joined
+    by '; '; '' when none holds."""
     from pipeline.speech.language import is_uncertain
 
     probability = facts.get("language_probability")
     notes = ([f"uncertain, {probability:.2f}"] if is_uncertain(probability) else []) + (
-        ["mixed"] if facts.get("mixed_language") else [])
+        ["mixed"] if facts.get("mixed_language") else []) + (
+        ["probably not English"] if facts.get("language_suspect") else [])
     return f" ({'; '.join(notes)})" if notes else ""
 
 

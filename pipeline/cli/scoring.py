@@ -17,7 +17,7 @@ from pipeline.cli.options import (
     llm_concurrency_option, llm_evidence_option, llm_model_option, llm_url_option, options, redact_option,
     scorecard_option, verbose_option, vocabulary_option, whisper_model_option,
 )
-from pipeline.cli.output import plain, print_summary, stderr, summary_json
+from pipeline.cli.output import message, plain, print_summary, stderr, summary_json
 from pipeline.errors import CallscoreError, DiskFullError, SetupError, WarehouseWriteError, is_disk_full
 
 
@@ -49,7 +49,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
 
     _run_and_report(
         lambda **hooks: run_batch(paths, processor, warehouse, **hooks), warehouse, settings.db, as_json=as_json,
-        roots=paths,
+        roots=paths, whisper_model=processor.models.whisper_name,
     )
 
 
@@ -90,9 +90,11 @@ def _prepare_run(flags: dict[str, Any]) -> tuple[Any, Any, Any]:
         raise  # unreachable: _fail exits
 
 
-def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...]) -> None:
+def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...],
+                    whisper_model: str | None = None) -> None:
     """Run a batch with a progress bar on a terminal, then print its summary (or JSON) and exit
-    with the documented code."""
+    with the documented code. ``whisper_model``: the model that transcribed (named in the hint
+    for calls it probably did not understand)."""
     show_progress = not as_json and stderr.is_terminal
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -139,4 +141,8 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
         click.echo(json.dumps(summary_json(summary, db), indent=2))
     else:
         print_summary(summary, db, roots)
+    from pipeline.processing.outcome import language_hint
+
+    if hint := language_hint(sum("language_suspect" in o.flags for o in summary.outcomes), whisper_model):
+        message(f"callscore: {hint}")
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)

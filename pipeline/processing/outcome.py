@@ -82,3 +82,18 @@ class RunSummary:
             "slowest_stage": self.slowest_stage,
             "failed": [{"path": readable(o.path), "stage": o.stage, "error": o.error} for o in self.failed],
         }
+
+
+MULTILINGUAL_HINT_MODEL = "whisper-base-multilingual"  # the multilingual model that installs here
+
+
+def language_hint(suspect: int, whisper_model: str | None) -> str | None:
+    """The warning for ``suspect`` calls flagged ``language_suspect``, naming the model that would
+    hear them; None when there are none."""
+    if not suspect:
+        return None
+    calls = "call is" if suspect == 1 else "calls are"
+    return (f"{suspect} {calls} probably not in English, and {whisper_model or 'the Whisper model'} hears English "
+            f"only (flag language_suspect; sentiment not measured). A multilingual model would hear them: "
+            f"callscore models pull {MULTILINGUAL_HINT_MODEL}, then score again with "
+            f"--whisper-model {MULTILINGUAL_HINT_MODEL} (or large-v3)")

@@ -254,7 +254,10 @@ class CallProcessor:
             if error is exc:  # the decoder's own RecordingError (stage 'decode') passes through
                 raise
             raise error from exc
-        layout, segments = settle_layout(audio.layout, heard.segments)
+        # which side spoke is judged on a transcript only when it is trusted: an English-only model
+        # drops most of another language, and a side it wrote nothing for was not silent
+        layout, segments = (audio.layout, tuple(heard.segments)) if heard.language.suspect \
+            else settle_layout(audio.layout, heard.segments)
         redacted = redact_segments(segments, kinds=self.settings.redact, language=heard.language.language)
         transcript = NewTranscript(  # redacted before the text goes anywhere
             device=self.transcriber.choice.device, segments=redacted.segments, seconds=time.perf_counter() - started,
@@ -266,8 +269,8 @@ class CallProcessor:
     def measure_and_score(self, transcription: Transcription) -> ScoredCall:
         """Step 4 (stage ``score``): the measures, computed once, and the verdicts that rule
         criteria read them for; no verdicts when there is nothing to score."""
-        metrics = compute_metrics(transcription.segments, language=transcription.language)
-        score = self.score(transcription.segments, metrics, language=transcription.language) \
+        metrics = compute_metrics(transcription.segments, language=transcription.trusted_language)
+        score = self.score(transcription.segments, metrics, language=transcription.trusted_language) \
             if transcription.status == "scored" else None
         return ScoredCall(metrics, score)
 

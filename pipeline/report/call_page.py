@@ -93,6 +93,9 @@ def fact_text(key: str, value: object) -> tuple[str, str]:
         return label, f"{value:.2f}" + (" (uncertain: give the languages the calls are in)" if is_uncertain(value) else "")
     if key == "mixed_language":
         return label, "yes: speech in another language was heard too" if value else "no"
+    if key == "language_suspect":
+        return "probably not English", ("yes: an English-only model made this text up; transcribe the call with a"
+                                        " multilingual model" if value else "no")
     if isinstance(value, float) and key.endswith("_s"):
         return label, f"{value:.1f} s"
     if isinstance(value, float) and key.endswith("_ratio"):

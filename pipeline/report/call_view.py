@@ -172,7 +172,7 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
           extractions: Sequence[dict[str, Any]] = ()) -> CallView:
     turns = tuple(speaker_turns(segments))
     shown = ("agent", "team", "call_id", "started_at", "duration_s", "channel_layout", "language",
-             "language_probability", "mixed_language", "channels", "sample_rate", "codec", "truncated")
+             "language_probability", "mixed_language", "language_suspect", "channels", "sample_rate", "codec", "truncated")
     qa_score = evaluation["qa_score"] if evaluation else None
     return CallView(
         recording_id=facts["recording_id"], file_name=facts["file_name"], path=facts["path"],

@@ -314,12 +314,15 @@ def _day_positions(days: list[date]) -> list[float] | None:
 
 
 def _languages(calls: list[dict[str, Any]]) -> str:
-    """"en 40 · ru 12 (3 uncertain, 1 mixed)": the calls per language, most first ("-" for
-    none), and how many of them were decided with a low probability or heard mixed."""
+    """"en 40 · ru 12 (3 uncertain, 1 mixed, 2 probably not English)": the calls per language,
+    most first ("-" for none), and how many of them were decided with a low probability, heard
+    mixed, or transcribed by an English-only model that probably heard another language."""
     counts = Counter(c.get("language") or "unknown" for c in calls)
     uncertain = sum(is_uncertain(c.get("language_probability")) for c in calls)
     mixed = sum(bool(c.get("mixed_language")) for c in calls)
-    notes = ", ".join(f"{n} {what}" for n, what in ((uncertain, "uncertain"), (mixed, "mixed")) if n)
+    suspect = sum(bool(c.get("language_suspect")) for c in calls)
+    notes = ", ".join(f"{n} {what}" for n, what in ((uncertain, "uncertain"), (mixed, "mixed"),
+                                                    (suspect, "probably not English")) if n)
     shown = " · ".join(f"{code} {n}" for code, n in counts.most_common()) or "-"
     return f"{shown} ({notes})" if notes else shown
 

@@ -33,6 +33,7 @@ class LanguageDecision:
     source: Literal["detected", "given", "model"]  # detected; given (sidecar or setting); model: English-only
     mixed: bool = False  # speech in another language was heard too
     others: tuple[str, ...] = ()  # the other languages heard, when mixed
+    suspect: bool = False  # an English-only model probably heard another language (english_check)
 
     @property
     def uncertain(self) -> bool:

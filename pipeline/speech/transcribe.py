@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ import numpy as np
 from pipeline.intake.audio import SAMPLE_RATE, AudioChunk, ChannelAudio
 from pipeline.errors import ModelError
 from pipeline.stopping import check_stop
+from pipeline.speech.english_check import check_english
 from pipeline.speech.language import LANGUAGE_WINDOWS, HeardStretch, LanguageDecision, decide_language
 from pipeline.speech.segments import Segment
 
@@ -55,6 +56,7 @@ class HeardCall:
 
     segments: list[Segment]
     language: LanguageDecision
+    speech_s: float = 0.0  # seconds of speech Whisper was given (after VAD), all channels
 
 
 @dataclass(frozen=True)
@@ -222,13 +224,21 @@ class Transcriber:
         segments: list[Segment] = []
         repeats = RepeatGuard()
         decision: LanguageDecision | None = None
+        speech_s = 0.0
         for chunk in chunks:
             if decision is None:
                 decision = self.decide_language(chunk, language=language or self.language)
-            segments.extend(self._transcribe_chunk(chunk, language=decision.language, repeats=repeats))
+            for channel in chunk.channels:
+                heard, seconds = self._transcribe_channel(channel, language=decision.language,
+                                                          offset_s=chunk.offset_s, repeats=repeats)
+                segments.extend(heard)
+                speech_s += seconds
             del chunk  # free this chunk's samples before the next one is decoded
         segments.sort(key=lambda s: (s.start, s.end))
-        return HeardCall(segments, decision or LanguageDecision(language or self.language or "en", None, "given"))
+        decision = decision or LanguageDecision(language or self.language or "en", None, "given")
+        if decision.source == "model" and check_english(segments, speech_s).suspect:
+            decision = replace(decision, suspect=True)
+        return HeardCall(segments, decision, round(speech_s, 3))
 
     def decide_language(self, chunk: AudioChunk, *, language: str | None = None) -> LanguageDecision:
         """The call's language: English for an English-only model (whatever is given, with a log
@@ -250,29 +260,23 @@ class Transcriber:
         _language, _probability, ranked = self._model.detect_language(audio=samples, language_detection_segments=1)
         return HeardStretch(len(samples) / SAMPLE_RATE, dict(ranked))
 
-    def _transcribe_chunk(self, chunk: AudioChunk, *, language: str, repeats: RepeatGuard) -> list[Segment]:
-        segments: list[Segment] = []
-        for channel in chunk.channels:
-            segments.extend(self._transcribe_channel(channel, language=language, offset_s=chunk.offset_s,
-                                                     repeats=repeats))
-        return segments
-
     def _transcribe_channel(self, channel: ChannelAudio, *, language: str, offset_s: float,
-                            repeats: RepeatGuard) -> list[Segment]:
+                            repeats: RepeatGuard) -> tuple[list[Segment], float]:
+        """The channel's kept segments, and its seconds of speech (what VAD passed to Whisper)."""
         if channel.samples.size == 0:
-            return []
+            return [], 0.0
         options: dict[str, Any] = dict(beam_size=self.beam_size, language=language, vad_filter=True,
                                        word_timestamps=True, temperature=list(self.temperatures),
                                        **self.vocabulary_options)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
-            generator, _info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
+            generator, info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
-            generator, _info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
+            generator, info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
         raw: list[Segment] = []
         for segment in generator:  # consumes the generator: decoding happens here
             check_stop()  # a stop asked for ends the transcription at the next segment
             raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))
-        return drop_hallucinations(raw, repeats=repeats)
+        return drop_hallucinations(raw, repeats=repeats), float(info.duration_after_vad)
 
 
 def _speech_windows(channels: Iterable[ChannelAudio]) -> list[np.ndarray]:

@@ -70,9 +70,20 @@ class Transcription:
         return self.stored_language
 
     @property
+    def language_suspect(self) -> bool:
+        """An English-only model transcribed it, and it is probably in another language."""
+        return self.transcript is not None and self.transcript.language is not None and self.transcript.language.suspect
+
+    @property
+    def trusted_language(self) -> str | None:
+        """``language``, or None when it is suspect: what sentiment and the speaking rate go by."""
+        return None if self.language_suspect else self.language
+
+    @property
     def flags(self) -> tuple[str, ...]:
         """What a supervisor should know of this call's audio: ``truncated``, ``dual_mono``,
-        ``silent_agent`` / ``silent_customer``, ``mixed_language``, ``uncertain_language``."""
+        ``silent_agent`` / ``silent_customer``, ``mixed_language``, ``uncertain_language``,
+        ``language_suspect``."""
         flags = ["truncated"] if self.truncated else []
         if self.channel_layout in ("dual_mono", "silent_agent", "silent_customer"):
             flags.append(self.channel_layout)
@@ -81,6 +92,8 @@ class Transcription:
             flags.append("mixed_language")
         if decision is not None and decision.uncertain:
             flags.append("uncertain_language")
+        if self.language_suspect:
+            flags.append("language_suspect")
         return tuple(flags)
 
     @property

@@ -48,11 +48,13 @@ class CallReads:
                newest AS (SELECT recording_id, arg_max(language, created_at) AS language,
                                  arg_max(language_probability, created_at) AS language_probability,
                                  arg_max(mixed_language, created_at) AS mixed_language,
+                                 arg_max(language_suspect, created_at) AS language_suspect,
                                  arg_max(whisper_model, created_at) AS transcript_model
                           FROM transcripts SEMI JOIN wanted USING (recording_id) GROUP BY recording_id),
                status AS (SELECT recording_id, arg_max(status, evaluated_at) AS status
                           FROM evaluations SEMI JOIN wanted USING (recording_id) GROUP BY recording_id)
-               SELECT r.*, n.language, n.language_probability, n.mixed_language, n.transcript_model, s.status
+               SELECT r.*, n.language, n.language_probability, n.mixed_language, n.language_suspect,
+                      n.transcript_model, s.status
                FROM recordings AS r SEMI JOIN wanted USING (recording_id)
                LEFT JOIN newest AS n USING (recording_id) LEFT JOIN status AS s USING (recording_id)""",
             [list(recording_ids)])

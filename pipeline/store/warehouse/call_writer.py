@@ -88,16 +88,16 @@ class CallWriter:
         self.connection.execute(
             "INSERT INTO transcripts (recording_id, whisper_model, device, segment_count, speech_s, seconds,"
             " redacted_cards, redacted_emails, redacted_phones, redacted_numbers, redaction,"
-            " language, language_probability, language_source, mixed_language)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " language, language_probability, language_source, mixed_language, language_suspect)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 key.recording_id, key.whisper_model, transcript.device, len(transcript.segments),
                 round(sum(s.end - s.start for s in transcript.segments), 3), round(transcript.seconds, 3),
                 *(counts.get(kind, 0) if kind in transcript.redaction else None
                   for kind in ("card", "email", "phone", "number")),
                 ",".join(transcript.redaction),
-                *((language.language, language.probability, language.source, language.mixed)
-                  if (language := transcript.language) is not None else (None, None, None, None)),
+                *((language.language, language.probability, language.source, language.mixed, language.suspect)
+                  if (language := transcript.language) is not None else (None, None, None, None, None)),
             ],
         )
         if transcript.segments:

@@ -18,7 +18,7 @@ from pipeline.store.warehouse.records import CallRecord
 
 # call_scores' copies of the recording's facts and of the conversation measures kpi_calls shows.
 _CALL_SCORES_FACTS = ("file_name", "path", "agent", "team", "call_id", "started_at", "duration_s", "channel_layout")
-_CALL_SCORES_LANGUAGE = ("language", "language_probability", "mixed_language")  # from the transcript
+_CALL_SCORES_LANGUAGE = ("language", "language_probability", "mixed_language", "language_suspect")  # from the transcript
 _CALL_SCORES_METRICS = (
     "speaker_separated", "conversation_s", "talk_s", "non_talk_s", "non_talk_ratio", "silences", "longest_silence_s",
     "overlap_s", "words_per_minute", "agent_talk_ratio", "customer_talk_ratio", "agent_words_per_minute",

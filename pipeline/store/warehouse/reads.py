@@ -107,8 +107,9 @@ class Reads:
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
     def stored_language(self, recording_id: str, whisper_model: str) -> str | None:
-        """The language the stored transcript by ``whisper_model`` was made in (None: not known)."""
-        row = self.connection.execute("SELECT language FROM transcripts WHERE recording_id = ? AND whisper_model = ?",
+        """The language the stored transcript by ``whisper_model`` was made in (None: not known, or
+        suspect: an English-only model probably heard another language)."""
+        row = self.connection.execute("SELECT CASE WHEN language_suspect THEN NULL ELSE language END FROM transcripts WHERE recording_id = ? AND whisper_model = ?",
                                       [recording_id, whisper_model]).fetchone()
         return None if row is None else row[0]
 
