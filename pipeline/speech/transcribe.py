@@ -298,16 +298,31 @@ def _speech_windows(channels: Iterable[ChannelAudio]) -> list[np.ndarray]:
     return windows[:LANGUAGE_WINDOWS]
 
 
+# A word ending in one of these ends a sentence, unless it is a title or a common abbreviation.
+_SENTENCE_END = re.compile(r"[.?!\u2026\u3002\uff1f\uff01][\"'\u201d\u2019)]*$")
+_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "no.", "vs.", "etc.", "e.g.", "i.e.", "approx."})
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether a transcribed ``word`` (with its punctuation) ends a sentence."""
+    word = word.strip()
+    return bool(_SENTENCE_END.search(word)) and word.lower() not in _ABBREVIATIONS
+
+
 def split_at_pauses(
     segment: Any, channel: ChannelAudio, *, gap_s: float = SPLIT_GAP_S, offset_s: float = 0.0
 ) -> list[Segment]:
     """One faster-whisper segment as one or more ``Segment``s, cut where words are more than
-    ``gap_s`` seconds apart; times come from the words, shifted by ``offset_s`` seconds (where
-    the transcribed chunk starts in the recording)."""
+    ``gap_s`` seconds apart, and, on a channel whose speaker is not known (a mono call), at every
+    sentence end too: there each line may be another speaker's, and cited evidence should point at
+    a sentence, not at 30 s of speech. Times come from the words, shifted by ``offset_s`` seconds
+    (where the transcribed chunk starts in the recording)."""
     words = list(segment.words or [])
+    at_sentences = channel.speaker == "unknown"
     groups: list[list[Any]] = []
     for word in words:
-        if groups and word.start - groups[-1][-1].end <= gap_s:
+        if (groups and word.start - groups[-1][-1].end <= gap_s
+                and not (at_sentences and ends_sentence(groups[-1][-1].word))):
             groups[-1].append(word)
         else:
             groups.append([word])

@@ -4,7 +4,9 @@ transcript and as the LLM is shown it (one numbered line per turn).
 Segments are cut wherever words are more than a second apart, so one turn of speech is often
 several segments. A turn goes on while the same speaker keeps talking with pauses of at most
 ``TURN_GAP_S`` and nobody else starts in between; it is cut at ``TURN_MAX_S`` so that a line
-cited as evidence stays one moment of the call.
+cited as evidence stays one moment of the call. Segments of speaker ``unknown`` (a call without
+speaker separation) are never joined: the next sentence may be the other person's, and each
+is a line of its own (transcription cuts such speech at sentence ends).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def speaker_turns(segments: Sequence[Segment]) -> list[Turn]:
     for index, segment in enumerate(segments):
         text = segment.text.strip()
         last = turns[-1] if turns else None
-        if (last is not None and last.speaker == segment.speaker and segment.start - last.end <= TURN_GAP_S
+        if (last is not None and last.speaker == segment.speaker != "unknown" and segment.start - last.end <= TURN_GAP_S
                 and segment.end - last.start <= TURN_MAX_S):
             turns[-1] = Turn(last.speaker, last.start, max(last.end, segment.end), f"{last.text} {text}".strip(),
                              last.segments + (index,))

@@ -1,14 +1,17 @@
 """Transcription with the real embedded tiny.en model, device choice, hallucination filter."""
 
 import logging
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from pipeline.intake.audio import decode
+from pipeline.intake.audio import ChannelAudio, decode
 from pipeline.errors import ModelError
 from pipeline.models.choice import embedded_whisper_model
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import Transcriber, choose_device, drop_hallucinations, is_hallucination
+from pipeline.speech.transcribe import (Transcriber, choose_device, drop_hallucinations, ends_sentence, is_hallucination,
+                                        split_at_pauses)
 from tests.conftest import GOOD_CALL, MONO_CALL
 
 
@@ -118,3 +121,25 @@ def test_a_vocabulary_longer_than_whisper_reads_says_how_much_is_used(caplog: py
     with caplog.at_level(logging.WARNING, logger="pipeline"):
         Transcriber(str(embedded_whisper_model()), device="cpu", vocabulary=terms[:20])
     assert "vocabulary" not in caplog.text
+
+
+def _whisper_segment(words: list[tuple[float, float, str]]) -> SimpleNamespace:
+    """A faster-whisper segment as it comes, with word timings (seconds)."""
+    return SimpleNamespace(words=[SimpleNamespace(start=a, end=b, word=w) for a, b, w in words],
+                           start=words[0][0], end=words[-1][1], text="".join(w for _, _, w in words),
+                           avg_logprob=-0.3, no_speech_prob=0.1, compression_ratio=1.3)
+
+
+SPOKEN = [(0.0, 0.4, " Hello,"), (0.4, 0.8, " Mr."), (0.8, 1.2, " Dawson."), (1.3, 1.6, " How"),
+          (1.6, 1.8, " can"), (1.8, 2.0, " I"), (2.0, 2.3, " help?"), (2.5, 2.9, " I've"), (2.9, 3.3, " moved.")]
+
+
+def test_a_mono_channel_is_cut_at_sentence_ends_and_a_speakers_channel_at_pauses_only() -> None:
+    mono = ChannelAudio("unknown", -1, np.zeros(16, dtype=np.float32))
+    agent = ChannelAudio("agent", 0, np.zeros(16, dtype=np.float32))
+    assert [(s.start, s.end, s.text) for s in split_at_pauses(_whisper_segment(SPOKEN), mono)] == [
+        (0.0, 1.2, "Hello, Mr. Dawson."), (1.3, 2.3, "How can I help?"), (2.5, 3.3, "I've moved.")]
+    assert [s.text for s in split_at_pauses(_whisper_segment(SPOKEN), agent)] == [
+        "Hello, Mr. Dawson. How can I help? I've moved."]
+    assert ends_sentence(" done.\u201d") and ends_sentence("\u308f\u304b\u308a\u307e\u3057\u305f\u3002")
+    assert not ends_sentence(" Dr.") and not ends_sentence(" well,")
