@@ -121,7 +121,33 @@ CZECH = NumberWords(
     decimal_comma=True,
 )
 
-TABLES: dict[str, NumberWords] = {"en": ENGLISH, "ru": RUSSIAN, "cs": CZECH}
+# German joins units and tens in one word ("einundzwanzig"): only digits and teens are read as
+# words; Whisper writes most German numbers in digits, which every table reads.
+GERMAN = NumberWords(
+    letters="a-zäöüß",
+    digits={"null": "0", "eins": "1", "ein": "1", "eine": "1", "zwei": "2", "zwo": "2", "drei": "3", "vier": "4",
+            "fünf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9"},
+    teens={"zehn": "10", "elf": "11", "zwölf": "12", "dreizehn": "13", "vierzehn": "14", "fünfzehn": "15",
+           "sechzehn": "16", "siebzehn": "17", "achtzehn": "18", "neunzehn": "19"},
+    number_cues=frozenset({
+        "kundennummer", "vertragsnummer", "konto", "kontonummer", "iban", "karte", "kartennummer", "rechnungsnummer",
+        "bestellnummer", "auftragsnummer", "zählernummer", "zählerstand", "nummer", "pin", "kennwort", "ausweis",
+        "ausweisnummer", "postleitzahl", "plz", "referenz", "aktenzeichen", "vorgangsnummer",
+    }),
+    phone_cues=frozenset({"telefon", "telefonnummer", "rufnummer", "handy", "handynummer", "mobil", "mobilnummer",
+                          "festnetz", "festnetznummer", "rückruf", "rückrufnummer", "durchwahl", "whatsapp", "fax"}),
+    phone_cue_pairs=frozenset({("meine", "nummer"), ("ihre", "nummer"), ("mich", "unter"), ("erreichen", "unter"),
+                               ("zurückrufen", "unter")}),
+    email_at=("at", "ät"),
+    email_dot=("punkt",),
+    email_cues=frozenset({"email", "e-mail", "mail", "mailadresse", "emailadresse", "e-mail-adresse"}),
+    email_separators=("unterstrich", "bindestrich", "minus"),
+    top_level_domains=("de", "at", "ch", "eu", "com", "net", "org", "info"),
+    money_after=("euro", "eur", "cent", "franken", "chf", "dollar", "prozent"),
+    decimal_comma=True,
+)
+
+TABLES: dict[str, NumberWords] = {"en": ENGLISH, "ru": RUSSIAN, "cs": CZECH, "de": GERMAN}
 
 
 def table_for(language: str | None) -> NumberWords:

@@ -1,4 +1,4 @@
-"""Redaction in Russian and Czech: number words (digits, and the tens, teens and hundreds people
+"""Redaction in Russian, Czech and German: number words (digits, and the tens, teens and hundreds people
 read numbers in), digit groups however the ASR writes them, spoken e-mail addresses, and what
 stays (money, short numbers). The call's language picks the table; English is the default."""
 
@@ -29,6 +29,12 @@ REDACTED = [
     ("cs", "číslo účtu je dvě stě třicet jedna, čtyři sta padesát šest", "číslo účtu je [NUMBER]"),
     ("cs", "můj e-mail je jan tečka novak zavináč seznam tečka cz", "můj e-mail je [EMAIL]"),
     ("cs", "telefon sedm set dvacet, čtyři sta padesát, šest sedm osm", "telefon [PHONE]"),
+    # German: a phone number after its cue was masked as [NUMBER] (no German table)
+    ("de", "Meine Telefonnummer ist 0176 23456789.", "Meine Telefonnummer ist [PHONE]."),
+    ("de", "Sie erreichen mich unter 030 1234567.", "Sie erreichen mich unter [PHONE]."),
+    ("de", "meine Handynummer null eins sieben sechs, zwei drei vier fünf sechs sieben acht", "meine Handynummer [PHONE]"),
+    ("de", "Meine Kundennummer ist 4539 1488.", "Meine Kundennummer ist [NUMBER]."),
+    ("de", "meine E-Mail ist max punkt muster at web punkt de", "meine E-Mail ist [EMAIL]"),
 ]
 UNCHANGED = [
     ("ru", "это стоит пятьсот рублей, а доставка сто двадцать три рубля"),
@@ -38,6 +44,8 @@ UNCHANGED = [
     ("cs", "stojí to dvě stě třicet korun"),
     ("cs", "o tom jsme mluvili, jedna dva tři"),  # "o" is a word in Czech, not a zero
     ("cs", "zaplatíte 1 250 Kč"),
+    ("de", "Das kostet 49,90 Euro im Monat."),
+    ("de", "Ich habe zwei Fragen und rufe in fünf Minuten an."),
 ]
 
 
