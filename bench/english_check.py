@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.fixtures import LABELLED_DIR, ensure_labelled_calls, find_calls  # noqa: E402
 from pipeline.intake.audio import decode_stream  # noqa: E402
 from pipeline.models.choice import embedded_whisper_model  # noqa: E402
-from pipeline.speech.english_check import MIN_MEAN_LOGPROB, MIN_WORDS_PER_SPEECH_SECOND, check_english  # noqa: E402
+from pipeline.speech.english_check import (MAX_MEAN_WINDOW_COMPRESSION, MIN_MEAN_LOGPROB,  # noqa: E402
+                                           MIN_WORDS_PER_SPEECH_SECOND, check_english)
 from pipeline.speech.transcribe import Transcriber  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "calls"
@@ -38,17 +39,17 @@ def main() -> None:
     english = [(p, "en") for p in sorted(SAMPLES.glob("*.mp3"))]
     english += [(c.path, "en") for c in find_calls([LABELLED_DIR], limit=args.calls)]
     transcriber = Transcriber(str(embedded_whisper_model()), device="cpu", cpu_threads=os.cpu_count() or 0)
-    print(f"tiny.en, CPU int8; flagged below {MIN_WORDS_PER_SPEECH_SECOND} words per second of speech or a mean "
-          f"log probability under {MIN_MEAN_LOGPROB}\n")
-    print("| call | spoken | speech s | words/s of speech | mean log prob | flagged |")
-    print("|---|---|---|---|---|---|")
+    print(f"tiny.en, CPU int8; flagged below {MIN_WORDS_PER_SPEECH_SECOND} words per second of speech, a mean "
+          f"log probability under {MIN_MEAN_LOGPROB}, or a mean window compression over {MAX_MEAN_WINDOW_COMPRESSION}\n")
+    print("| call | spoken | speech s | words/s of speech | mean log prob | mean window compression | flagged |")
+    print("|---|---|---|---|---|---|---|")
     flagged = {"en": [0, 0], "other": [0, 0]}
     for path, language in english + made:
         heard = transcriber.transcribe_call(decode_stream(path))
         check = check_english(heard.segments, heard.speech_s)
-        rate, mean = check.words_per_speech_second, check.mean_logprob
-        print(f"| {path.name} | {language} | {check.speech_s:.1f} | {'-' if rate is None else f'{rate:.2f}'} | "
-              f"{'-' if mean is None else f'{mean:.2f}'} | {'yes' if heard.language.suspect else 'no'} |")
+        figures = [check.words_per_speech_second, check.mean_logprob, check.mean_compression]
+        shown = " | ".join("-" if value is None else f"{value:.2f}" for value in figures)
+        print(f"| {path.name} | {language} | {check.speech_s:.1f} | {shown} | {'yes' if heard.language.suspect else 'no'} |")
         tally = flagged["en" if language == "en" else "other"]
         tally[0] += heard.language.suspect
         tally[1] += 1

@@ -24,6 +24,7 @@ from pipeline.speech.segments import Segment
 MIN_WORDS_PER_SPEECH_SECOND = 1.0  # fewer words per second of speech (VAD) than this: not heard
 MIN_MEAN_LOGPROB = -1.0  # kept text less probable than this (seconds-weighted mean): made up
 MIN_SPEECH_S = 3.0  # seconds of speech needed to judge at all
+MAX_MEAN_WINDOW_COMPRESSION = 2.4  # kept text from windows Whisper looped in (seconds-weighted mean)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class EnglishCheck:
     speech_s: float  # seconds of speech Silero VAD found, all channels
     words: int  # words kept in the transcript
     mean_logprob: float | None  # seconds-weighted mean of the kept segments' avg_logprob; None: no text
+    mean_compression: float | None = None  # likewise of their windows' compression_ratio
 
     @property
     def words_per_speech_second(self) -> float | None:
@@ -40,17 +42,23 @@ class EnglishCheck:
 
     @property
     def suspect(self) -> bool:
-        """Probably not English: too few words for the speech heard, or text that is made up."""
+        """Probably not English: too few words for the speech heard, or text that is made up (of
+        low probability, or from windows Whisper looped in)."""
         if self.speech_s < MIN_SPEECH_S:
             return False
         rate = self.words_per_speech_second or 0.0
-        return rate < MIN_WORDS_PER_SPEECH_SECOND or (self.mean_logprob is not None
-                                                      and self.mean_logprob < MIN_MEAN_LOGPROB)
+        return (rate < MIN_WORDS_PER_SPEECH_SECOND
+                or (self.mean_logprob is not None and self.mean_logprob < MIN_MEAN_LOGPROB)
+                or (self.mean_compression is not None and self.mean_compression > MAX_MEAN_WINDOW_COMPRESSION))
 
 
 def check_english(segments: Sequence[Segment], speech_s: float) -> EnglishCheck:
     """The check for a call's kept ``segments`` and its ``speech_s`` seconds of speech."""
     weights = [max(s.end - s.start, 0.0) for s in segments]
     total = sum(weights)
-    mean = sum(s.avg_logprob * w for s, w in zip(segments, weights)) / total if total > 0 else None
-    return EnglishCheck(round(speech_s, 3), sum(len(s.text.split()) for s in segments), mean)
+
+    def mean(values: list[float]) -> float | None:
+        return sum(v * w for v, w in zip(values, weights)) / total if total > 0 else None
+
+    return EnglishCheck(round(speech_s, 3), sum(len(s.text.split()) for s in segments),
+                        mean([s.avg_logprob for s in segments]), mean([s.compression_ratio for s in segments]))

@@ -8,7 +8,7 @@ the ``vocabulary`` setting's names and terms as ``hotwords`` (every 30 s window)
 ``initial_prompt`` (the first window only; fewer other words lost: docs/languages.md),
 int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
 ``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
-dropped (see ``drop_hallucinations``). Repeatable: no temperature fallback (``DECODING_TEMPERATURES``),
+dropped (``pipeline.speech.hallucinations``). Repeatable: no temperature fallback (``DECODING_TEMPERATURES``),
 so the same audio, models and settings give the same transcript every run.
 """
 
@@ -25,16 +25,12 @@ from pipeline.intake.audio import SAMPLE_RATE, AudioChunk, ChannelAudio
 from pipeline.errors import ModelError
 from pipeline.stopping import check_stop
 from pipeline.speech.english_check import check_english
+from pipeline.speech.hallucinations import RepeatGuard, drop_hallucinations, drop_loops
 from pipeline.speech.language import LANGUAGE_WINDOWS, HeardStretch, LanguageDecision, decide_language
 from pipeline.speech.segments import Segment
 
 log = logging.getLogger(__name__)
 
-# Whisper's own thresholds for "this window is silence" and "this text is degenerate".
-NO_SPEECH_PROB = 0.6
-LOW_AVG_LOGPROB = -1.0
-MAX_COMPRESSION_RATIO = 2.4
-MAX_SAME_TEXT_IN_A_ROW = 2  # a third identical segment in a row is a loop
 # VAD stitches speech regions together before decoding, so one Whisper segment can span a long
 # silence (for example two separate answers of the customer). Segments are split where the
 # words are further apart than this.
@@ -47,7 +43,6 @@ CUDA_BATCH_SIZE = 16  # stretches of speech (of up to 30 s) decoded together on 
 # the fallback is worth in word error rate).
 DECODING_TEMPERATURES: tuple[float, ...] = (0.0,)
 DETECTION_WINDOW_S = 30.0  # audio the language detector reads at once, seconds
-_REPEATED_PHRASE = re.compile(r"(\b.{2,40}?\b)(?:[\s,.!?-]+\1\b){3,}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,47 +85,6 @@ def choose_device(requested: Literal["auto", "cpu", "cuda"], *, cuda_devices: in
             log.info("no CUDA device found: transcribing on the CPU with int8")
         return DeviceChoice("cpu", "int8")
     return DeviceChoice("cuda", "float16")
-
-
-def is_hallucination(text: str, avg_logprob: float, no_speech_prob: float, compression_ratio: float) -> bool:
-    """True for text Whisper made up: on silence (likely no speech and low confidence), or a
-    loop (highly compressible text, or one phrase four times over)."""
-    if no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_AVG_LOGPROB:
-        return True
-    if compression_ratio > MAX_COMPRESSION_RATIO:
-        return True
-    return bool(_REPEATED_PHRASE.search(text))
-
-
-class RepeatGuard:
-    """Remembers, per speaker, the last text kept and how many times in a row it came, so that a
-    loop is caught across channels and chunks of one recording. One per recording."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[str, int]] = {}
-
-    def allows(self, segment: Segment) -> bool:
-        """Count ``segment``; False for a third (or later) identical text in a row."""
-        key = segment.text.lower().strip(" .!?,")
-        previous, times = self._last.get(segment.speaker, ("", 0))
-        times = times + 1 if key == previous else 1
-        self._last[segment.speaker] = (key, times)
-        return times <= MAX_SAME_TEXT_IN_A_ROW
-
-
-def drop_hallucinations(segments: Iterable[Segment], *, repeats: RepeatGuard | None = None) -> list[Segment]:
-    """Keep real speech: drop hallucinated segments and runs of one text repeated per speaker.
-    Pass one ``repeats`` to successive calls to count runs across them."""
-    repeats = RepeatGuard() if repeats is None else repeats
-    kept: list[Segment] = []
-    for segment in segments:
-        if not segment.text or is_hallucination(
-            segment.text, segment.avg_logprob, segment.no_speech_prob, segment.compression_ratio
-        ):
-            continue
-        if repeats.allows(segment):
-            kept.append(segment)
-    return kept
 
 
 class Transcriber:
@@ -272,10 +226,12 @@ class Transcriber:
             generator, info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
             generator, info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
-        raw: list[Segment] = []
+        decoded = []
         for segment in generator:  # consumes the generator: decoding happens here
             check_stop()  # a stop asked for ends the transcription at the next segment
-            raw.extend(split_at_pauses(segment, channel, offset_s=offset_s))
+            decoded.append(segment)
+        raw = [piece for segment in drop_loops(decoded)  # loops are judged whole, before the cuts
+               for piece in split_at_pauses(segment, channel, offset_s=offset_s)]
         return drop_hallucinations(raw, repeats=repeats), float(info.duration_after_vad)
 
 

@@ -27,7 +27,8 @@ from pipeline.config import load_settings
 from pipeline.errors import PermanentRecordingError, RecordingError
 from pipeline.models.choice import embedded_whisper_model
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import SPLIT_GAP_S, RepeatGuard, Transcriber, drop_hallucinations
+from pipeline.speech.hallucinations import RepeatGuard, drop_hallucinations
+from pipeline.speech.transcribe import SPLIT_GAP_S, Transcriber
 from samples.synth import AUDIBLE_LEVEL, add_line_noise, speak, write_audio, write_audio_blocks
 from tests.conftest import GOOD_CALL, MONO_CALL, silence, tone
 

@@ -10,8 +10,8 @@ from pipeline.intake.audio import ChannelAudio, decode
 from pipeline.errors import ModelError
 from pipeline.models.choice import embedded_whisper_model
 from pipeline.speech.segments import Segment
-from pipeline.speech.transcribe import (Transcriber, choose_device, drop_hallucinations, ends_sentence, is_hallucination,
-                                        split_at_pauses)
+from pipeline.speech.hallucinations import drop_hallucinations, drop_loops, is_hallucination
+from pipeline.speech.transcribe import Transcriber, choose_device, ends_sentence, split_at_pauses
 from tests.conftest import GOOD_CALL, MONO_CALL
 
 
