@@ -1,7 +1,8 @@
 """Calls in other languages and as recorders really write them, made with espeak-ng: a Russian
 and a Czech call in which the customer reads out a card number in words, and an English call
 written as dual-mono stereo (one voice copied to both channels) and with a silent agent channel;
-and (``write_other_calls``) a billing call in German, French, Spanish and Turkish, stereo and mono.
+and (``write_other_calls``) a billing call in German, French, Spanish and Turkish, stereo and mono;
+and (``write_mixed_call``) a call that goes from English into one of those.
 
 ``python -m samples.languages DIR`` writes them to DIR (the tests write them to a temporary
 folder). Every call's card number is ``CARD_NUMBER`` (a test Visa number: it passes the Luhn
@@ -148,6 +149,18 @@ def write_other_calls(folder: Path) -> list[MadeCall]:
         made += [MadeCall(folder / f"billing-{language}.mp3", language, "stereo"),
                  MadeCall(folder / f"billing-{language}-mono.mp3", language, "mono")]
     return made
+
+
+def write_mixed_call(folder: Path, language: str = "es") -> MadeCall:
+    """Write ``mixed-en-<language>.mp3`` into ``folder``: the English call, then the billing call
+    of ``OTHER_LINES[language]`` (stereo, about 55 s)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    english, _ = lay_out(ENGLISH, RATE)
+    turns = [Turn("agent" if i % 2 == 0 else "customer", line) for i, line in enumerate(OTHER_LINES[language])]
+    other, _ = lay_out(turns, RATE, voices={"agent": (language, 165, 45), "customer": (f"{language}+m3", 165, 60)})
+    path = folder / f"mixed-en-{language}.mp3"
+    write_audio(path, add_line_noise(np.concatenate([english, other], axis=1)), RATE)
+    return MadeCall(path, f"en+{language}", "stereo")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def decide_language(stretches: Sequence[HeardStretch], *, allowed: Sequence[str]
     among the ``allowed`` languages when any are given (``fallback``, or the first allowed, with
     probability 0 when there is no speech to hear)."""
     if allowed:
-        stretches = [HeardStretch(s.seconds, _among(s.probabilities, allowed)) for s in stretches]
+        stretches = [HeardStretch(s.seconds, among_allowed(s.probabilities, allowed)) for s in stretches]
         fallback = allowed[0]
     total = sum(s.seconds for s in stretches)
     if total <= 0:
@@ -79,7 +79,7 @@ def decide_language(stretches: Sequence[HeardStretch], *, allowed: Sequence[str]
                             others=tuple(others))
 
 
-def _among(probabilities: dict[str, float], allowed: Sequence[str]) -> dict[str, float]:
+def among_allowed(probabilities: dict[str, float], allowed: Sequence[str]) -> dict[str, float]:
     """``probabilities`` of the ``allowed`` languages only, renormalised to sum to 1."""
     kept = {code: probabilities.get(code, 0.0) for code in allowed}
     total = sum(kept.values())

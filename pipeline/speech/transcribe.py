@@ -26,6 +26,7 @@ from pipeline.errors import ModelError
 from pipeline.stopping import check_stop
 from pipeline.speech.english_check import check_english
 from pipeline.speech.hallucinations import RepeatGuard, drop_hallucinations, drop_loops
+from pipeline.speech.language_runs import MAX_REGIONS, MIN_REGION_S, HeardRegion, LanguageRun, language_runs, revised
 from pipeline.speech.language import LANGUAGE_WINDOWS, HeardStretch, LanguageDecision, decide_language
 from pipeline.speech.segments import Segment
 
@@ -173,18 +174,29 @@ class Transcriber:
     def transcribe_call(self, chunks: Iterable[AudioChunk], *, language: str | None = None) -> HeardCall:
         """Transcribe a recording chunk by chunk (as ``audio.decode_stream`` yields them) in one
         language: ``language``, else this transcriber's, else the one detected on the first
-        chunk. Segments merged in time order, times in seconds from the start of the recording.
-        Only one chunk is held at a time; a loop of one text is caught across chunks."""
+        chunk; a call detected unsure or mixed, stretch by stretch in each one's language
+        (``pipeline.speech.language_runs``). Segments merged in time order, times in seconds
+        from the start of the recording. Only one chunk is held at a time; a loop of one text is
+        caught across chunks."""
         segments: list[Segment] = []
         repeats = RepeatGuard()
         decision: LanguageDecision | None = None
+        by_stretch = False
         speech_s = 0.0
         for chunk in chunks:
+            plans: dict[int, list[LanguageRun]] = {}
             if decision is None:
                 decision = self.decide_language(chunk, language=language or self.language)
-            for channel in chunk.channels:
-                heard, seconds = self._transcribe_channel(channel, language=decision.language,
-                                                          offset_s=chunk.offset_s, repeats=repeats)
+                by_stretch = self.multilingual and decision.source == "detected" and (
+                    decision.uncertain or decision.mixed)
+                if by_stretch:
+                    plans = self._language_plans(chunk, decision)
+                    decision = revised(decision, [run for runs in plans.values() for run in runs])
+            elif by_stretch:
+                plans = self._language_plans(chunk, decision)
+            for index, channel in enumerate(chunk.channels):
+                heard, seconds = self._transcribe_runs(channel, plans.get(index), language=decision.language,
+                                                       offset_s=chunk.offset_s, repeats=repeats)
                 segments.extend(heard)
                 speech_s += seconds
             del chunk  # free this chunk's samples before the next one is decoded
@@ -193,6 +205,36 @@ class Transcriber:
         if decision.source == "model" and check_english(segments, speech_s).suspect:
             decision = replace(decision, suspect=True)
         return HeardCall(segments, decision, round(speech_s, 3))
+
+    def _language_plans(self, chunk: AudioChunk, decision: LanguageDecision) -> dict[int, list[LanguageRun]]:
+        """Each channel's (by index) speech as runs of one language, heard region by region."""
+        from faster_whisper.vad import get_speech_timestamps
+
+        plans: dict[int, list[LanguageRun]] = {}
+        for index, channel in enumerate(chunk.channels):
+            regions = []
+            for number, span in enumerate(get_speech_timestamps(channel.samples) if channel.samples.size else []):
+                start, end = span["start"], span["end"]
+                read = number < MAX_REGIONS and (end - start) / SAMPLE_RATE >= MIN_REGION_S
+                regions.append(HeardRegion(start, end, self._hear(channel.samples[start:end]).probabilities
+                                           if read else None))
+            plans[index] = language_runs(regions, fallback=decision.language, allowed=self.languages)
+        return plans
+
+    def _transcribe_runs(self, channel: ChannelAudio, runs: list[LanguageRun] | None, *, language: str,
+                         offset_s: float, repeats: RepeatGuard) -> tuple[list[Segment], float]:
+        """The channel transcribed in ``language``, or each of its ``runs`` in the run's own."""
+        if runs is None:
+            return self._transcribe_channel(channel, language=language, offset_s=offset_s, repeats=repeats)
+        segments: list[Segment] = []
+        speech_s = 0.0
+        for run in runs:
+            part = ChannelAudio(channel.speaker, channel.channel, channel.samples[run.start:run.end])
+            heard, seconds = self._transcribe_channel(part, language=run.language,
+                                                      offset_s=offset_s + run.start / SAMPLE_RATE, repeats=repeats)
+            segments.extend(heard)
+            speech_s += seconds
+        return segments, speech_s
 
     def decide_language(self, chunk: AudioChunk, *, language: str | None = None) -> LanguageDecision:
         """The call's language: English for an English-only model (whatever is given, with a log

@@ -143,3 +143,19 @@ def test_a_mono_channel_is_cut_at_sentence_ends_and_a_speakers_channel_at_pauses
         "Hello, Mr. Dawson. How can I help? I've moved."]
     assert ends_sentence(" done.\u201d") and ends_sentence("\u308f\u304b\u308a\u307e\u3057\u305f\u3002")
     assert not ends_sentence(" Dr.") and not ends_sentence(" well,")
+
+
+def _decoded(seek: int, ratio: float, text: str) -> SimpleNamespace:
+    """A faster-whisper segment of the window at ``seek`` whose text compresses by ``ratio``."""
+    return SimpleNamespace(seek=seek, compression_ratio=ratio, avg_logprob=-0.3, text=text)
+
+
+def test_a_window_that_loops_keeps_its_sentences_heard_once() -> None:
+    window = [_decoded(0, 3.3, " Hi, I would like to check the balance on my account please."),
+              _decoded(0, 3.3, " Great, thank you, that is all I needed."),
+              _decoded(0, 3.3, " I am not a god," * 30)]  # a loop of its own: compresses far over 2.4
+    looping = [_decoded(3000, 12.0, " I am not even a fan of the fan"), _decoded(3000, 12.0, " of the fan I am not"),
+               _decoded(3000, 12.0, " I am not even a fan")]  # one loop cut into segments that look fine alone
+    sound = [_decoded(6000, 1.4, " Thank you for calling."), _decoded(6000, 1.4, " Thank you for calling, Sam here.")]
+    assert [s.text for s in drop_loops(window + looping + sound)] == [
+        window[0].text, window[1].text, sound[0].text, sound[1].text]  # a sound window's repeats are speech
