@@ -37,7 +37,7 @@ from flows.runtime import TRANSCRIBE_LOCK, processor_for, score_slots
 from flows.work import Plan, WorkItem, split
 from pipeline.config import load_settings
 from pipeline.errors import RecordingError, as_recording_error
-from pipeline.intake.inbox import discover, read_call_facts
+from pipeline.intake.inbox import discover, identify_unchanged, read_call_facts
 from pipeline.processing.outcome import Outcome, RunSummary, language_hint
 from pipeline.processing.procedure import ScoredCall
 from pipeline.processing.retries import RetryPolicy, is_transient
@@ -49,7 +49,7 @@ from pipeline.store.staging import (
     stage_transcript,
 )
 from pipeline.stopping import check_stop, clear_stop, request_stop
-from pipeline.store.warehouse import Warehouse
+from pipeline.store.warehouse.access import WriteTurns, open_waiting
 
 CACHE_DAYS = 14  # how long a task's cached result can stand in for re-doing it
 RESULTS_FOLDER = ".results"  # task results, inside the staging folder that every worker shares
@@ -132,9 +132,9 @@ def score(item: WorkItem, transcription: Transcription, overrides: dict[str, Any
 @task(name="load", retries=len(RetryPolicy.backoff().delays_s), retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE)
 def load(staging: str, db: str) -> LoadReport:
-    """The one writer: move staged results into the warehouse (one transaction each)."""
-    with Warehouse.open(Path(db)) as warehouse:
-        return load_staged(warehouse, Path(staging))
+    """The one writer: move staged results into the warehouse, one turn and one transaction each
+    (readers get in between)."""
+    return load_staged(WriteTurns(Path(db), wait_s=load_settings({"db": db}).write_wait_s), Path(staging))
 
 
 # -- the shard flow: runs wherever a worker picks it up -------------------------------------------
@@ -229,19 +229,21 @@ def plan(inbox: str, db: str, staging: str, overrides: dict[str, Any], since: da
     processor = processor_for(overrides)
     items: dict[str, WorkItem] = {}
     outcome = Plan(items=[], seen=0)
-    with Warehouse.open(Path(db)) as warehouse:
-        for path in discover([Path(inbox)]):
-            try:
-                if since or until:
-                    day = read_call_facts(path).started_at.astimezone().date()
-                    if (since and day < since) or (until and day >= until):
-                        continue
-                outcome.seen += 1
-                planned = processor.plan(path, warehouse)
-            except RecordingError as exc:  # kept as data: a traceback would keep the warehouse alive
-                outcome.failures.append(failure_from(exc, run_id="", path=path, recording_id=None,
-                                                     worker=processor.worker))
-                continue
+    identified = []  # every file is read and hashed before the warehouse is taken
+    for path in discover([Path(inbox)]):
+        try:
+            if since or until:
+                day = read_call_facts(path).started_at.astimezone().date()
+                if (since and day < since) or (until and day >= until):
+                    continue
+            outcome.seen += 1
+            identified.append((path, identify_unchanged(path)))
+        except RecordingError as exc:  # kept as data: a traceback would keep the warehouse alive
+            outcome.failures.append(failure_from(exc, run_id="", path=path, recording_id=None,
+                                                 worker=processor.worker))
+    with open_waiting(Path(db), read_only=False, wait_s=processor.settings.write_wait_s) as warehouse:
+        for path, identity in identified:
+            planned = processor.plan(path, warehouse, identity)
             key = planned.key
             if planned.done:
                 outcome.done.append(Outcome(path, "skipped", key.recording_id, planned.stored_duration_s))
@@ -322,7 +324,7 @@ def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, st
                failures: list[StagedFailure]) -> None:
     """Open the run in `runs` (closing any earlier flow run that was killed) and record the
     recordings that could not even be read."""
-    with Warehouse.open(db) as warehouse:
+    with open_waiting(db, read_only=False, wait_s=load_settings({"db": db}).write_wait_s) as warehouse:
         # nightly runs do not overlap (concurrency limit 1)
         stale = warehouse.begin_run(run_id=run_id, source="flow", started_at=started_at, models=models)
         if stale:
@@ -336,8 +338,10 @@ def _finish_run(db: Path, summary: RunSummary, report_path: Path | None,
                 audio: AudioLinks | None = None) -> list[dict[str, Any]]:
     """Close the run in `runs`, write the report (its call pages linking the recordings as
     ``audio`` says), and return the run's pass rate per criterion."""
-    with Warehouse.open(db) as warehouse:
+    settings = load_settings({"db": db})
+    with open_waiting(db, read_only=False, wait_s=settings.write_wait_s) as warehouse:
         warehouse.finish_run(summary.run_id, status="completed", **summary.ledger_figures())
+    with open_waiting(db, read_only=True, wait_s=settings.write_wait_s) as warehouse:  # a reader from here
         if report_path is not None:
             write_report(warehouse, report_path, audio=audio)
         return warehouse.criteria_pass_rates(summary.run_id)

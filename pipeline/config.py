@@ -117,6 +117,14 @@ class Settings(BaseModel):
     audio_root: Path | None = Field(
         None, description="The folder audio_base_url serves; a recording outside it goes by its file name alone.",
     )
+    lock_wait_s: float = Field(
+        30.0, ge=0, le=86_400, description="Seconds a command that reads the warehouse (sql, show, report, export,"
+        " eval) waits while a scoring run writes it; then it gives up with exit 2.",
+    )
+    write_wait_s: float = Field(
+        3600.0, ge=0, le=86_400, description="Seconds a scoring run waits to store a call while another process"
+        " reads the warehouse (a long export); then the run stops with exit 2, what was stored kept.",
+    )
     redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(
         ("card", "email", "phone", "number"),
         description="Kinds of personal data masked before transcripts are stored or sent to the LLM;"

@@ -2,8 +2,8 @@
 logging through the stderr console, and opening the warehouse to read.
 
 Exit codes: 0 every recording succeeded (or was already done); 1 some recordings failed (they
-are listed, and recorded in ``failures``); 2 bad command line or setup, or the warehouse is in use
-by another run (nothing was done); 3 the warehouse could not be written mid-run (disk full:
+are listed, and recorded in ``failures``); 2 bad command line or setup, or the warehouse stayed in
+use by another process past the wait (``lock_wait_s`` for readers, ``write_wait_s`` for runs); 3 the warehouse could not be written mid-run (disk full:
 recordings stored before are kept); 130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, NoReturn
 
 import click
-from pipeline.cli.output import ConsoleHandler, plain, stderr
+from pipeline.cli.output import ConsoleHandler, message, plain, stderr
 from pipeline.errors import CallscoreError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -70,13 +70,20 @@ def main() -> None:
 
 
 
+def say_waiting(text: str) -> None:
+    """A wait for the warehouse, said on stderr."""
+    message(f"callscore: {text}")
+
+
 def read_warehouse(db: Path | None) -> Any:
-    """The warehouse (from --db, CALLSCORE_DB, callscore.toml or the default) opened read-only;
-    a setup problem ends the command with its one-line error."""
+    """The warehouse (from --db, CALLSCORE_DB, callscore.toml or the default) opened read-only,
+    waiting up to ``lock_wait_s`` while a scoring run stores a call; a setup problem ends the
+    command with its one-line error."""
     from pipeline.config import load_settings
-    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.access import open_waiting
 
     try:
-        return Warehouse.open(load_settings({"db": db}).db, read_only=True)
+        settings = load_settings({"db": db})
+        return open_waiting(settings.db, read_only=True, wait_s=settings.lock_wait_s, note=say_waiting)
     except CallscoreError as exc:
         fail(str(exc))

@@ -37,8 +37,9 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
     Exit codes:
       0  every recording was scored, or was already done
       1  some recordings failed (listed above the summary)
-      2  bad command line or setup (missing model, bad scorecard, unusable --db), or the
-         warehouse is in use by another callscore run: nothing done
+      2  bad command line or setup (missing model, bad scorecard, unusable --db): nothing
+         done; or another process kept the warehouse past write_wait_s (an hour): calls
+         stored before are kept
       3  the warehouse could not be written mid-run (e.g. disk full); recordings stored
          before are kept, run again once fixed
     """
@@ -48,7 +49,7 @@ def score(paths: tuple[Path, ...], as_json: bool, verbose: bool, **flags: Any) -
     settings, processor, warehouse = _prepare_run(flags)
 
     _run_and_report(
-        lambda **hooks: run_batch(paths, processor, warehouse, **hooks), warehouse, settings.db, as_json=as_json,
+        lambda **hooks: run_batch(paths, processor, warehouse, **hooks), settings.db, as_json=as_json,
         roots=paths, whisper_model=processor.models.whisper_name,
     )
 
@@ -71,26 +72,31 @@ def rescore(as_json: bool, verbose: bool, **flags: Any) -> None:
     from pipeline.processing.batch import run_rescore
 
     settings, processor, warehouse = _prepare_run(flags)
-    _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), warehouse, settings.db,
+    _run_and_report(lambda **hooks: run_rescore(processor, warehouse, **hooks), settings.db,
                     as_json=as_json, roots=())
 
 
 def _prepare_run(flags: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """(settings, processor, open warehouse) for a scoring run; a setup problem ends the command
-    with its one-line error before any work."""
+    """(settings, processor, the warehouse's write turns) for a scoring run: the warehouse is
+    opened once (created, its schema brought up to date) and let go; the run takes it again for a
+    moment per call. A setup problem ends the command with its one-line error before any work."""
     from pipeline.processing.procedure import CallProcessor
     from pipeline.config import load_settings
-    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.access import WriteTurns
 
     try:
         settings = load_settings(flags)
-        return settings, CallProcessor(settings), Warehouse.open(settings.db)
+        processor = CallProcessor(settings)
+        turns = WriteTurns(settings.db, wait_s=settings.write_wait_s)
+        with turns.turn():  # created and migrated now: a bad --db fails before any work
+            pass
+        return settings, processor, turns
     except CallscoreError as exc:
         fail(str(exc))
         raise  # unreachable: _fail exits
 
 
-def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...],
+def _run_and_report(run: Any, db: Path, *, as_json: bool, roots: tuple[Path, ...],
                     whisper_model: str | None = None) -> None:
     """Run a batch with a progress bar on a terminal, then print its summary (or JSON) and exit
     with the documented code. ``whisper_model``: the model that transcribed (named in the hint
@@ -115,7 +121,7 @@ def _run_and_report(run: Any, warehouse: Any, db: Path, *, as_json: bool, roots:
                          highlight=False, soft_wrap=True)
 
     try:
-        with progress, warehouse:
+        with progress:
             try:
                 summary = run(
                     on_start=lambda total: progress.update(task, total=total),

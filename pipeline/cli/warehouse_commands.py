@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pipeline.cli.app import fail, main, one_line_errors, read_warehouse
+from pipeline.cli.app import fail, main, one_line_errors, read_warehouse, say_waiting
 from pipeline.cli.options import db_option, json_option, scorecard_option, setting_option
 from pipeline.cli.output import message, print_agreement, print_table
 from pipeline.errors import CallscoreError
@@ -87,13 +87,14 @@ def upgrade(db: Path | None) -> None:
     change the file and ask for this instead.
     """
     from pipeline.config import load_settings
-    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.access import open_waiting
 
     try:
-        path = load_settings({"db": db}).db
+        settings = load_settings({"db": db})
+        path = settings.db
         if not path.is_file():
             fail(f"no warehouse at {path}: run `callscore score` first")
-        with Warehouse.open(path) as warehouse:
+        with open_waiting(path, read_only=False, wait_s=settings.write_wait_s, note=say_waiting) as warehouse:
             version = max(warehouse.applied_migrations())
     except CallscoreError as exc:
         fail(str(exc))
@@ -158,8 +159,10 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
     from pipeline.store.export import export_warehouse
 
     with one_line_errors(folder):
-        path = load_settings({"db": db}).db
-        written = export_warehouse(path, folder, fmt=fmt)  # type: ignore[arg-type]
+        settings = load_settings({"db": db})
+        path = settings.db
+        written = export_warehouse(path, folder, fmt=fmt, warehouse_wait_s=settings.lock_wait_s,  # type: ignore[arg-type]
+                                   note=say_waiting)
     if as_json:
         click.echo(json.dumps([{"table": t.name, "file": str(folder / t.file), "rows": t.rows} for t in written], indent=2))
         return
@@ -230,14 +233,15 @@ def _store_agreement(report: Any, card: Any, labels: Path, db: Path | None) -> N
     """Keep the per-criterion figures; a warehouse busy with a run leaves them unstored, said so."""
     from pipeline.config import load_settings
     from pipeline.errors import WarehouseBusyError
-    from pipeline.store.warehouse import Warehouse
+    from pipeline.store.warehouse.access import open_waiting
     from pipeline.store.warehouse.agreement_ledger import CriterionAgreement
 
     rows = [CriterionAgreement(c.criterion_id, c.answers, c.agreement, c.kappa, c.majority_baseline)
             for c in report.criteria]
     rows += [CriterionAgreement(f.field_id, f.answers, f.agreement, f.kappa, f.majority_baseline) for f in report.fields]
     try:
-        with Warehouse.open(load_settings({"db": db}).db) as warehouse:
+        settings = load_settings({"db": db})
+        with open_waiting(settings.db, read_only=False, wait_s=settings.lock_wait_s, note=say_waiting) as warehouse:
             warehouse.save_agreement(rows, scorecard_name=card.name, scorecard_version=card.version,
                                      prompt_versions=report.prompt_versions, llm_models=report.llm_models,
                                      labels_file=str(labels))

@@ -3,6 +3,10 @@ recordings in this process, each stored as soon as it is done, inside one run re
 ``runs``: one at a time, or ``llm_concurrency`` at once against an LLM server
 (``pipeline.processing.concurrency``). A recording that fails is recorded in ``failures`` and
 the batch goes on; only a setup problem (or a full disk) stops it.
+
+The warehouse is taken in turns (``pipeline.store.warehouse.access``): one to plan a recording,
+one to store it, none while it is transcribed and scored, so other processes read it between.
+A recording another run stored in the meantime is not stored twice (outcome ``skipped``).
 """
 
 from __future__ import annotations
@@ -15,17 +19,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from pipeline.errors import DiskFullError, SetupError, WarehouseError, as_recording_error, is_disk_full
-from pipeline.intake.inbox import discover
-from pipeline.processing.concurrency import SerialAccess, map_concurrently
+from pipeline.errors import (DiskFullError, SetupError, WarehouseBusyError, WarehouseError, as_recording_error,
+                             is_disk_full)
+from pipeline.intake.inbox import discover, identify_unchanged
+from pipeline.processing.concurrency import map_concurrently
 from pipeline.processing.outcome import Outcome, RunSummary
 from pipeline.processing.procedure import CallProcessor, PlannedRecording
 from pipeline.processing.retries import RetryPolicy
 from pipeline.store.warehouse import Warehouse
+from pipeline.store.warehouse.access import Turns, write_turns
 
 log = logging.getLogger(__name__)
 
-Plan = Callable[[Warehouse], PlannedRecording]  # step 1 of the procedure for one recording
+Lookup = Callable[[Warehouse], PlannedRecording]  # step 1 of the procedure for one recording, in the warehouse
+Plan = Callable[[], Lookup]  # what step 1 does before the warehouse is taken (hash the file), then the look-up
 
 
 @dataclass
@@ -36,23 +43,29 @@ class AttemptProgress:
     recording_id: str | None = None
 
 
-def process_recording(processor: CallProcessor, path: Path, warehouse: Warehouse, *, run_id: str,
+def process_recording(processor: CallProcessor, path: Path, warehouse: Warehouse | Turns, *, run_id: str,
                       retry: RetryPolicy | None = None) -> Outcome:
     """Process one file; failures are recorded and returned, never raised (except setup
     problems, which stop the run). A transient failure is tried again after the policy's delays."""
-    return _with_retries(processor, path, warehouse, lambda w: processor.plan(path, w), run_id=run_id, retry=retry)
+    def plan() -> Lookup:  # the file is hashed before the warehouse is taken
+        identity = identify_unchanged(path)
+        return lambda w: processor.plan(path, w, identity)
+
+    return _with_retries(processor, path, write_turns(warehouse), plan, run_id=run_id, retry=retry)
 
 
-def rescore_recording(processor: CallProcessor, recording_id: str, warehouse: Warehouse, *, run_id: str,
+def rescore_recording(processor: CallProcessor, recording_id: str, warehouse: Warehouse | Turns, *, run_id: str,
                       retry: RetryPolicy | None = None) -> Outcome:
     """Score a stored transcript with the processor's scorecard, prompt and LLM, reading no audio:
     for a new scorecard version or model. Earlier evaluations stay as they are."""
-    stored = warehouse.stored_recording(recording_id)
-    return _with_retries(processor, stored.path, warehouse, lambda w: processor.plan_stored(stored, w),
+    turns = write_turns(warehouse)
+    with turns.turn() as held:
+        stored = held.stored_recording(recording_id)
+    return _with_retries(processor, stored.path, turns, lambda: lambda w: processor.plan_stored(stored, w),
                          run_id=run_id, retry=retry)
 
 
-def _with_retries(processor: CallProcessor, path: Path, warehouse: Warehouse, plan: Plan, *, run_id: str,
+def _with_retries(processor: CallProcessor, path: Path, turns: Turns, plan: Plan, *, run_id: str,
                   retry: RetryPolicy | None) -> Outcome:
     retry = retry or RetryPolicy.backoff()
     started = time.perf_counter()
@@ -60,7 +73,7 @@ def _with_retries(processor: CallProcessor, path: Path, warehouse: Warehouse, pl
     while True:
         progress = AttemptProgress()
         try:
-            return _attempt(processor, warehouse, plan, run_id=run_id, started=started, progress=progress)
+            return _attempt(processor, turns, plan, run_id=run_id, started=started, progress=progress)
         except SetupError:
             raise
         except Exception as exc:  # one bad recording must not stop the batch
@@ -75,32 +88,39 @@ def _with_retries(processor: CallProcessor, path: Path, warehouse: Warehouse, pl
                 time.sleep(delay)
                 tried += 1
                 continue
-            warehouse.record_failure(run_id=run_id, path=path, recording_id=progress.recording_id, error=error)
+            with turns.turn() as warehouse:
+                warehouse.record_failure(run_id=run_id, path=path, recording_id=progress.recording_id, error=error)
             return Outcome(path, "failed", progress.recording_id, stage=error.stage, error=str(error),
                            seconds=time.perf_counter() - started)
 
 
-def _attempt(processor: CallProcessor, warehouse: Warehouse, plan: Plan, *, run_id: str, started: float,
+def _attempt(processor: CallProcessor, turns: Turns, plan: Plan, *, run_id: str, started: float,
              progress: AttemptProgress) -> Outcome:
-    """The procedure's steps for one recording, stored at once in this process."""
-    planned = plan(warehouse)
-    progress.recording_id = planned.key.recording_id
-    if planned.done:
-        return _outcome(planned, warehouse, "skipped", started, duration_s=planned.stored_duration_s)
+    """The procedure's steps for one recording, stored at once in this process: the warehouse is
+    held to plan it and to store it, not while it is transcribed and scored."""
+    lookup = plan()
+    with turns.turn() as warehouse:
+        planned = lookup(warehouse)
+        progress.recording_id = planned.key.recording_id
+        if planned.done:
+            return _outcome(planned, warehouse, "skipped", started, duration_s=planned.stored_duration_s)
+        stored = warehouse.stored_transcript(planned.key.recording_id, planned.key.whisper_model) \
+            if planned.has_transcript else None
     progress.stage = "sidecar"
     facts = processor.read_facts(planned)
-    stored = warehouse.stored_transcript(planned.key.recording_id, planned.key.whisper_model) \
-        if planned.has_transcript else None
     transcription = processor.transcribe_or_reuse(planned, stored, facts)
     progress.stage = "score"
     record = processor.assemble(planned, facts, transcription, processor.measure_and_score(transcription),
                                 run_id=run_id)
     progress.stage = "store"
     processor.check_unchanged(planned)
-    warehouse.save_call(record)
-    log.debug("stored %s: %s in %.1f s", planned.path.name, record.status, time.perf_counter() - started)
-    return _outcome(planned, warehouse, record.status, started, duration_s=record.duration_s,
-                    flags=transcription.flags)
+    with turns.turn() as warehouse:
+        if warehouse.is_done(planned.key):  # another run stored it meanwhile: not twice
+            return _outcome(planned, warehouse, "skipped", started, duration_s=record.duration_s)
+        warehouse.save_call(record)
+        log.debug("stored %s: %s in %.1f s", planned.path.name, record.status, time.perf_counter() - started)
+        return _outcome(planned, warehouse, record.status, started, duration_s=record.duration_s,
+                        flags=transcription.flags)
 
 
 def _outcome(planned: PlannedRecording, warehouse: Warehouse, status: Any, started: float, *,
@@ -111,55 +131,52 @@ def _outcome(planned: PlannedRecording, warehouse: Warehouse, status: Any, start
                    seconds=time.perf_counter() - started, flags=flags)
 
 
-def shared_warehouse(warehouse: Warehouse, processor: CallProcessor) -> Warehouse:
-    """The warehouse as the run's threads use it: one thread at a time when calls are scored
-    concurrently (``llm_concurrency``), else as it is."""
-    return SerialAccess(warehouse) if processor.llm_concurrency > 1 else warehouse  # type: ignore[return-value]
-
-
 OnStart = Callable[[int], None]  # the number of items, once
 OnFile = Callable[[Path], None]  # each item's path, as it starts
 OnOutcome = Callable[[Outcome], None]  # each item's outcome
 
 
-def run_batch(paths: Iterable[Path], processor: CallProcessor, warehouse: Warehouse, *, source: str = "cli",
+def run_batch(paths: Iterable[Path], processor: CallProcessor, warehouse: Warehouse | Turns, *, source: str = "cli",
               on_start: OnStart | None = None, on_file: OnFile | None = None, on_outcome: OnOutcome | None = None,
               retry: RetryPolicy | None = None) -> RunSummary:
-    """Process every recording under ``paths``; the run is recorded in ``runs``."""
+    """Process every recording under ``paths``; the run is recorded in ``runs``. ``warehouse``:
+    one held open, or turns (``access.WriteTurns``: open only while a call is planned or stored)."""
     files = discover(paths)
-    warehouse = shared_warehouse(warehouse, processor)
-    return _run(files, lambda path, run_id: process_recording(processor, path, warehouse, run_id=run_id, retry=retry),
-                processor, warehouse, source=source, path_of=lambda path: path, hooks=(on_start, on_file, on_outcome))
+    turns = write_turns(warehouse)
+    return _run(files, lambda path, run_id: process_recording(processor, path, turns, run_id=run_id, retry=retry),
+                processor, turns, source=source, path_of=lambda path: path, hooks=(on_start, on_file, on_outcome))
 
 
-def run_rescore(processor: CallProcessor, warehouse: Warehouse, *, on_start: OnStart | None = None,
+def run_rescore(processor: CallProcessor, warehouse: Warehouse | Turns, *, on_start: OnStart | None = None,
                 on_file: OnFile | None = None, on_outcome: OnOutcome | None = None,
                 retry: RetryPolicy | None = None) -> RunSummary:
     """Score every stored transcript (by the processor's Whisper model) that the processor's
     scorecard version, prompt and LLM have not scored yet; no audio is read. Recorded in ``runs``
     with source 'rescore'. None stored by that model (but by others) is a ``SetupError`` naming
     the models whose transcripts are stored."""
-    transcribed = warehouse.transcribed_recordings(processor.models.whisper_name)  # (recording id, path)
-    stored = warehouse.transcript_models()
+    turns = write_turns(warehouse)
+    with turns.turn() as held:
+        transcribed = held.transcribed_recordings(processor.models.whisper_name)  # (recording id, path)
+        stored = held.transcript_models()
     if not transcribed and stored:
         models = ", ".join(f"{model} ({count} call{'s' if count != 1 else ''})" for model, count in stored.items())
-        raise SetupError(f"no transcript by {processor.models.whisper_name} is stored in {warehouse.path}; stored "
+        raise SetupError(f"no transcript by {processor.models.whisper_name} is stored in {turns.path}; stored "
                          f"transcripts are by {models}: give rescore --whisper-model {next(iter(stored))}")
-    warehouse = shared_warehouse(warehouse, processor)
-    return _run(transcribed, lambda item, run_id: rescore_recording(processor, item[0], warehouse, run_id=run_id,
+    return _run(transcribed, lambda item, run_id: rescore_recording(processor, item[0], turns, run_id=run_id,
                                                                     retry=retry),
-                processor, warehouse, source="rescore", path_of=lambda item: item[1],
+                processor, turns, source="rescore", path_of=lambda item: item[1],
                 hooks=(on_start, on_file, on_outcome))
 
 
-def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: CallProcessor, warehouse: Warehouse, *,
+def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: CallProcessor, turns: Turns, *,
          source: str, path_of: Callable[[Any], Path],
          hooks: tuple[OnStart | None, OnFile | None, OnOutcome | None]) -> RunSummary:
     """Handle each item in turn inside one recorded run (``runs``: counts, audio and wall seconds)."""
     summary = RunSummary(run_id=uuid.uuid4().hex)
     started = time.perf_counter()
-    stale = warehouse.begin_run(run_id=summary.run_id, source=source, started_at=datetime.now(timezone.utc),
-                                models=processor.run_identity())
+    with turns.turn() as warehouse:
+        stale = warehouse.begin_run(run_id=summary.run_id, source=source, started_at=datetime.now(timezone.utc),
+                                    models=processor.run_identity())
     if stale:
         log.warning("%d earlier %s run(s) never finished (killed?): marked aborted in `runs`", stale, source)
     on_start, on_file, on_outcome = hooks
@@ -177,6 +194,7 @@ def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: Cal
             on_outcome(outcome)
 
     status = "aborted"
+    busy = False  # the warehouse stayed taken past the wait: the run's end is recorded only if it is free now
     try:
         if processor.llm_concurrency > 1:
             map_concurrently(items, one, workers=processor.llm_concurrency, on_result=finished)
@@ -184,10 +202,14 @@ def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: Cal
             for item in items:
                 finished(one(item))
         status = "completed"
+    except WarehouseBusyError:
+        busy = True
+        raise
     finally:
         summary.wall_s = time.perf_counter() - started
         try:
-            warehouse.finish_run(summary.run_id, status=status, **summary.ledger_figures())
+            with turns.turn(wait_s=0.0 if busy else None) as warehouse:
+                warehouse.finish_run(summary.run_id, status=status, **summary.ledger_figures())
         except WarehouseError as exc:  # the warehouse broke mid-run; the error that broke it is raised
             log.warning("the run's figures were not recorded in `runs`: %s", exc)
     return summary

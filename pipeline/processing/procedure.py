@@ -193,9 +193,10 @@ class CallProcessor:
 
     # -- the procedure -----------------------------------------------------------------------
 
-    def plan(self, path: Path, warehouse: Warehouse) -> PlannedRecording:
-        """Step 1 for a file (stage ``read``): hash it and look it up in the warehouse."""
-        recording_id, size, state = identify_unchanged(path)
+    def plan(self, path: Path, warehouse: Warehouse, identity: tuple[str, int, FileState] | None = None) -> PlannedRecording:
+        """Step 1 for a file (stage ``read``): hash it (unless its ``identity``, from
+        ``identify_unchanged``, is given) and look it up in the warehouse."""
+        recording_id, size, state = identify_unchanged(path) if identity is None else identity
         return self._planned(path, recording_id, size, warehouse, state=state)
 
     def plan_stored(self, stored: StoredRecording, warehouse: Warehouse) -> PlannedRecording:

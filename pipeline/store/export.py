@@ -21,13 +21,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Iterator, Literal
+from typing import IO, Callable, Iterator, Literal
 
 import duckdb
 
 from pipeline.errors import SetupError, WarehouseError
 from pipeline.files import write_atomically
-from pipeline.store.warehouse.connection import Warehouse
+from pipeline.store.warehouse.access import READ_WAIT_S, open_waiting
 from pipeline.store.warehouse.errors import first_line
 
 Format = Literal["parquet", "csv"]
@@ -58,15 +58,18 @@ class ExportedTable:
     rows: int
 
 
-def export_warehouse(db: Path, out: Path, *, fmt: Format = "parquet",
-                     lock_wait_s: float = LOCK_WAIT_S) -> list[ExportedTable]:
+def export_warehouse(db: Path, out: Path, *, fmt: Format = "parquet", lock_wait_s: float = LOCK_WAIT_S,
+                     warehouse_wait_s: float = READ_WAIT_S,
+                     note: Callable[[str], None] | None = None) -> list[ExportedTable]:
     """Write every table of ``EXPORTED`` from the warehouse at ``db`` into folder ``out``. One
-    export at a time writes into a folder; the next waits up to ``lock_wait_s`` seconds."""
+    export at a time writes into a folder; the next waits up to ``lock_wait_s`` seconds, and
+    then for the warehouse while a run writes it up to ``warehouse_wait_s`` (``access``)."""
     check_export_target(out)
     if not db.is_file():
         raise WarehouseError(f"no warehouse at {db}: run `callscore score` first")
     folder = out.resolve()
-    with Warehouse.open(db, read_only=True, writes_into=folder) as warehouse, _held_folder(out, lock_wait_s):
+    with _held_folder(out, lock_wait_s), open_waiting(db, read_only=True, wait_s=warehouse_wait_s,
+                                                      writes_into=folder, note=note) as warehouse:
         check_export_target(out)  # again: another export may have finished in it while this one waited
         written = [_export(warehouse.connection, name, folder, fmt) for name in EXPORTED]
         manifest = {"written_by": WRITTEN_BY, "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

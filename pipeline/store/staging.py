@@ -32,6 +32,7 @@ from pipeline.files import write_atomically
 from pipeline.intake.file_names import readable
 from pipeline.speech.segments import Segment
 from pipeline.store.warehouse import CallRecord, EvaluationKey, Warehouse
+from pipeline.store.warehouse.access import Turns, write_turns
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,11 @@ def _reject(directory: Path, path: Path, why: str, report: LoadReport) -> None:
     report.rejected.append(path)
 
 
-def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
-    """Move every staged result into ``warehouse``: the only place results are written. One
-    that is damaged or does not fit (``unfit``) is moved to ``rejected/`` and the rest load."""
+def load_staged(warehouse: Warehouse | Turns, directory: Path) -> LoadReport:
+    """Move every staged result into ``warehouse`` (held open, or taken in turns: one per result):
+    the only place results are written. One that is damaged or does not fit (``unfit``) is moved
+    to ``rejected/`` and the rest load."""
+    turns = write_turns(warehouse)
     report = LoadReport()
     started = time.perf_counter()
     for path in staged_files(directory):
@@ -179,25 +182,9 @@ def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
         if why is not None:
             _reject(directory, path, why, report)
             continue
-        if result.record is not None:
-            key = result.record.key
-            if warehouse.is_done(key):
-                report.duplicates.append(result.record)
-            else:
-                try:
-                    warehouse.save_call(result.record)
-                except PermanentRecordingError as exc:  # a row the warehouse refuses: this result's own fault
-                    _reject(directory, path, str(exc), report)
-                    continue
-                report.records.append(result.record)
-            _transcript_file(directory, key.recording_id, key.whisper_model).unlink(missing_ok=True)
-        elif result.failure is not None:
-            failure = result.failure
-            warehouse.record_failure(
-                run_id=failure.run_id, path=failure.path, recording_id=failure.recording_id, error=failure.as_error(),
-                error_type=failure.error_type,
-            )
-            report.failures.append(failure)
+        with turns.turn() as warehouse:  # one turn per result: readers get in between
+            if not _store(warehouse, directory, path, result, report):
+                continue
         for stage_name, seconds in result.stage_seconds.items():
             report.stage_seconds[stage_name] = report.stage_seconds.get(stage_name, 0.0) + seconds
         path.unlink()
@@ -207,3 +194,26 @@ def load_staged(warehouse: Warehouse, directory: Path) -> LoadReport:
 
 def _short_hash(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def _store(warehouse: Warehouse, directory: Path, path: Path, result: StagedResult, report: LoadReport) -> bool:
+    """Store one staged result (a call not stored yet, or a failure); False when the warehouse
+    refused it and it went to ``rejected/``."""
+    if result.record is not None:
+        key = result.record.key
+        if warehouse.is_done(key):
+            report.duplicates.append(result.record)
+        else:
+            try:
+                warehouse.save_call(result.record)
+            except PermanentRecordingError as exc:  # a row the warehouse refuses: this result's own fault
+                _reject(directory, path, str(exc), report)
+                return False
+            report.records.append(result.record)
+        _transcript_file(directory, key.recording_id, key.whisper_model).unlink(missing_ok=True)
+    elif result.failure is not None:
+        failure = result.failure
+        warehouse.record_failure(run_id=failure.run_id, path=failure.path, recording_id=failure.recording_id,
+                                 error=failure.as_error(), error_type=failure.error_type)
+        report.failures.append(failure)
+    return True

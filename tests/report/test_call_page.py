@@ -185,8 +185,8 @@ def test_show_names_what_it_cannot_find(call_warehouse: dict, kpi_warehouse_path
     assert run_cli("show", "ffff00", "--db", str(kpi_warehouse_path)).exit_code == 0
 
 
-def test_export_writes_files_duckdb_reads_back_while_a_run_holds_the_warehouse(call_warehouse: dict,
-                                                                                tmp_path: Path) -> None:
+def test_export_writes_files_duckdb_reads_back_while_a_run_holds_the_warehouse(
+        call_warehouse: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = call_warehouse["db"]
     with Warehouse.open(db) as warehouse:
         for record in RECENT_CALLS:
@@ -204,6 +204,7 @@ def test_export_writes_files_duckdb_reads_back_while_a_run_holds_the_warehouse(c
             assert bi.execute(f"SELECT count(*) FROM '{exports / table}.parquet'").fetchone()[0] == count, table
         rates = bi.execute(f"SELECT trust FROM '{exports}/kpi_criteria.parquet' ORDER BY criterion_id").fetchall()
         assert rates == [("not measured",), ("reliable",), ("not reliable",)]
+        monkeypatch.setenv("CALLSCORE_LOCK_WAIT_S", "1")  # the export waits this long for the run, then gives up
         busy = run_cli("export", str(exports), "--db", str(db))
         assert busy.exit_code == 2 and "in use by another callscore run" in busy.stderr
     manifest = json.loads((exports / "manifest.json").read_text())

@@ -130,14 +130,17 @@ def test_eval_keeps_its_figures_unstored_when_a_run_takes_the_warehouse_first(la
         return real_open(cls, path, read_only=True, **kwargs)
 
     monkeypatch.setattr(Warehouse, "open", classmethod(busy_for_writing))
+    monkeypatch.setenv("CALLSCORE_LOCK_WAIT_S", "1")  # eval waits this long for the run, then gives up
     result = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"])
     assert result.exit_code == 0 and "15 answers: agreement 93%" in result.stdout
     assert "agreement not stored (warehouse" in result.stderr and "run eval again when the run is over" in result.stderr
     monkeypatch.undo()
     assert rows(Path(labelled["db"]), "SELECT count(*) FROM criterion_agreement") == [(0,)]
+    monkeypatch.setenv("CALLSCORE_LOCK_WAIT_S", "1")
     with held_by_another_process(Path(labelled["db"])):  # held all along: eval cannot read either, and says so
         held = run_cli("eval", "--labels", labelled["labels"], "--scorecard", labelled["card"], "--db", labelled["db"])
     assert held.exit_code == 2 and "in use by another callscore run" in held.stderr
+    assert "waited 1 s, setting lock_wait_s" in held.stderr
 
 
 def test_review_needed_counts_the_least_confident_answers_to_hand_over() -> None:

@@ -41,12 +41,16 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, Ag
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, writes_into: Path | None = None) -> "Warehouse":
+    def open(cls, path: Path, *, read_only: bool = False, writes_into: Path | None = None,
+             migrate: bool = True) -> "Warehouse":
         """Open for writing (creating the file and its directory if needed, and bringing the schema
         up to date), or read-only: then nothing is written, not even a migration, and the
         connection can read this warehouse and nothing else (``READ_ONLY_CONFIG``). A DuckDB file
         that is not a callscore warehouse is refused before anything is written to it.
-        ``writes_into``: a folder a read-only connection may write files into (the export's)."""
+        ``writes_into``: a folder a read-only connection may write files into (the export's).
+        ``migrate=False``: a writer that brought the schema up to date on an earlier open skips
+        it (and the views' re-creation). Commands take the warehouse through
+        ``pipeline.store.warehouse.access``, which waits while another process holds it."""
         path = Path(path)
         if read_only and not path.is_file():
             raise WarehouseError(f"no warehouse at {path}: run `callscore score` first")
@@ -64,7 +68,7 @@ class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, Ag
         warehouse = cls(connection, path)
         try:
             warehouse.check_is_callscore()
-            if not read_only:
+            if not read_only and migrate:
                 warehouse.migrate()
             elif warehouse.pending_migrations():
                 raise WarehouseError(
