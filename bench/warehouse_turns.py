@@ -10,7 +10,9 @@ call to its last. Closing after a write checkpoints DuckDB's write-ahead log int
    transaction, close, per call). Printed: milliseconds per call each way, and of a turn's open,
    write and close (the checkpoint).
 2. ``--samples``: the bundled sample calls scored with the real models, the warehouse held for
-   the run against taken in turns, alternating, twice each: wall seconds and their ratio.
+   the run against taken in turns, alternating, twice each: wall seconds and their ratio; then
+   ``callscore score`` on them and two labelled calls while this process reads the warehouse
+   every 50 ms: how many reads, the longest and mean wait to open, whether the count only grew.
 """
 
 from __future__ import annotations
@@ -97,6 +99,35 @@ def time_samples() -> tuple[list[float], list[float]]:
     return held, turns
 
 
+def time_reads_during_a_run() -> str:
+    """A reader polling the warehouse while ``callscore score`` stores calls into it."""
+    import subprocess
+
+    from pipeline.store.warehouse.access import open_waiting
+
+    root = Path(__file__).resolve().parent.parent
+    folder = Path(tempfile.mkdtemp(prefix="callscore-turns-"))
+    db = folder / "w.duckdb"
+    Warehouse.open(db).close()
+    calls = [root / "samples" / "calls", *sorted((root / "samples" / "labelled").glob("lab-0[12]-*.mp3"))]
+    run = subprocess.Popen([str(Path(sys.executable).with_name("callscore")), "score", *map(str, calls), "--db", str(db)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    waits, counts = [], []
+    try:
+        while run.poll() is None:
+            began = time.perf_counter()
+            with open_waiting(db, read_only=True, wait_s=30) as warehouse:
+                waits.append(time.perf_counter() - began)
+                counts.append(warehouse.connection.execute("SELECT count(*) FROM evaluations").fetchone()[0])
+            time.sleep(0.05)
+    finally:
+        run.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+    return (f"reads during `callscore score` (exit {run.returncode}): {len(waits)}, longest wait to open "
+            f"{max(waits):.3f} s, mean {statistics.mean(waits):.3f} s; calls seen {counts[0]} -> {counts[-1]}, "
+            f"only growing: {counts == sorted(counts)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[100_000], help="warehouse sizes, in calls")
@@ -121,6 +152,7 @@ def main() -> None:
         held, turns = time_samples()
         print(f"\nsample calls, wall s: held {held[0]:.1f} / {held[1]:.1f}, in turns {turns[0]:.1f} / {turns[1]:.1f}; "
               f"in turns / held = {sum(turns) / sum(held):.3f}")
+        print(time_reads_during_a_run())
 
 
 if __name__ == "__main__":

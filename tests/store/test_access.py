@@ -119,3 +119,39 @@ def test_a_call_another_run_stored_meanwhile_is_not_stored_twice(write_call, car
     outcome = process_recording(ours, path, WriteTurns(db), run_id="ours")
     assert outcome.status == "skipped"
     assert rows(db, "SELECT count(*) FROM evaluations") == [(1,)]
+
+
+def test_a_lock_that_was_gone_by_the_time_it_was_checked_is_tried_again(db: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injected: DuckDB refuses the file for a lock, and the process that held it let go
+    before the operating system was asked (a reader of a few milliseconds). Seen as a run that
+    ended with exit 2 while a loop of readers polled the warehouse."""
+    import duckdb
+
+    from pipeline.errors import WarehouseError
+
+    real_open = Warehouse.open.__func__
+    refusals = []
+
+    def refused_once(cls, path, **kwargs):
+        if len(refusals) < 2:
+            refusals.append(path)
+            try:
+                raise duckdb.IOException("IO Error: Could not set lock on file: Conflicting lock is held")
+            except duckdb.IOException as exc:
+                raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
+        return real_open(cls, path, **kwargs)
+
+    monkeypatch.setattr(Warehouse, "open", classmethod(refused_once))
+    with WriteTurns(db, wait_s=5).turn() as warehouse:
+        assert warehouse.connection.execute("SELECT count(*) FROM recordings").fetchone() == (1,)
+    assert len(refusals) == 2
+
+    def always_refused(cls, path, **kwargs):
+        refusals.clear()  # refused_once refuses whenever fewer than two refusals are counted
+        return refused_once(cls, path, **kwargs)
+
+    monkeypatch.setattr(Warehouse, "open", classmethod(always_refused))
+    with pytest.raises(WarehouseError, match="Could not set lock"):  # always refused: a real error, said
+        with WriteTurns(db, wait_s=5).turn():
+            pass

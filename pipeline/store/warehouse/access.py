@@ -24,12 +24,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from pipeline.errors import WarehouseBusyError
+import duckdb
+
+from pipeline.errors import WarehouseBusyError, WarehouseError
 from pipeline.store.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # seconds between tries at a file another process holds
+UNEXPLAINED_TRIES = 3  # an I/O refusal no lock explains is tried again this many times
 NOTE_AFTER_S = 1.0  # a wait longer than this is said on stderr, once
 READ_WAIT_S = 30.0  # default bound of a reader's wait, seconds (setting lock_wait_s)
 WRITE_WAIT_S = 3600.0  # default bound of a writer's wait, seconds (setting write_wait_s)
@@ -42,10 +45,12 @@ def open_waiting(path: Path, *, read_only: bool, wait_s: float, writes_into: Pat
     past ``NOTE_AFTER_S`` is said once, through ``note`` (default: a warning in the log)."""
     started = time.monotonic()
     noted = False
+    unexplained = 0
     while True:
         try:
             return Warehouse.open(path, read_only=read_only, writes_into=writes_into, migrate=migrate)
         except WarehouseBusyError as exc:
+            unexplained = 0
             waited = time.monotonic() - started
             if waited + POLL_S > wait_s:
                 if wait_s <= 0:
@@ -56,6 +61,13 @@ def open_waiting(path: Path, *, read_only: bool, wait_s: float, writes_into: Pat
                 (note or log.warning)(f"warehouse {path} is in use by another process: waiting up to {wait_s:g} s"
                                       f" for it to {'finish writing' if read_only else 'let go of it'}")
                 noted = True
+            time.sleep(POLL_S)
+        except WarehouseError as exc:
+            # DuckDB refused the file, and by the time the operating system was asked no process
+            # held it: a reader that came and went within milliseconds. Once more, then it is real.
+            if not isinstance(exc.__cause__, duckdb.IOException) or unexplained >= UNEXPLAINED_TRIES:
+                raise
+            unexplained += 1
             time.sleep(POLL_S)
 
 
