@@ -217,12 +217,14 @@ def browser():
 
 
 @contextlib.contextmanager
-def held_by_another_process(db: Path) -> Iterator[subprocess.Popen]:
-    """The warehouse file opened for writing by another process (as a scoring run holds it)
-    until the block ends."""
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
-                               " print('held', flush=True); time.sleep(60)", str(db)],
-                              stdout=subprocess.PIPE, text=True)
+def held_by_another_process(db: Path, *, seconds: float = 60.0, read_only: bool = False) -> Iterator[subprocess.Popen]:
+    """The warehouse file opened by another process until the block ends (or ``seconds`` pass):
+    for writing, as a scoring run holds it while it stores a call, or ``read_only``, as a long
+    query holds it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[3] == '1');"
+         " print('held', flush=True); time.sleep(float(sys.argv[2]))", str(db), str(seconds), "1" if read_only else "0"],
+        stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         yield holder

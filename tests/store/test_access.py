@@ -4,12 +4,10 @@ and gives up past its bound with one line and exit 2."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -17,24 +15,9 @@ from pipeline.errors import WarehouseBusyError
 from pipeline.store.warehouse import Warehouse
 from pipeline.store.warehouse.access import WriteTurns
 from pipeline.processing.batch import process_recording
-from tests.conftest import rows, run_cli, tone
+from tests.conftest import held_by_another_process, rows, run_cli, tone
 from tests.factories import call_record
 from tests.fakes import FakeTranscriber, fake_processor
-
-
-@contextlib.contextmanager
-def held_for(db: Path, seconds: float, *, read_only: bool) -> Iterator[subprocess.Popen]:
-    """``db`` opened by another process (to write, or to read as a long query does) for ``seconds``."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[3] == '1');"
-         " print('held', flush=True); time.sleep(float(sys.argv[2]))", str(db), str(seconds), "1" if read_only else "0"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 @pytest.fixture
@@ -46,7 +29,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_a_reader_waits_for_a_writer_and_reads_once_it_lets_go(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with held_for(db, 3.0, read_only=False):
+    with held_by_another_process(db, seconds=3.0):
         started = time.monotonic()
         result = run_cli("sql", "--db", str(db), "SELECT count(*) AS calls FROM recordings")
         waited = time.monotonic() - started
@@ -57,7 +40,7 @@ def test_a_reader_waits_for_a_writer_and_reads_once_it_lets_go(db: Path, monkeyp
 
 def test_a_reader_gives_up_past_lock_wait_s_with_one_line(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLSCORE_LOCK_WAIT_S", "1.5")
-    with held_for(db, 30.0, read_only=False) as holder:
+    with held_by_another_process(db, seconds=30.0) as holder:
         result = run_cli("show", "first.mp3", "--db", str(db))
     assert result.exit_code == 2
     assert f"in use by another callscore run (process {holder.pid})" in result.stderr
@@ -66,7 +49,7 @@ def test_a_reader_gives_up_past_lock_wait_s_with_one_line(db: Path, monkeypatch:
 
 def test_a_writer_waits_for_a_long_read_and_then_stores(db: Path) -> None:
     turns = WriteTurns(db, wait_s=60)
-    with held_for(db, 3.0, read_only=True):  # an analyst's long query
+    with held_by_another_process(db, seconds=3.0, read_only=True):  # an analyst's long query
         started = time.monotonic()
         with turns.turn() as warehouse:
             warehouse.save_call(call_record("second", [("greeted", False, 0.8)]))
@@ -91,7 +74,7 @@ def test_between_turns_other_processes_read_the_warehouse(db: Path) -> None:
 
 
 def test_a_writer_past_write_wait_s_gives_up_naming_the_setting(db: Path) -> None:
-    with held_for(db, 30.0, read_only=True):
+    with held_by_another_process(db, seconds=30.0, read_only=True):
         with pytest.raises(WarehouseBusyError, match=r"waited 0.5 s, setting write_wait_s"):
             with WriteTurns(db, wait_s=0.5).turn():
                 pass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, rows
+from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, held_by_another_process, rows
 
 pytestmark = pytest.mark.slow  # every test here runs a real model in a process it starts
 
@@ -147,34 +147,19 @@ def test_queries_and_reports_during_a_run_all_succeed_and_see_the_count_only_gro
     assert rows(db, "SELECT status FROM runs") == [("completed",)]
 
 
-def _long_read(db: Path, seconds: float) -> subprocess.Popen:
-    """An analyst's query that keeps the warehouse open to read for ``seconds``."""
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1],"
-                               " read_only=True); print('held', flush=True); time.sleep(float(sys.argv[2]))",
-                               str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
 def test_a_run_waits_for_a_long_read_and_killed_while_waiting_loses_nothing(job: dict) -> None:
     db = job["db"]
     run = Watched([CALLSCORE, *job["args"]])
     run.wait_for("transcribing on the CPU")
-    reader = _long_read(db, 300)
-    try:
+    with held_by_another_process(db, seconds=300, read_only=True):  # an analyst's long query
         run.wait_for("in use by another process: waiting up to 3600 s")  # its first call is ready to store
         run.kill()  # killed while it waits: the call in hand was never stored, so it is done again
-    finally:
-        reader.kill()
-        reader.wait()
     assert complete_calls(db) == 0
 
     run = Watched([CALLSCORE, *job["args"]])
     run.wait_for("transcribing on the CPU")
-    reader = _long_read(db, 300)
-    run.wait_for("in use by another process: waiting up to 3600 s")
-    reader.kill()  # the read ends: the run goes on and stores
-    reader.wait()
-    assert run.finish() == 0
+    with held_by_another_process(db, seconds=300, read_only=True):
+        run.wait_for("in use by another process: waiting up to 3600 s")
+    assert run.finish() == 0  # the read ended: the run went on and stored
     assert complete_calls(db) == 3
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
