@@ -1,6 +1,7 @@
 """Several recordings in flight at once against a shared LLM server (``llm_concurrency``), so the
 server's continuous batching is used, while this process still transcribes one call at a time
-(Whisper takes every core) and writes the warehouse from one thread at a time.
+(Whisper takes every core) and writes the warehouse from one thread at a time (its turns,
+``pipeline.store.warehouse.access``, let one thread in at once).
 
 Each recording goes through the whole procedure on a worker thread of its own; its outcome and
 any failure stay its own, and outcomes arrive in the order calls finish. With the model in this
@@ -10,7 +11,6 @@ process the concurrency is 1 and none of this is used: llama.cpp evaluates one s
 
 from __future__ import annotations
 
-import functools
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterable, TypeVar
@@ -19,27 +19,6 @@ from pipeline.stopping import clear_stop, request_stop, stop_requested
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-
-
-class SerialAccess:
-    """A proxy that lets one thread at a time into any method of the object it wraps (a DuckDB
-    connection must not be used by two threads at once)."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-
-        @functools.wraps(value)
-        def serialised(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return value(*args, **kwargs)
-
-        return serialised
 
 
 def map_concurrently(items: Iterable[Item], handle: Callable[[Item], Result], *, workers: int,

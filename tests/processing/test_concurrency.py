@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from pipeline.errors import SetupError
-from pipeline.processing.concurrency import SerialAccess, map_concurrently
+from pipeline.processing.concurrency import map_concurrently
 from pipeline.stopping import stop_requested
+from pipeline.store.warehouse.access import WriteTurns
 
 
 def test_every_item_is_handled_once_and_delivered_in_the_callers_thread() -> None:
@@ -54,24 +56,20 @@ def test_an_error_that_stops_the_run_stops_the_items_in_flight_and_is_raised() -
     assert not stop_requested()  # and the next run in this process starts afresh
 
 
-def test_the_serial_proxy_lets_one_thread_in_at_a_time() -> None:
-    class Store:
-        def __init__(self) -> None:
-            self.inside = 0
-            self.most = 0
-            self.name = "store"
+def test_the_runs_threads_take_the_warehouse_one_turn_at_a_time(tmp_path: Path) -> None:
+    turns = WriteTurns(tmp_path / "w.duckdb")
+    inside, most = [0], [0]
 
-        def write(self) -> None:
-            self.inside += 1
-            self.most = max(self.most, self.inside)
+    def store() -> None:
+        with turns.turn():
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
             time.sleep(0.01)
-            self.inside -= 1
+            inside[0] -= 1
 
-    store = Store()
-    shared = SerialAccess(store)
-    threads = [threading.Thread(target=shared.write) for _ in range(8)]
+    threads = [threading.Thread(target=store) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.most == 1 and shared.name == "store"
+    assert most[0] == 1
