@@ -11,7 +11,6 @@ process the concurrency is 1 and none of this is used: llama.cpp evaluates one s
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterable, TypeVar
 
