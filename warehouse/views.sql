@@ -314,3 +314,26 @@ SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
                  / nullif(count(customer_sentiment_change), 0), 3) AS happier_share
 FROM scored_calls
 GROUP BY agent, scorecard_name, scorecard_version;
+
+-- The answer people gave to each reviewed answer of a call (reviews, migration 013): each
+-- reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
+-- and among equals the most recent. overruled: that answer is not the machine's.
+CREATE OR REPLACE VIEW reviewed_answers AS
+WITH latest AS (
+    SELECT * FROM reviews
+    QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id, reviewer
+                               ORDER BY reviewed_at DESC, review_id DESC) = 1
+), tallied AS (
+    SELECT recording_id, scorecard_version, item_kind, item_id, answer,
+           count(*) AS votes, max(reviewed_at) AS last_at, max(review_id) AS last_id,
+           arg_max(reviewer, review_id) AS last_reviewer, arg_max(machine_answer, review_id) AS machine_answer
+    FROM latest
+    GROUP BY ALL
+)
+SELECT recording_id, scorecard_version, item_kind, item_id, answer, machine_answer,
+       answer IS DISTINCT FROM machine_answer AS overruled, last_reviewer AS reviewer,
+       sum(votes) OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id) AS reviewers,
+       last_at AS reviewed_at
+FROM tallied
+QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id
+                           ORDER BY votes DESC, last_at DESC, last_id DESC) = 1;
