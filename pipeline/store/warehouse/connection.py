@@ -1,7 +1,7 @@
 """An open DuckDB warehouse: ``Warehouse.open`` connects (creating the file and migrating it
 when writable; read-only, it reads nothing but the warehouse), and the class gathers the
 warehouse's jobs, each in its own module: schema, writing a call, the KPI tables, reads, the
-agreement and review ledgers, and the run ledger."""
+agreement, review and reviewer ledgers, and the run ledger."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pipeline.store.warehouse.errors import first_line, open_error
 from pipeline.store.warehouse.kpi_tables import KpiTables
 from pipeline.store.warehouse.reads import Reads
 from pipeline.store.warehouse.review_ledger import ReviewLedger
+from pipeline.store.warehouse.reviewer_ledger import ReviewerLedger
 from pipeline.store.warehouse.report_reads import ReportReads
 from pipeline.store.warehouse.run_ledger import RunLedger
 from pipeline.store.warehouse.schema import Schema
@@ -35,7 +36,7 @@ READ_ONLY_CONFIG = {
 
 
 class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, AgreementLedger, ReviewLedger,
-                RunLedger):
+                ReviewerLedger, RunLedger):
     """An open DuckDB warehouse. Use as a context manager."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -10,13 +10,13 @@ from typing import Literal
 
 from pipeline.errors import WarehouseError
 from pipeline.store.warehouse.errors import mapped_writes
+from pipeline.store.warehouse.reviewer_ledger import ReviewerError, checked_name
 
 ItemKind = Literal["criterion", "field"]
 Reason = Literal["wrong_verdict", "wrong_evidence", "missing_evidence"]
 REASONS: tuple[Reason, ...] = ("wrong_verdict", "wrong_evidence", "missing_evidence")
 CRITERION_ANSWERS = ("yes", "no", "n.a.")
 MAX_COMMENT_CHARS = 2000
-MAX_REVIEWER_CHARS = 64
 
 
 class ReviewError(WarehouseError):
@@ -92,9 +92,10 @@ class ReviewLedger:
 
 
 def _check(review: NewReview) -> None:
-    name = review.reviewer.strip()
-    if not name or len(name) > MAX_REVIEWER_CHARS or not name.isprintable():
-        raise ReviewError(f"a reviewer's name is 1 to {MAX_REVIEWER_CHARS} printable characters")
+    try:
+        checked_name(review.reviewer)
+    except ReviewerError as exc:
+        raise ReviewError(str(exc)) from exc
     if review.item_kind == "criterion" and review.answer not in CRITERION_ANSWERS:
         raise ReviewError(f"a criterion's answer is one of {', '.join(CRITERION_ANSWERS)}, not {review.answer!r}")
     if review.reason is not None and review.reason not in REASONS:
