@@ -84,8 +84,9 @@ def _print_call(view: Any, *, transcript: bool) -> None:
     for v in view.verdicts:
         colour = {"yes": "green", "no": "red"}.get(v.answer, "yellow")
         confidence = "–" if v.confidence is None else f"{v.confidence:.2f}"
+        reviewed = f"  [bold]{plain(v.review.summary())}[/]" if v.review else ""
         out.print(f"  [{colour}]{v.answer:>3}[/] {plain(v.criterion_id)}{' (critical)' if v.critical else ''}"
-                  f"  [dim]{v.kind}, confidence {confidence}, {v.trust.summary()}[/]")
+                  f"  [dim]{v.kind}, confidence {confidence}, {v.trust.summary()}[/]{reviewed}")
         if v.evidence:
             where = " ".join(filter(None, [f"L{v.line}" if v.line else "",
                                             f"[{timestamp(v.start_s)}]" if v.start_s is not None else ""]))

@@ -6,7 +6,7 @@ a ``CallView``; its ``to_json`` is what ``show --json`` prints."""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Iterator, Literal, Sequence
 
@@ -70,10 +70,33 @@ class VerdictView:
     line: int | None  # the transcript line (speaker turn, 1 = the first) the evidence is on
     start_s: float | None  # when that line starts, seconds from the start of the recording
     trust: CriterionTrust
+    review: ReviewNote | None = None  # what people answered, when someone reviewed it
 
     @property
     def critical_failure(self) -> bool:
         return self.critical and self.answer == "no"
+
+
+@dataclass(frozen=True)
+class ReviewNote:
+    """The answer people gave to one of the machine's (view ``reviewed_answers``)."""
+
+    answer: str  # yes, no, n.a., or a field's value
+    reviewer: str  # who gave it last
+    reviewers: int  # how many people reviewed it
+    overruled: bool  # their answer is not the machine's
+
+    def summary(self) -> str:
+        """'overruled by ana: yes' or 'confirmed by ana' (and how many more reviewed it)."""
+        others = f" (+{self.reviewers - 1})" if self.reviewers > 1 else ""
+        return (f"overruled by {self.reviewer}{others}: {self.answer}" if self.overruled
+                else f"confirmed by {self.reviewer}{others}")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any] | None) -> "ReviewNote | None":
+        if row is None:
+            return None
+        return cls(row["answer"], row["reviewer"], int(row["reviewers"]), bool(row["overruled"]))
 
 
 @dataclass(frozen=True)
@@ -154,6 +177,7 @@ def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_ver
         evaluations = warehouse.calls_evaluations(ids, prefer_version)
         verdicts = warehouse.evaluations_verdicts([e["evaluation_id"] for e in evaluations.values()])
         extractions = warehouse.evaluations_extractions([e["evaluation_id"] for e in evaluations.values()])
+        reviews = warehouse.calls_reviews(ids)
         transcripts = {rid: (rid, evaluations[rid]["whisper_model"] if rid in evaluations else facts[rid]["transcript_model"])
                        for rid in ids if rid in facts}
         segments = warehouse.transcripts_segments([t for t in transcripts.values() if t[1] is not None])
@@ -164,12 +188,15 @@ def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_ver
             yield _view(facts[recording_id], evaluation, verdicts.get(evaluation["evaluation_id"], []) if evaluation else [],
                         segments.get(transcripts[recording_id], []),
                         trust.get(evaluation["scorecard_version"], {}) if evaluation else {},
-                        extractions.get(evaluation["evaluation_id"], []) if evaluation else [])
+                        extractions.get(evaluation["evaluation_id"], []) if evaluation else [],
+                        {key[2:]: row for key, row in reviews.items()
+                         if evaluation and key[:2] == (recording_id, evaluation["scorecard_version"])})
 
 
 def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: list[dict[str, Any]],
           segments: Sequence[Segment], trust: dict[str, dict[str, Any]],
-          extractions: Sequence[dict[str, Any]] = ()) -> CallView:
+          extractions: Sequence[dict[str, Any]] = (),
+          reviews: dict[tuple[str, str], dict[str, Any]] | None = None) -> CallView:
     turns = tuple(speaker_turns(segments))
     shown = ("agent", "team", "call_id", "started_at", "duration_s", "channel_layout", "language",
              "language_probability", "mixed_language", "language_suspect", "channels", "sample_rate", "codec", "truncated")
@@ -182,7 +209,9 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
         qa_score=None if qa_score is None else round(qa_score, 1),
         critical_failed=bool(evaluation and evaluation["critical_failed"]),
         metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
-        verdicts=tuple(_verdict(row, turns, trust.get(row["criterion_id"])) for row in answers),
+        verdicts=tuple(replace(_verdict(row, turns, trust.get(row["criterion_id"])),
+                               review=ReviewNote.from_row((reviews or {}).get(("criterion", row["criterion_id"]))))
+                       for row in answers),
         turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
         fields=tuple(_field(row, turns) for row in extractions),
     )
