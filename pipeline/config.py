@@ -24,6 +24,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "CALLSCORE_"
+LOCK_WAIT_S = 30.0  # default seconds a reading command waits for the warehouse (setting lock_wait_s)
+WRITE_WAIT_S = 3600.0  # default seconds a run waits to store a call (setting write_wait_s)
 CONFIG_FILE_NAME = "callscore.toml"
 
 
@@ -118,11 +120,11 @@ class Settings(BaseModel):
         None, description="The folder audio_base_url serves; a recording outside it goes by its file name alone.",
     )
     lock_wait_s: float = Field(
-        30.0, ge=0, le=86_400, description="Seconds a command that reads the warehouse (sql, show, report, export,"
+        LOCK_WAIT_S, ge=0, le=86_400, description="Seconds a command that reads the warehouse (sql, show, report, export,"
         " eval) waits while a scoring run writes it; then it gives up with exit 2.",
     )
     write_wait_s: float = Field(
-        3600.0, ge=0, le=86_400, description="Seconds a scoring run waits to store a call while another process"
+        WRITE_WAIT_S, ge=0, le=86_400, description="Seconds a scoring run waits to store a call while another process"
         " reads the warehouse (a long export); then the run stops with exit 2, what was stored kept.",
     )
     redact: tuple[Literal["card", "email", "phone", "number"], ...] = Field(

@@ -27,7 +27,8 @@ import duckdb
 
 from pipeline.errors import SetupError, WarehouseError
 from pipeline.files import write_atomically
-from pipeline.store.warehouse.access import READ_WAIT_S, open_waiting
+from pipeline.config import LOCK_WAIT_S as WAREHOUSE_WAIT_S  # the setting lock_wait_s's default
+from pipeline.store.warehouse.access import open_waiting
 from pipeline.store.warehouse.errors import first_line
 
 Format = Literal["parquet", "csv"]
@@ -59,7 +60,7 @@ class ExportedTable:
 
 
 def export_warehouse(db: Path, out: Path, *, fmt: Format = "parquet", lock_wait_s: float = LOCK_WAIT_S,
-                     warehouse_wait_s: float = READ_WAIT_S,
+                     warehouse_wait_s: float = WAREHOUSE_WAIT_S,
                      note: Callable[[str], None] | None = None) -> list[ExportedTable]:
     """Write every table of ``EXPORTED`` from the warehouse at ``db`` into folder ``out``. One
     export at a time writes into a folder; the next waits up to ``lock_wait_s`` seconds, and

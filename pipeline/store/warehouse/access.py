@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 
 import duckdb
 
+from pipeline.config import WRITE_WAIT_S
 from pipeline.errors import WarehouseBusyError, WarehouseError
 from pipeline.store.warehouse.connection import Warehouse
 
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05  # seconds between tries at a file another process holds
 UNEXPLAINED_TRIES = 3  # an I/O refusal no lock explains is tried again this many times
 NOTE_AFTER_S = 1.0  # a wait longer than this is said on stderr, once
-READ_WAIT_S = 30.0  # default bound of a reader's wait, seconds (setting lock_wait_s)
-WRITE_WAIT_S = 3600.0  # default bound of a writer's wait, seconds (setting write_wait_s)
 
 
 def open_waiting(path: Path, *, read_only: bool, wait_s: float, writes_into: Path | None = None,
