@@ -35,7 +35,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from flows.artifacts import publish
 from flows.runtime import TRANSCRIBE_LOCK, processor_for, score_slots
 from flows.work import Plan, WorkItem, split
-from pipeline.config import load_settings
+from pipeline.config import WRITE_WAIT_S, load_settings
 from pipeline.errors import RecordingError, as_recording_error
 from pipeline.intake.inbox import discover, identify_unchanged, read_call_facts
 from pipeline.processing.outcome import Outcome, RunSummary, language_hint
@@ -293,7 +293,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     if leftovers.records or leftovers.failures:
         logger.info("loaded %d results left by an earlier run", len(leftovers.records) + len(leftovers.failures))
     planned = plan(inbox, str(db_path), str(staging_dir), overrides, since, until)
-    _start_run(db_path, run_id, started_at, processor.run_identity(), planned.failures)
+    _start_run(db_path, run_id, started_at, processor.run_identity(), planned.failures, wait_s=settings.write_wait_s)
     logger.info("%d recordings in the inbox: %d to do, %d already done", planned.seen, len(planned.items),
                 len(planned.done))
 
@@ -309,22 +309,22 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
 
     loaded = load(str(staging_dir), str(db_path))
     summary = _summarise(run_id, planned, loaded, started_wall)
-    suspect = sum(bool(r.transcript and r.transcript.language and r.transcript.language.suspect)
-                  for r in loaded.records)
+    suspect = sum(r.transcript is not None and r.transcript.language_suspect for r in loaded.records)
     if hint := language_hint(suspect, processor.models.whisper_name):
         logger.warning(hint)
     report_path = default_report_path(db_path, started_at.date()) if report else None
-    criteria = _finish_run(db_path, summary, report_path, AudioLinks(settings.audio_base_url, settings.audio_root))
+    criteria = _finish_run(db_path, summary, report_path, AudioLinks(settings.audio_base_url, settings.audio_root),
+                           wait_s=settings.write_wait_s)
     figures = summary.as_dict()
     publish(figures, criteria, report_path)
     return {**figures, "report": str(report_path) if report_path else None}
 
 
 def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, str],
-               failures: list[StagedFailure]) -> None:
+               failures: list[StagedFailure], *, wait_s: float = WRITE_WAIT_S) -> None:
     """Open the run in `runs` (closing any earlier flow run that was killed) and record the
-    recordings that could not even be read."""
-    with open_waiting(db, read_only=False, wait_s=load_settings({"db": db}).write_wait_s) as warehouse:
+    recordings that could not even be read; ``wait_s``: the longest wait for the warehouse."""
+    with open_waiting(db, read_only=False, wait_s=wait_s) as warehouse:
         # nightly runs do not overlap (concurrency limit 1)
         stale = warehouse.begin_run(run_id=run_id, source="flow", started_at=started_at, models=models)
         if stale:
@@ -335,13 +335,13 @@ def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, st
 
 
 def _finish_run(db: Path, summary: RunSummary, report_path: Path | None,
-                audio: AudioLinks | None = None) -> list[dict[str, Any]]:
+                audio: AudioLinks | None = None, *, wait_s: float = WRITE_WAIT_S) -> list[dict[str, Any]]:
     """Close the run in `runs`, write the report (its call pages linking the recordings as
-    ``audio`` says), and return the run's pass rate per criterion."""
-    settings = load_settings({"db": db})
-    with open_waiting(db, read_only=False, wait_s=settings.write_wait_s) as warehouse:
+    ``audio`` says), and return the run's pass rate per criterion; ``wait_s``: the longest wait
+    for the warehouse."""
+    with open_waiting(db, read_only=False, wait_s=wait_s) as warehouse:
         warehouse.finish_run(summary.run_id, status="completed", **summary.ledger_figures())
-    with open_waiting(db, read_only=True, wait_s=settings.write_wait_s) as warehouse:  # a reader from here
+    with open_waiting(db, read_only=True, wait_s=wait_s) as warehouse:  # a reader from here
         if report_path is not None:
             write_report(warehouse, report_path, audio=audio)
         return warehouse.criteria_pass_rates(summary.run_id)

@@ -28,6 +28,11 @@ class NewTranscript:
     redactions: dict[str, int] = field(default_factory=dict)  # kind -> items masked
     language: LanguageDecision | None = None  # the one language the call was transcribed in
 
+    @property
+    def language_suspect(self) -> bool:
+        """An English-only model transcribed it, and it is probably in another language."""
+        return self.language is not None and self.language.suspect
+
 
 @dataclass(frozen=True)
 class Transcription:
@@ -72,7 +77,7 @@ class Transcription:
     @property
     def language_suspect(self) -> bool:
         """An English-only model transcribed it, and it is probably in another language."""
-        return self.transcript is not None and self.transcript.language is not None and self.transcript.language.suspect
+        return self.transcript is not None and self.transcript.language_suspect
 
     @property
     def trusted_language(self) -> str | None:
