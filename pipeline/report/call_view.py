@@ -189,8 +189,7 @@ def load_calls(warehouse: Warehouse, recording_ids: Sequence[str], *, prefer_ver
                         segments.get(transcripts[recording_id], []),
                         trust.get(evaluation["scorecard_version"], {}) if evaluation else {},
                         extractions.get(evaluation["evaluation_id"], []) if evaluation else [],
-                        {key[2:]: row for key, row in reviews.items()
-                         if evaluation and key[:2] == (recording_id, evaluation["scorecard_version"])})
+                        reviews.get((recording_id, evaluation["scorecard_version"]), {}) if evaluation else {})
 
 
 def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: list[dict[str, Any]],

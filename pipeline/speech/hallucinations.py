@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from itertools import groupby
 from typing import Any, Iterable, Sequence
 
 from pipeline.speech.segments import Segment
@@ -87,15 +88,9 @@ def drop_loops(segments: Sequence[Any]) -> list[Any]:
     ``LOOP_NGRAM_WORDS`` words in a row with another segment of that window ("I am not even a fan
     of the fan" five times, as separate segments). The window's other sentences stay. A window is
     the run of segments with one ``seek`` and one set of window figures."""
-    windows: list[list[Any]] = []
-    for segment in segments:
-        key = (segment.seek, segment.compression_ratio, segment.avg_logprob)
-        if windows and (windows[-1][0].seek, windows[-1][0].compression_ratio, windows[-1][0].avg_logprob) == key:
-            windows[-1].append(segment)
-        else:
-            windows.append([segment])
     kept = []
-    for window in windows:
+    for _, grouped in groupby(segments, key=lambda s: (s.seek, s.compression_ratio, s.avg_logprob)):
+        window = list(grouped)
         failed = window[0].compression_ratio > MAX_COMPRESSION_RATIO
         grams = [_word_ngrams(s.text) for s in window]
         for index, segment in enumerate(window):

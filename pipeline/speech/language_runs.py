@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from pipeline.intake.audio import SAMPLE_RATE
 from pipeline.speech.language import MIXED_MIN_SECONDS, LanguageDecision, among_allowed
 
 MIN_REGION_S = 2.0  # shorter regions of speech are not read by the detector: too little to tell
@@ -34,8 +35,6 @@ class HeardRegion:
 
     @property
     def seconds(self) -> float:
-        from pipeline.intake.audio import SAMPLE_RATE
-
         return (self.end - self.start) / SAMPLE_RATE
 
 

@@ -109,9 +109,12 @@ class CallReads:
             found[(recording_id, whisper_model)].append(Segment(*segment))
         return found
 
-    def calls_reviews(self, recording_ids: Sequence[str]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-        """(recording id, scorecard version, item kind, item id) -> its ``reviewed_answers`` row:
-        the answer people gave and who gave it last."""
+    def calls_reviews(self, recording_ids: Sequence[str]) -> dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]]:
+        """(recording id, scorecard version) -> (item kind, item id) -> its ``reviewed_answers``
+        row: the answer people gave and who gave it last."""
         rows = self._dicts("SELECT * FROM reviewed_answers WHERE recording_id IN (SELECT unnest(?))",
                            [list(recording_ids)])
-        return {(r["recording_id"], r["scorecard_version"], r["item_kind"], r["item_id"]): r for r in rows}
+        reviews: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
+        for r in rows:
+            reviews.setdefault((r["recording_id"], r["scorecard_version"]), {})[(r["item_kind"], r["item_id"])] = r
+        return reviews
