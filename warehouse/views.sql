@@ -116,19 +116,119 @@ SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
 FROM scores AS s
 JOIN current_calls AS c USING (evaluation_id);
 
--- The calls the KPI views count: current_calls with at least one answer, figures unrounded.
+-- The answer people gave to each reviewed answer of a call (reviews, migration 013): each
+-- reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
+-- and among equals the most recent. overruled: that answer is not the machine's.
+CREATE OR REPLACE VIEW reviewed_answers AS
+WITH latest AS (
+    SELECT * FROM reviews
+    QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id, reviewer
+                               ORDER BY reviewed_at DESC, review_id DESC) = 1
+), tallied AS (
+    SELECT recording_id, scorecard_version, item_kind, item_id, answer,
+           count(*) AS votes, max(reviewed_at) AS last_at, max(review_id) AS last_id,
+           arg_max(reviewer, review_id) AS last_reviewer, arg_max(machine_answer, review_id) AS machine_answer
+    FROM latest
+    GROUP BY ALL
+)
+SELECT recording_id, scorecard_version, item_kind, item_id, answer, machine_answer,
+       answer IS DISTINCT FROM machine_answer AS overruled, last_reviewer AS reviewer,
+       sum(votes) OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id) AS reviewers,
+       last_at AS reviewed_at
+FROM tallied
+QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id
+                           ORDER BY votes DESC, last_at DESC, last_id DESC) = 1;
+
+-- The verdicts people reviewed, beside the machine's answer in the recording's latest evaluation
+-- of that scorecard version (a few rows: only what was reviewed). passed: the answer that counts
+-- (yes true, no false, n.a. NULL); overruled: it is not the machine's (as stored now, so a call
+-- scored again after its review is compared with its new answer).
+CREATE OR REPLACE VIEW reviewed_verdicts AS
+SELECT s.evaluation_id, s.recording_id, s.scorecard_name, s.scorecard_version, s.criterion_id, c.agent,
+       CAST(c.started_at AS DATE) AS call_date, s.weight, s.critical, s.passed AS machine_passed,
+       CASE r.answer WHEN 'yes' THEN true WHEN 'no' THEN false END AS passed,
+       (CASE r.answer WHEN 'yes' THEN true WHEN 'no' THEN false END) IS DISTINCT FROM s.passed AS overruled,
+       r.reviewer, r.reviewers, r.reviewed_at
+FROM reviewed_answers AS r
+JOIN call_scores AS c ON c.recording_id = r.recording_id AND c.scorecard_version = r.scorecard_version AND c.is_latest
+JOIN scores AS s ON s.evaluation_id = c.evaluation_id AND s.criterion_id = r.item_id
+WHERE r.item_kind = 'criterion';
+
+-- How reviews change the machine's counts, per agent, scorecard version and criterion: the
+-- answers reviewed and overruled, and how many more (or fewer) passed, failed and n.a. answers
+-- count once people's answers replace the machine's.
+CREATE OR REPLACE VIEW reviewed_verdict_counts AS
+SELECT agent, scorecard_name, scorecard_version, criterion_id,
+       count(*) AS reviewed_answers,
+       count(*) FILTER (WHERE overruled) AS overruled_answers,
+       sum(CAST(passed IS TRUE AS BIGINT) - CAST(machine_passed IS TRUE AS BIGINT)) AS passed_change,
+       sum(CAST(passed IS FALSE AS BIGINT) - CAST(machine_passed IS FALSE AS BIGINT)) AS failed_change,
+       sum(CAST(passed IS NULL AS BIGINT) - CAST(machine_passed IS NULL AS BIGINT)) AS na_change
+FROM reviewed_verdicts
+GROUP BY ALL;
+
+-- The answer that counts per call and criterion: a person's (reviewed_answers) over the
+-- machine's. One row per answer of latest_scores; source 'review' or 'machine'.
+CREATE OR REPLACE VIEW verdicts_that_count AS
+SELECT s.evaluation_id, s.recording_id, s.scorecard_name, s.scorecard_version, s.criterion_id, s.weight, s.critical,
+       s.call_date, s.agent, s.confidence, s.passed AS machine_passed,
+       CASE WHEN v.evaluation_id IS NULL THEN s.passed ELSE v.passed END AS passed,
+       CASE WHEN v.evaluation_id IS NULL THEN 'machine' ELSE 'review' END AS source,
+       coalesce(v.overruled, false) AS overruled, v.reviewer
+FROM latest_scores AS s
+LEFT JOIN reviewed_verdicts AS v USING (evaluation_id, criterion_id);
+
+-- The figures of each evaluation with reviewed verdicts, from the answers that count (as
+-- evaluation_figures sums the machine's). includes_manual_edits: a person overruled one.
+CREATE OR REPLACE VIEW reviewed_evaluation_figures AS
+WITH reviewed AS (SELECT DISTINCT evaluation_id FROM reviewed_verdicts),
+answers AS (
+    SELECT s.evaluation_id, s.criterion_id, s.weight, s.critical,
+           CASE WHEN v.evaluation_id IS NULL THEN s.passed ELSE v.passed END AS passed,
+           v.evaluation_id IS NOT NULL AS reviewed, coalesce(v.overruled, false) AS overruled
+    FROM scores AS s SEMI JOIN reviewed USING (evaluation_id)
+    LEFT JOIN reviewed_verdicts AS v USING (evaluation_id, criterion_id)
+)
+SELECT evaluation_id,
+       100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
+           / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0) AS qa_score,
+       coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
+       count(*) FILTER (WHERE passed) AS criteria_passed,
+       count(*) FILTER (WHERE passed = false) AS criteria_failed,
+       count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
+       count(*) FILTER (WHERE reviewed) AS reviewed_answers,
+       bool_or(overruled) AS includes_manual_edits
+FROM answers
+GROUP BY evaluation_id;
+
+-- The calls the KPI views count: current_calls with at least one answer, figures unrounded and
+-- from the answers that count (a reviewed call's QA score is worked out again from them;
+-- machine_qa_score keeps the machine's). reviewed_answers: how many of its verdicts people
+-- reviewed; includes_manual_edits: one of them was overruled.
 CREATE OR REPLACE VIEW scored_calls AS
-SELECT *, CAST(started_at AS DATE) AS call_date
-FROM current_calls
-WHERE answers > 0;
+SELECT c.* REPLACE (
+           CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
+           coalesce(f.critical_failed, c.critical_failed) AS critical_failed,
+           coalesce(f.criteria_passed, c.criteria_passed) AS criteria_passed,
+           coalesce(f.criteria_failed, c.criteria_failed) AS criteria_failed,
+           coalesce(f.criteria_na, c.criteria_na) AS criteria_na),
+       c.qa_score AS machine_qa_score,
+       coalesce(f.reviewed_answers, 0) AS reviewed_answers,
+       coalesce(f.includes_manual_edits, false) AS includes_manual_edits,
+       CAST(c.started_at AS DATE) AS call_date
+FROM current_calls AS c
+LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
+WHERE c.answers > 0;
 
 -- One row per call and scorecard version, with the call's conversation metrics.
--- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see evaluation_figures.
+-- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see
+-- evaluation_figures, from the answers that count (scored_calls); machine_qa_score: the machine's.
 CREATE OR REPLACE VIEW kpi_calls AS
 SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
        duration_s, channel_layout, language, kpi_round(language_probability, 3) AS language_probability,
        mixed_language, language_suspect, scorecard_name, scorecard_version, llm_model, whisper_model,
        kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
+       kpi_round(machine_qa_score, 1) AS machine_qa_score, reviewed_answers, includes_manual_edits,
        kpi_round(mean_confidence, 3) AS mean_confidence,
        low_confidence_answers, evaluated_at,
        speaker_separated, conversation_s, talk_s, non_talk_s, non_talk_ratio, silences,
@@ -152,8 +252,23 @@ SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_vers
 FROM criterion_agreement
 QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1;
 
+-- The counts of criterion_totals for each scorecard's current version, from the answers that
+-- count (the machine's, with reviewed ones replaced: reviewed_verdict_counts).
+CREATE OR REPLACE VIEW counted_totals AS
+SELECT t.* REPLACE (t.passed + coalesce(d.passed_change, 0) AS passed,
+                    t.failed + coalesce(d.failed_change, 0) AS failed,
+                    t.not_applicable + coalesce(d.na_change, 0) AS not_applicable),
+       coalesce(d.reviewed_answers, 0) AS reviewed_answers,
+       coalesce(d.overruled_answers, 0) AS overruled_answers
+FROM criterion_totals AS t
+SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+LEFT JOIN reviewed_verdict_counts AS d
+       ON d.agent IS NOT DISTINCT FROM t.agent AND d.scorecard_version = t.scorecard_version
+      AND d.criterion_id = t.criterion_id;
+
 -- Pass rate of each agent on each criterion (one row per agent, scorecard version and criterion),
--- with the criterion's trust (criterion_trust; 'not measured' when never measured).
+-- from the answers that count, with the criterion's trust (criterion_trust; 'not measured' when
+-- never measured). reviewed_answers: how many people reviewed; overruled_answers: of those, changed.
 CREATE OR REPLACE VIEW kpi_agent_criteria AS
 SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
        t.answers AS calls,
@@ -162,13 +277,14 @@ SELECT t.agent, t.scorecard_name, t.scorecard_version, t.criterion_id,
        t.not_applicable,
        kpi_round(t.passed / nullif(t.passed + t.failed, 0), 3) AS pass_rate,
        kpi_round(CAST(t.confidence_sum AS DOUBLE) / nullif(t.confidences, 0), 3) AS mean_confidence,
-       coalesce(a.trust, 'not measured') AS trust
-FROM criterion_totals AS t
-SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+       coalesce(a.trust, 'not measured') AS trust,
+       t.reviewed_answers, t.overruled_answers
+FROM counted_totals AS t
 LEFT JOIN criterion_trust AS a ON a.scorecard_version = t.scorecard_version AND a.criterion_id = t.criterion_id;
 
--- One row per agent and scorecard version. criterion_pass_rates maps criterion id -> pass rate
--- (kpi_agent_criteria has the same figures as rows). Interruptions are the agent's own.
+-- One row per agent and scorecard version, from the answers that count (scored_calls).
+-- criterion_pass_rates maps criterion id -> pass rate (kpi_agent_criteria has the same figures
+-- as rows). Interruptions are the agent's own. reviewed_answers: verdicts people reviewed.
 CREATE OR REPLACE VIEW kpi_agents AS
 WITH per_agent AS (
     SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
@@ -182,7 +298,9 @@ WITH per_agent AS (
            kpi_round(avg(agent_words_per_minute), 1) AS mean_words_per_minute,
            kpi_round(avg(non_talk_ratio), 3) AS mean_non_talk_ratio,
            min(started_at) AS first_call_at,
-           max(started_at) AS last_call_at
+           max(started_at) AS last_call_at,
+           CAST(sum(reviewed_answers) AS BIGINT) AS reviewed_answers,
+           count(*) FILTER (WHERE includes_manual_edits) AS calls_with_manual_edits
     FROM scored_calls
     GROUP BY agent, scorecard_name, scorecard_version
 ),
@@ -196,7 +314,8 @@ SELECT a.*, r.criterion_pass_rates
 FROM per_agent AS a
 LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_version = a.scorecard_version;
 
--- One row per criterion and scorecard version. Low confidence: below 0.7. criterion_kind: 'llm' or 'rule'.
+-- One row per criterion and scorecard version, from the answers that count. Low confidence:
+-- below 0.7. criterion_kind: 'llm' or 'rule'. reviewed_answers, overruled_answers: see kpi_agent_criteria.
 -- agreement, kappa, trust: the latest measurement against human labels (criterion_trust).
 CREATE OR REPLACE VIEW kpi_criteria AS
 WITH totals AS (
@@ -210,9 +329,10 @@ SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
        kpi_round(sum(t.not_applicable) / sum(t.answers), 3) AS na_rate,
        kpi_round(CAST(sum(t.confidence_sum) AS DOUBLE) / nullif(sum(t.confidences), 0), 3) AS mean_confidence,
        CAST(sum(t.low_confidence_answers) AS BIGINT) AS low_confidence_answers,
-       CAST(sum(t.unverified_evidence) AS BIGINT) AS unverified_evidence
-FROM criterion_totals AS t
-SEMI JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+       CAST(sum(t.unverified_evidence) AS BIGINT) AS unverified_evidence,
+       CAST(sum(t.reviewed_answers) AS BIGINT) AS reviewed_answers,
+       CAST(sum(t.overruled_answers) AS BIGINT) AS overruled_answers
+FROM counted_totals AS t
 GROUP BY t.scorecard_name, t.scorecard_version, t.criterion_id
 )
 SELECT totals.*, a.agreement, a.kappa, a.labelled_answers, a.measured_at AS agreement_measured_at,
@@ -220,7 +340,8 @@ SELECT totals.*, a.agreement, a.kappa, a.labelled_answers, a.measured_at AS agre
 FROM totals
 LEFT JOIN criterion_trust AS a USING (scorecard_version, criterion_id);
 
--- One row per call day (UTC), scorecard version and criterion, with the criterion's trust.
+-- One row per call day (UTC), scorecard version and criterion, from the answers that count
+-- (verdicts_that_count), with the criterion's trust.
 CREATE OR REPLACE VIEW kpi_daily AS
 WITH days AS (
 SELECT call_date AS day, scorecard_name, scorecard_version, criterion_id,
@@ -230,8 +351,10 @@ SELECT call_date AS day, scorecard_name, scorecard_version, criterion_id,
        kpi_round(count(*) FILTER (WHERE passed) / nullif(count(passed), 0), 3) AS pass_rate,
        kpi_round(count(*) FILTER (WHERE passed IS NULL) / count(*), 3) AS na_rate,
        kpi_round(avg(confidence), 3) AS mean_confidence,
-       count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers
-FROM latest_scores
+       count(*) FILTER (WHERE confidence < 0.7) AS low_confidence_answers,
+       count(*) FILTER (WHERE source = 'review') AS reviewed_answers,
+       count(*) FILTER (WHERE overruled) AS overruled_answers
+FROM verdicts_that_count
 GROUP BY call_date, scorecard_name, scorecard_version, criterion_id
 )
 SELECT days.*, coalesce(a.trust, 'not measured') AS trust
@@ -314,26 +437,3 @@ SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
                  / nullif(count(customer_sentiment_change), 0), 3) AS happier_share
 FROM scored_calls
 GROUP BY agent, scorecard_name, scorecard_version;
-
--- The answer people gave to each reviewed answer of a call (reviews, migration 013): each
--- reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
--- and among equals the most recent. overruled: that answer is not the machine's.
-CREATE OR REPLACE VIEW reviewed_answers AS
-WITH latest AS (
-    SELECT * FROM reviews
-    QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id, reviewer
-                               ORDER BY reviewed_at DESC, review_id DESC) = 1
-), tallied AS (
-    SELECT recording_id, scorecard_version, item_kind, item_id, answer,
-           count(*) AS votes, max(reviewed_at) AS last_at, max(review_id) AS last_id,
-           arg_max(reviewer, review_id) AS last_reviewer, arg_max(machine_answer, review_id) AS machine_answer
-    FROM latest
-    GROUP BY ALL
-)
-SELECT recording_id, scorecard_version, item_kind, item_id, answer, machine_answer,
-       answer IS DISTINCT FROM machine_answer AS overruled, last_reviewer AS reviewer,
-       sum(votes) OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id) AS reviewers,
-       last_at AS reviewed_at
-FROM tallied
-QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id
-                           ORDER BY votes DESC, last_at DESC, last_id DESC) = 1;

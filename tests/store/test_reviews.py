@@ -100,3 +100,47 @@ def test_a_fields_value_is_reviewed_like_a_verdict(tmp_path: Path) -> None:
             warehouse.add_review(NewReview("call", FIELDS_CARD.version, "field", "outcome", "ana", "resolved"))
     assert rows(db, "SELECT item_kind, item_id, answer, machine_answer, overruled FROM reviewed_answers") == [
         ("field", "reason", "move", "billing", True)]
+
+
+def _kpis(db: Path) -> dict[str, list[tuple]]:
+    return {
+        "calls": rows(db, "SELECT qa_score, machine_qa_score, criteria_passed, criteria_failed, reviewed_answers,"
+                          " includes_manual_edits FROM kpi_calls"),
+        "criteria": rows(db, "SELECT criterion_id, passed, failed, pass_rate, reviewed_answers, overruled_answers"
+                             " FROM kpi_criteria ORDER BY criterion_id"),
+        "agents": rows(db, "SELECT mean_qa_score, reviewed_answers, calls_with_manual_edits, criterion_pass_rates"
+                           " FROM kpi_agents"),
+        "daily": rows(db, "SELECT criterion_id, passed, failed, reviewed_answers, overruled_answers FROM kpi_daily"
+                          " ORDER BY criterion_id"),
+        "counts": rows(db, "SELECT criterion_id, passed, machine_passed, source, overruled, reviewer"
+                           " FROM verdicts_that_count ORDER BY criterion_id"),
+    }
+
+
+def test_the_kpi_views_count_the_answer_people_gave_over_the_machines(db: Path) -> None:
+    before = _kpis(db)
+    assert before["calls"] == [(33.3, 33.3, 1, 1, 0, False)]  # verified weighs 2
+    with Warehouse.open(db) as warehouse:
+        warehouse.add_review(_review("ana", "yes", reason="wrong_verdict"))  # verified: no -> yes
+        warehouse.add_review(_review("ana", "yes", item="greeted"))  # confirmed
+    after = _kpis(db)
+    assert after["calls"] == [(100.0, 33.3, 2, 0, 2, True)]
+    assert after["criteria"] == [("greeted", 1, 0, 1.0, 1, 0), ("verified", 1, 0, 1.0, 1, 1)]
+    assert after["agents"] == [(100.0, 2, 1, {"greeted": 1.0, "verified": 1.0})]
+    assert after["daily"] == [("greeted", 1, 0, 1, 0), ("verified", 1, 0, 1, 1)]
+    assert after["counts"] == [("greeted", True, True, "review", False, "ana"),
+                               ("verified", True, False, "review", True, "ana")]
+
+
+def test_a_confirmation_counts_as_reviewed_but_not_as_a_manual_edit(db: Path) -> None:
+    with Warehouse.open(db) as warehouse:
+        warehouse.add_review(_review("ana", "no"))  # verified: the machine said no, rightly
+    assert _kpis(db)["calls"] == [(33.3, 33.3, 1, 1, 1, False)]
+    assert _kpis(db)["criteria"][1] == ("verified", 0, 1, 0.0, 1, 0)
+
+
+def test_an_answer_made_not_applicable_leaves_the_qa_score(db: Path) -> None:
+    with Warehouse.open(db) as warehouse:
+        warehouse.add_review(_review("ana", "n.a.", reason="wrong_verdict"))
+    assert _kpis(db)["calls"] == [(100.0, 33.3, 1, 0, 1, True)]
+    assert rows(db, "SELECT criteria_na FROM kpi_calls") == [(1,)]
