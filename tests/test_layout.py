@@ -1,5 +1,5 @@
 """The code's layout holds: packages import only from their own stage or the ones below it (the
-data's way: intake -> speech -> scoring -> store -> report, with processing, the flows and the CLI
+data's way: intake -> speech -> scoring -> store -> report -> desk, with processing, the flows and the CLI
 on top), no module imports itself round a circle, and modules and functions stay short."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ LAYERS = (
     ("pipeline.models",),
     ("pipeline.store",),
     ("pipeline.report",),
+    ("pipeline.desk",),
     ("pipeline.processing",),
     ("flows",),
     ("pipeline.cli",),

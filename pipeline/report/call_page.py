@@ -71,13 +71,31 @@ def timeline_strip(view: CallView) -> Strip:
     return Strip(bottom + 22, tuple(rows), silences, interruptions, evidence, ticks)
 
 
-def render_call_page(view: CallView, audio: AudioLinks, *, report_href: str | None = None) -> str:
-    """The page as one HTML string; ``report_href`` links back to the report it was made with."""
-    source = audio.source(view.path)
+@dataclass(frozen=True)
+class ReviewControls:
+    """What the review desk adds to a call page it serves: its own audio route, the review forms
+    (for a reviewer), and the way back to the list and on to the next call."""
+
+    audio_src: str  # the desk's URL of the recording
+    action: str  # where the review forms post
+    list_href: str
+    next_href: str  # "complete + next"
+    reviewer: str
+    may_review: bool  # False for a viewer: no forms
+    script_src: str  # the desk's script (play links and keys), served by the desk
+    field_options: dict[str, list[str]]  # choice field id -> the options a reviewer may pick
+
+
+def render_call_page(view: CallView, audio: AudioLinks, *, report_href: str | None = None,
+                     controls: ReviewControls | None = None) -> str:
+    """The page as one HTML string; ``report_href`` links back to the report it was made with;
+    ``controls``: the page as the review desk serves it."""
+    source = controls.audio_src if controls else audio.source(view.path)
     return TEMPLATES.get_template("call.html.j2").render(
         view=view, audio_src=source, play=lambda seconds: AudioLinks.at(source, seconds),
         strip=timeline_strip(view), width=TIMELINE_WIDTH, cited=view.cited_lines(), report_href=report_href,
-        speaker_labels=SPEAKER_LABELS, embedded=source.startswith("data:"), fact_text=fact_text,
+        speaker_labels=SPEAKER_LABELS, embedded=source.startswith("data:") or controls is not None,
+        fact_text=fact_text, controls=controls,
     )
 
 

@@ -110,6 +110,7 @@ class FieldView:
     evidence: str | None  # the cited line's text
     line: int | None  # the transcript line (speaker turn, 1 = the first) it cites
     start_s: float | None  # when that line starts, seconds from the start of the recording
+    review: ReviewNote | None = None  # what people answered, when someone reviewed it
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,8 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
                                review=ReviewNote.from_row((reviews or {}).get(("criterion", row["criterion_id"]))))
                        for row in answers),
         turns=turns, timeline=call_timeline(segments, facts["duration_s"]),
-        fields=tuple(_field(row, turns) for row in extractions),
+        fields=tuple(replace(_field(row, turns), review=ReviewNote.from_row((reviews or {}).get(("field", row["field_id"]))))
+                     for row in extractions),
     )
 
 

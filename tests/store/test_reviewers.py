@@ -61,3 +61,12 @@ def test_a_name_or_role_that_cannot_be_used_is_refused(warehouse: Warehouse, nam
     with pytest.raises(ReviewerError):
         warehouse.add_reviewer(name, role)  # type: ignore[arg-type]
     assert warehouse.reviewers(removed=True) == []
+
+
+def test_an_active_reviewer_is_one_not_removed(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as warehouse:
+        warehouse.add_reviewer("ana", "viewer")
+        assert warehouse.active_reviewer("ana").role == "viewer"
+        warehouse.remove_reviewer("ana")
+        assert warehouse.active_reviewer("ana") is None
+        assert warehouse.active_reviewer("nobody") is None

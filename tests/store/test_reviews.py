@@ -144,3 +144,12 @@ def test_an_answer_made_not_applicable_leaves_the_qa_score(db: Path) -> None:
         warehouse.add_review(_review("ana", "n.a.", reason="wrong_verdict"))
     assert _kpis(db)["calls"] == [(100.0, 33.3, 1, 0, 1, True)]
     assert rows(db, "SELECT criteria_na FROM kpi_calls") == [(1,)]
+
+
+def test_the_same_review_sent_twice_is_stored_once(db: Path) -> None:
+    with Warehouse.open(db) as warehouse:
+        first = warehouse.add_review(_review("ana", "yes", reason="wrong_verdict", comment="c"))
+        again = warehouse.add_review(_review("ana", "yes", reason="wrong_verdict", comment="c"))  # a double click
+        changed = warehouse.add_review(_review("ana", "yes", reason="wrong_verdict", comment="c, heard again"))
+    assert again == first and changed != first
+    assert rows(db, "SELECT count(*) FROM reviews") == [(2,)]

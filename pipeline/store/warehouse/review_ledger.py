@@ -47,7 +47,9 @@ class ReviewLedger:
     """The ``Warehouse`` methods that keep and read reviews."""
 
     def add_review(self, review: NewReview) -> int:
-        """Store ``review`` in its own transaction and return its id. ``ReviewError`` when the
+        """Store ``review`` in its own transaction and return its id; a review the same as the
+        reviewer's latest of that answer (a second click, a retried request) is not stored again:
+        that one's id is returned. ``ReviewError`` when the
         call has no evaluation of that scorecard version holding the item, or the answer, the
         reason, the comment or the reviewer's name does not fit."""
         _check(review)
@@ -57,6 +59,9 @@ class ReviewLedger:
                 raise ReviewError(f"call {review.recording_id} has no {review.item_kind} {review.item_id!r} in "
                                   f"scorecard version {review.scorecard_version}")
             scorecard_name, answer, llm_model, prompt_version = shown
+            repeated = self._same_as_latest(review, answer)
+            if repeated is not None:
+                return repeated
             return self.connection.execute(
                 "INSERT INTO reviews (recording_id, scorecard_name, scorecard_version, item_kind, item_id,"
                 " machine_answer, machine_llm_model, machine_prompt_version, reviewer, answer, reason, comment,"
@@ -65,6 +70,17 @@ class ReviewLedger:
                  answer, llm_model, prompt_version, review.reviewer, review.answer, review.reason, review.comment,
                  review.evidence_line],
             ).fetchone()[0]
+
+    def _same_as_latest(self, review: NewReview, machine: str | None) -> int | None:
+        """The id of the reviewer's latest review of the item when ``review`` says the same about
+        the same machine answer; else None."""
+        row = self.connection.execute(
+            "SELECT review_id, machine_answer, answer, reason, comment, evidence_line FROM reviews"
+            " WHERE recording_id = ? AND scorecard_version = ? AND item_kind = ? AND item_id = ? AND reviewer = ?"
+            " ORDER BY review_id DESC LIMIT 1",
+            [review.recording_id, review.scorecard_version, review.item_kind, review.item_id, review.reviewer]).fetchone()
+        said = (machine, review.answer, review.reason, review.comment, review.evidence_line)
+        return row[0] if row is not None and tuple(row[1:]) == said else None
 
     def _machine_item(self, review: NewReview) -> tuple[str, str | None, str, str] | None:
         """(scorecard name, the machine's answer, its LLM, its prompt version) of the item in the

@@ -68,6 +68,13 @@ class ReviewerLedger:
             + ("" if removed else " WHERE removed_at IS NULL") + " ORDER BY name").fetchall()
         return [Reviewer(*row) for row in rows]
 
+    def active_reviewer(self, name: str) -> Reviewer | None:
+        """``name`` as a reviewer who may use the desk now; None when unknown or removed."""
+        row = self.connection.execute(
+            "SELECT name, role, created_at, removed_at FROM reviewers WHERE name = ? AND removed_at IS NULL",
+            [name]).fetchone()
+        return None if row is None else Reviewer(*row)
+
     def remove_reviewer(self, name: str, *, now: datetime | None = None) -> bool:
         """Take ``name``'s access away (their reviews stay); False when there is no such reviewer."""
         with mapped_writes(self.path), self.transaction():

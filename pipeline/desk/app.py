@@ -1,0 +1,76 @@
+"""The review desk's app: its routes as one table (who may use each: ``guarded``), the security
+headers on every response, and ``serve`` to run it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from pipeline.desk import api, login, pages
+from pipeline.desk.desk_warehouse import DeskWarehouse
+from pipeline.desk.guard import Desk, guarded, security_headers
+from pipeline.desk.sessions import SessionSigner, desk_key
+
+log = logging.getLogger(__name__)
+SCRIPT = Path(__file__).with_name("static") / "desk.js"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/calls", status_code=303)
+
+
+async def script(request: Request) -> Response:
+    return FileResponse(SCRIPT, media_type="text/javascript")
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/static/desk.js", script),
+    Route("/login", login.login_page, methods=["GET"]),
+    Route("/login", login.login, methods=["POST"]),
+    Route("/logout", login.logout, methods=["POST"]),
+    Route("/api/login", login.api_login, methods=["POST"]),
+    Route("/calls", guarded(pages.calls_page, api=False)),
+    Route("/calls/{recording_id}", guarded(pages.call_page, api=False)),
+    Route("/calls/{recording_id}/next", guarded(pages.next_call, api=False)),
+    Route("/calls/{recording_id}/audio", guarded(pages.audio, api=False)),
+    Route("/calls/{recording_id}/reviews", guarded(pages.post_review, needs="reviewer", api=False, write=True),
+          methods=["POST"]),
+    Route("/api/calls", guarded(api.calls, api=True)),
+    Route("/api/calls/{recording_id}", guarded(api.call, api=True)),
+    Route("/api/calls/{recording_id}/reviews", guarded(api.post_review, needs="reviewer", api=True, write=True),
+          methods=["POST"]),
+]
+
+
+def create_app(db: Path, *, lock_wait_s: float) -> Starlette:
+    """The desk over warehouse ``db`` (brought up to date first), waiting up to ``lock_wait_s``
+    seconds for it while a scoring run stores a call."""
+    warehouse = DeskWarehouse(db, lock_wait_s=lock_wait_s)
+    warehouse.prepare()
+    app = Starlette(routes=ROUTES)
+    app.state.desk = Desk(warehouse, SessionSigner(desk_key(Path(db))))
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    def __init__(self, app) -> None:  # noqa: ANN001  (an ASGI app)
+        self._app = security_headers(app)
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        await self._app(scope, receive, send)
+
+
+def serve(db: Path, *, host: str, port: int, lock_wait_s: float) -> None:
+    """Run the desk until interrupted. No access log: a login link's token is in its URL."""
+    import uvicorn
+
+    uvicorn.run(create_app(db, lock_wait_s=lock_wait_s), host=host, port=port, access_log=False,
+                log_level="warning", server_header=False)

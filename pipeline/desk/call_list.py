@@ -1,0 +1,82 @@
+"""The calls page's reads: one page of the calls a ``CallFilter`` picks, how many it picks in
+all, the call after a given one in that order ("complete + next"), and the values its filter
+menus offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.desk.call_filters import LISTED_CALLS, CallFilter
+from pipeline.store.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of listed calls (dicts of ``_LISTED``'s columns) and how many calls match in all."""
+
+    calls: list[dict[str, Any]]
+    total: int
+    filter: CallFilter
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filter.per_page))
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter menus list: the agents, teams, languages and criteria the warehouse knows."""
+
+    agents: list[str]
+    teams: list[str]
+    languages: list[str]
+    criteria: list[str]
+
+
+def list_calls(warehouse: Warehouse, wanted: CallFilter) -> CallPage:
+    where, params = wanted.where()
+    query = f"SELECT * FROM ({LISTED_CALLS}) AS listed WHERE {where}"
+    total = warehouse.connection.execute(f"SELECT count(*) FROM ({query})", params).fetchone()[0]
+    cursor = warehouse.connection.execute(
+        f"{query} ORDER BY {wanted.order_by()} LIMIT ? OFFSET ?",
+        params + [wanted.per_page, (wanted.page - 1) * wanted.per_page])
+    names = [d[0] for d in cursor.description]
+    return CallPage([dict(zip(names, row)) for row in cursor.fetchall()], total, wanted)
+
+
+def call_after(warehouse: Warehouse, wanted: CallFilter, recording_id: str) -> str | None:
+    """The recording listed after ``recording_id`` in ``wanted``'s order (with the call itself kept
+    in the list, so that one just reviewed out of a "not reviewed" list still has a place); None
+    after the last."""
+    where, params = wanted.where()
+    row = warehouse.connection.execute(
+        f"""WITH listed AS (
+                SELECT recording_id, row_number() OVER (ORDER BY {wanted.order_by()}) AS place
+                FROM ({LISTED_CALLS}) AS calls
+                WHERE ({where}) OR recording_id = ?)
+            SELECT recording_id FROM listed
+            WHERE place > (SELECT min(place) FROM listed WHERE recording_id = ?) AND recording_id <> ?
+            ORDER BY place LIMIT 1""",
+        params + [recording_id, recording_id, recording_id]).fetchone()
+    return None if row is None else row[0]
+
+
+def filter_choices(warehouse: Warehouse) -> FilterChoices:
+    def values(sql: str) -> list[str]:
+        return [row[0] for row in warehouse.connection.execute(sql).fetchall()]
+
+    return FilterChoices(
+        agents=values("SELECT DISTINCT agent FROM recordings WHERE agent IS NOT NULL ORDER BY 1"),
+        teams=values("SELECT DISTINCT team FROM recordings WHERE team IS NOT NULL ORDER BY 1"),
+        languages=values("SELECT DISTINCT language FROM transcripts WHERE language IS NOT NULL ORDER BY 1"),
+        criteria=values("SELECT DISTINCT criterion_id FROM criterion_totals ORDER BY 1"),
+    )
+
+
+def field_options(warehouse: Warehouse, scorecard_version: str, field_id: str) -> list[str]:
+    """The options a reviewer may pick for a choice field: the values the machine gave it under
+    that scorecard version (the scorecard's options it has met)."""
+    return [row[0] for row in warehouse.connection.execute(
+        "SELECT DISTINCT value FROM extractions WHERE scorecard_version = ? AND field_id = ? AND field_kind = 'choice'"
+        " ORDER BY 1", [scorecard_version, field_id]).fetchall()]
