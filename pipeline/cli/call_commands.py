@@ -78,6 +78,9 @@ def _print_call(view: Any, *, transcript: bool) -> None:
     else:
         e = view.evaluation
         score = "–" if view.qa_score is None else f"{view.qa_score:.1f}"
+        if view.includes_manual_edits:
+            machine = "–" if view.machine_qa_score is None else f"{view.machine_qa_score:.1f}"
+            score += f" (with reviews; the machine's {machine})"
         out.print(f"QA score [bold]{score}[/]{'  [bold red]critical failure[/]' if view.critical_failed else ''}"
                   f"  · scorecard {plain(e['scorecard_name'])} {e['scorecard_version']} · LLM {plain(e['llm_model'])}")
     cited = view.cited_lines()

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.app import fail, main, one_line_errors, read_warehouse, say_waiting
-from pipeline.cli.options import db_option, json_option
+from pipeline.cli.options import db_option, json_option, scorecard_option
 from pipeline.cli.output import message, plain
 
 DEFAULT_PORT = 8750
@@ -24,7 +24,9 @@ DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
               help="Address to listen on. Only this machine can reach the default; any other address is"
               " reachable by others and belongs behind TLS (a reverse proxy).")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-def serve(db: Path | None, host: str, port: int) -> None:
+@scorecard_option("Scorecard whose choice fields' options reviewers pick from (calls scored by another version offer"
+                  " the options the machine has given).")
+def serve(db: Path | None, host: str, port: int, scorecard: Path | None) -> None:
     """Run the review desk: supervisors find any call, listen to it, and confirm or overrule each
     verdict; their reviews count in the KPI views.
 
@@ -38,9 +40,11 @@ def serve(db: Path | None, host: str, port: int) -> None:
     """
     from pipeline.config import load_settings
     from pipeline.desk.app import LOOPBACK, serve as run
+    from pipeline.scoring.scorecard import load_scorecard
 
     with one_line_errors(Path(".")):
-        settings = load_settings({"db": db})
+        settings = load_settings({"db": db, "scorecard": scorecard})
+        card = load_scorecard(settings.scorecard)
         if not settings.db.is_file():
             fail(f"no warehouse at {settings.db}: run `callscore score FOLDER` first (or give --db)")
         _check_port_free(host, port)
@@ -50,7 +54,7 @@ def serve(db: Path | None, host: str, port: int) -> None:
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
         message(f"review desk for {settings.db} on {url} (Ctrl-C stops it); log in with a link from"
                 " `callscore reviewers add NAME`")
-        run(settings.db, host=host, port=port, lock_wait_s=settings.lock_wait_s)
+        run(settings.db, host=host, port=port, lock_wait_s=settings.lock_wait_s, scorecards=[card])
 
 
 def _check_port_free(host: str, port: int) -> None:

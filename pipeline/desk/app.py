@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from pipeline.desk import api, login, pages
 from pipeline.desk.desk_warehouse import DeskWarehouse
 from pipeline.desk.guard import Desk, guarded, security_headers
 from pipeline.desk.sessions import SessionSigner, desk_key
+from pipeline.scoring.scorecard import Scorecard
 
 log = logging.getLogger(__name__)
 SCRIPT = Path(__file__).with_name("static") / "desk.js"
@@ -49,13 +51,14 @@ ROUTES = [
 ]
 
 
-def create_app(db: Path, *, lock_wait_s: float) -> Starlette:
+def create_app(db: Path, *, lock_wait_s: float, scorecards: Sequence[Scorecard] = ()) -> Starlette:
     """The desk over warehouse ``db`` (brought up to date first), waiting up to ``lock_wait_s``
-    seconds for it while a scoring run stores a call."""
+    seconds for it while a scoring run stores a call; ``scorecards``: those whose choice fields'
+    options reviewers may pick from."""
     warehouse = DeskWarehouse(db, lock_wait_s=lock_wait_s)
     warehouse.prepare()
     app = Starlette(routes=ROUTES)
-    app.state.desk = Desk(warehouse, SessionSigner(desk_key(Path(db))))
+    app.state.desk = Desk(warehouse, SessionSigner(desk_key(Path(db))), {card.version: card for card in scorecards})
     app.add_middleware(_SecurityHeaders)
     return app
 
@@ -68,9 +71,9 @@ class _SecurityHeaders:
         await self._app(scope, receive, send)
 
 
-def serve(db: Path, *, host: str, port: int, lock_wait_s: float) -> None:
+def serve(db: Path, *, host: str, port: int, lock_wait_s: float, scorecards: Sequence[Scorecard] = ()) -> None:
     """Run the desk until interrupted. No access log: a login link's token is in its URL."""
     import uvicorn
 
-    uvicorn.run(create_app(db, lock_wait_s=lock_wait_s), host=host, port=port, access_log=False,
+    uvicorn.run(create_app(db, lock_wait_s=lock_wait_s, scorecards=scorecards), host=host, port=port, access_log=False,
                 log_level="warning", server_header=False)

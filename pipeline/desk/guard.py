@@ -6,7 +6,7 @@ body up to ``MAX_BODY_BYTES`` and opens the warehouse for the handler (``DeskWar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +19,7 @@ from pipeline.desk.origin import cross_site_refusal
 from pipeline.desk.sessions import SESSION_COOKIE, Actor, SessionSigner
 from pipeline.errors import CallscoreError, WarehouseBusyError
 from pipeline.report.templates import TEMPLATES
+from pipeline.scoring.scorecard import Scorecard
 from pipeline.store.warehouse import Warehouse
 from pipeline.store.warehouse.reviewer_ledger import Role
 
@@ -28,7 +29,8 @@ SECURITY_HEADERS = {
                                "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; form-action 'self'; "
                                "base-uri 'none'",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",  # a login link's token never leaves in a Referer
+    "referrer-policy": "same-origin",  # a login link's token never leaves for another site (no-referrer would make
+    # browsers send "Origin: null" with the desk's own forms)
     "x-frame-options": "DENY",
     "cache-control": "no-store",
 }
@@ -37,10 +39,12 @@ Handler = Callable[[Request, Warehouse, Actor], Response]
 
 @dataclass(frozen=True)
 class Desk:
-    """What the routes share: the warehouse and the session signer."""
+    """What the routes share: the warehouse, the session signer, and the scorecards the desk
+    knows by version (for the options of their choice fields)."""
 
     warehouse: DeskWarehouse
     signer: SessionSigner
+    scorecards: dict[str, Scorecard] = field(default_factory=dict)
 
 
 class DeskError(CallscoreError):

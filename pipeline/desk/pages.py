@@ -41,15 +41,19 @@ def call_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     controls = ReviewControls(
         audio_src=f"{base}/audio", action=f"{base}/reviews{suffix}", list_href=f"/calls{suffix}",
         next_href=f"{base}/next{suffix}", reviewer=actor.name, may_review=actor.may_review, script_src=SCRIPT_PATH,
-        field_options=options_of(warehouse, view))
+        field_options=options_of(request, warehouse, view))
     return HTMLResponse(render_call_page(view, AudioLinks(), controls=controls))
 
 
-def options_of(warehouse: Warehouse, view: CallView) -> dict[str, list[str]]:
-    """Each choice field of the call -> the options a reviewer may pick."""
+def options_of(request: Request, warehouse: Warehouse, view: CallView) -> dict[str, list[str]]:
+    """Each choice field of the call -> the options a reviewer may pick: the scorecard's, when the
+    desk was given the scorecard of that version; else those the machine has given."""
     if view.evaluation is None:
         return {}
-    return {f.field_id: field_options(warehouse, view.evaluation["scorecard_version"], f.field_id)
+    version = view.evaluation["scorecard_version"]
+    card = request.app.state.desk.scorecards.get(version)
+    declared = {f.id: list(f.options) for f in card.fields if f.options} if card else {}
+    return {f.field_id: declared.get(f.field_id) or field_options(warehouse, version, f.field_id)
             for f in view.fields if f.kind == "choice"}
 
 
@@ -65,15 +69,16 @@ def post_review(request: Request, warehouse: Warehouse, actor: Actor) -> Respons
     """A review form: stored, then back to the call at the next answer."""
     view = call_of(request, warehouse)
     submission = ReviewSubmission.from_data(form_of(request))
-    store_review(warehouse, view, submission, actor)
+    store_review(request, warehouse, view, submission, actor)
     query = f"?{request.url.query}" if request.url.query else ""
     anchor = next_anchor(view, submission.item_kind, submission.item_id)
     return RedirectResponse(f"/calls/{view.recording_id}{query}#{quote(anchor)}", status_code=303)
 
 
-def store_review(warehouse: Warehouse, view: CallView, submission: ReviewSubmission, actor: Actor) -> int:
+def store_review(request: Request, warehouse: Warehouse, view: CallView, submission: ReviewSubmission,
+                 actor: Actor) -> int:
     """Store ``submission`` on ``view`` by ``actor``; its review id."""
-    review = submission.review(view, actor.name, options_of(warehouse, view))
+    review = submission.review(view, actor.name, options_of(request, warehouse, view))
     try:
         return warehouse.add_review(review)
     except ReviewError as exc:

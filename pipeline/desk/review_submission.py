@@ -84,7 +84,7 @@ class ReviewSubmission:
         field = next((f for f in view.fields if f.field_id == self.item_id), None)
         if field is None:
             raise DeskError(400, f"this call has no field {self.item_id!r}")
-        options = set(field_options.get(field.field_id, [])) | {field.value}
+        options = set(field_options.get(field.field_id) or [field.value])
         if field.kind == "choice" and self.answer not in options:
             raise DeskError(400, f"{field.field_id} is one of {', '.join(sorted(options))}")
         if len(self.answer) > MAX_TEXT_ANSWER_CHARS:

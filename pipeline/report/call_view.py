@@ -121,13 +121,15 @@ class CallView:
     facts: dict[str, Any]  # agent, team, call_id, started_at, duration_s, language, channel_layout, ...
     status: str | None  # latest evaluation: scored, no_speech, too_short; None when never evaluated
     evaluation: dict[str, Any] | None  # scorecard name and version, LLM, Whisper model, prompt version, evaluated_at
-    qa_score: float | None  # 0-100, one decimal
+    qa_score: float | None  # 0-100, one decimal, from the answers that count (people's over the machine's)
     critical_failed: bool
     metrics: dict[str, Any]  # the conversation measures of kpi_calls
     verdicts: tuple[VerdictView, ...]
     turns: tuple[Turn, ...]
     timeline: Timeline
     fields: tuple[FieldView, ...] = ()  # the extraction fields' answers, in the scorecard's order
+    machine_qa_score: float | None = None  # 0-100, the machine's own when reviews changed it
+    includes_manual_edits: bool = False  # a person overruled one of its verdicts
 
     def cited_lines(self) -> dict[int, list[str]]:
         """Transcript line -> the criteria (and fields) whose evidence is on it."""
@@ -207,6 +209,9 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
         evaluation={k: evaluation[k] for k in ("scorecard_name", "scorecard_version", "llm_model", "whisper_model",
                                                "prompt_version", "evaluated_at")} if evaluation else None,
         qa_score=None if qa_score is None else round(qa_score, 1),
+        machine_qa_score=None if not evaluation or evaluation["machine_qa_score"] is None
+        else round(evaluation["machine_qa_score"], 1),
+        includes_manual_edits=bool(evaluation and evaluation["includes_manual_edits"]),
         critical_failed=bool(evaluation and evaluation["critical_failed"]),
         metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
         verdicts=tuple(replace(_verdict(row, turns, trust.get(row["criterion_id"])),

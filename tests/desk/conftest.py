@@ -21,7 +21,7 @@ import pytest
 from pipeline.scoring.score import Verdict
 from pipeline.store.warehouse import Warehouse
 from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, ROOT, run_cli
-from tests.factories import FIELDS_CARD, call_record, seg
+from tests.factories import FIELDS_CARD, FIELDS_CARD_YAML, call_record, seg
 
 HOSTILE_AGENT = '<script>document.title="agent"</script>sam'
 HOSTILE_LINE = '<img src=x onerror="document.title=\'line\'"> the fourth of May'
@@ -42,7 +42,8 @@ def _cited(criterion: str, passed: bool | None, confidence: float, line: int) ->
 
 def _call(recording_id: str, audio: Path, agent: str, team: str, days_ago: int, verdicts: tuple[Verdict, ...]):
     record = call_record(recording_id, [], agent=agent, team=team, segments=SEGMENTS, days_ago=days_ago,
-                         card=FIELDS_CARD, extractions=[("reason", "billing", 0.8, 2), ("outcome", "resolved", 0.7, 5)])
+                         card=FIELDS_CARD, extractions=[("reason", "billing", 0.8, 2), ("outcome", "resolved", 0.7, 5),
+                                      ("summary", "The bill was wrong.", None, 2)])
     return dataclasses.replace(record, path=audio, score=dataclasses.replace(record.score, verdicts=verdicts))
 
 
@@ -134,5 +135,7 @@ def desk(desk_db: Path) -> Iterator[RunningDesk]:
     """The desk over ``desk_db``, with links for ana (reviewer) and vic (viewer)."""
     with Warehouse.open(desk_db) as warehouse:
         tokens = {"ana": warehouse.add_reviewer("ana"), "vic": warehouse.add_reviewer("vic", "viewer")}
-    with serving(desk_db) as url:
+    card = desk_db.parent / "card.yaml"
+    card.write_text(FIELDS_CARD_YAML)
+    with serving(desk_db, "--scorecard", str(card)) as url:
         yield RunningDesk(url, desk_db, {name: f"{url}/login?token={token}" for name, token in tokens.items()})

@@ -61,12 +61,17 @@ class CallReads:
         return {row["recording_id"]: row for row in rows}
 
     def calls_evaluations(self, recording_ids: Sequence[str], prefer_version: str | None) -> dict[str, dict[str, Any]]:
-        """recording id -> the call_scores row of the evaluation its page shows: its latest by
+        """recording id -> the call_scores row of the evaluation its page shows, its QA score and
+        critical failure from the answers that count (machine_qa_score: the machine's): its latest by
         ``prefer_version`` when it has one, else by its scorecard's current version, else its
         latest; a recording never scored is absent."""
         rows = self._dicts(
-            """SELECT c.* FROM call_scores AS c
+            """SELECT c.* REPLACE (CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
+                                  coalesce(f.critical_failed, c.critical_failed) AS critical_failed),
+                      c.qa_score AS machine_qa_score, coalesce(f.includes_manual_edits, false) AS includes_manual_edits
+               FROM call_scores AS c
                LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)
+               LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
                WHERE c.recording_id IN (SELECT unnest(?)) AND c.is_latest
                QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = ? DESC NULLS LAST,
                                           v.scorecard_version IS NOT NULL DESC, c.evaluated_at DESC) = 1""",
