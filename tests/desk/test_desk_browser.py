@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -28,13 +29,18 @@ def _filter(browser, **choices: str) -> None:
         Select(browser.find_element(By.NAME, name)).select_by_visible_text(value)
     old = browser.find_element(By.ID, "calls")
     browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, 10).until(staleness_of(old))
+    WebDriverWait(browser, 10).until(staleness_of(old))  # the new page replaced it
+
+
+def _until(browser, condition) -> None:
+    """Wait up to 10 s for ``condition(browser)``, across page loads (an element gone stale)."""
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def _log_in(browser, link: str) -> None:
     browser.get(link)
     browser.find_element(By.ID, "log-in").click()
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/calls"))
+    _until(browser, lambda b: b.current_url.endswith("/calls"))
 
 
 def _keys(browser, keys: str) -> None:
@@ -58,16 +64,15 @@ def test_a_supervisor_finds_listens_overrules_and_moves_on(browser, desk: Runnin
     browser.find_element(By.CSS_SELECTOR, f"tr[data-recording='{CALL_A}'] a.call-link").click()
     player = browser.find_element(By.ID, "player")
     browser.find_element(By.CSS_SELECTOR, "#criterion-closing a.play").click()  # the evidence at 20.5 s
-    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return arguments[0].currentTime", player) >= 20.5)
+    _until(browser, lambda b: b.execute_script("return arguments[0].currentTime", player) >= 20.5)
     assert browser.execute_script("return arguments[0].src", player).endswith(f"/calls/{CALL_A}/audio")
 
     _keys(browser, "jj")  # greeted -> verified -> closing
     assert "focused" in browser.find_element(By.ID, "criterion-closing").get_attribute("class")
     _keys(browser, "y")  # the machine said no: overrule to yes
-    WebDriverWait(browser, 10).until(
-        lambda b: "overruled by ana: yes" in b.find_element(By.ID, "criterion-closing").text)
+    _until(browser, lambda b: "overruled by ana: yes" in b.find_element(By.ID, "criterion-closing").text)
     browser.find_element(By.CSS_SELECTOR, "#field-reason button[value='outage']").click()  # the scorecard's option
-    WebDriverWait(browser, 10).until(lambda b: "overruled by ana: outage" in b.find_element(By.ID, "field-reason").text)
+    _until(browser, lambda b: "overruled by ana: outage" in b.find_element(By.ID, "field-reason").text)
     assert "with reviews; machine 50.0" in browser.find_element(By.ID, "qa-score").text
     assert browser.find_element(By.CSS_SELECTOR, "#qa-score .value").text == "100.0"
     browser.save_screenshot(str(ARTIFACTS / "desk-call-reviewed.png"))
@@ -75,7 +80,7 @@ def test_a_supervisor_finds_listens_overrules_and_moves_on(browser, desk: Runnin
         ("closing", "no", "yes", "wrong_verdict", "ana"), ("reason", "billing", "outage", "wrong_verdict", "ana")]
 
     _keys(browser, "c")  # complete + next
-    WebDriverWait(browser, 10).until(lambda b: f"/calls/{CALL_B}" in b.current_url)
+    _until(browser, lambda b: f"/calls/{CALL_B}" in b.current_url)
 
     assert rows(desk.db, "SELECT criterion_id, passed, failed, reviewed_answers, overruled_answers FROM kpi_criteria"
                          " WHERE criterion_id = 'closing'") == [("closing", 3, 0, 1, 1)]
@@ -98,7 +103,7 @@ def test_a_reviewer_picks_the_right_evidence_line_and_a_reason_without_a_script(
         Select(verdict.find_element(By.NAME, "reason")).select_by_value("wrong_evidence")
         verdict.find_element(By.NAME, "comment").send_keys("the greeting is on L2")
         verdict.find_element(By.CSS_SELECTOR, "button.confirm").click()
-        WebDriverWait(browser, 10).until(lambda b: "confirmed by ana" in b.find_element(By.ID, "criterion-greeted").text)
+        _until(browser, lambda b: "confirmed by ana" in b.find_element(By.ID, "criterion-greeted").text)
     finally:
         browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
     assert rows(desk.db, "SELECT item_id, answer, reason, comment, evidence_line FROM reviews") == [
