@@ -18,7 +18,7 @@ PIP := $(if $(LOCK),PIP_CONSTRAINT="$(abspath $(LOCK))") $(BIN)/python -m pip
 DUCKDB1_LOCK := requirements-duckdb1.lock
 DUCKDB1_DIR := $(VENV)/duckdb1
 DUCKDB1_TESTS := tests/store/test_warehouse.py tests/store/test_reviews.py tests/store/test_reviewers.py tests/store/test_access.py tests/store/test_read_only.py tests/store/test_kpi.py tests/store/test_kpi_outcomes.py tests/store/test_warehouse_bench.py tests/report/test_report.py tests/report/test_call_page.py \
-	tests/report/test_eval.py tests/store/test_crash_safety.py tests/processing/test_faults.py tests/processing/test_procedure.py
+	tests/report/test_eval.py tests/store/test_crash_safety.py tests/processing/test_faults.py tests/processing/test_procedure.py tests/desk/test_api.py
 LOCK_COMMAND := uv pip compile --universal --python-version 3.10 --custom-compile-command "make lock"
 
 # llama-cpp-python compiles llama.cpp on install. Built for "this CPU", its AMX kernels crash on
@@ -28,7 +28,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo test test-fast test-duckdb1 lock bench samples labelled clean
+.PHONY: install system-deps demo serve test test-fast test-duckdb1 lock bench samples labelled clean
 
 install: $(STAMP)
 
@@ -70,6 +70,15 @@ demo: install
 	@echo
 	@echo "Report, with a page per call (open it in a browser):"
 	@$(BIN)/callscore report --db $(DEMO_DB) --out $(DEMO_REPORT)
+	@echo
+	@echo "The review desk, where supervisors confirm or overrule each verdict: run 'make serve'"
+	@echo "(or: $(BIN)/callscore serve --db $(DEMO_DB)) and open this one-time login link of reviewer 'demo':"
+	@$(BIN)/callscore reviewers add demo --db $(DEMO_DB)
+
+# The review desk over the demo warehouse, on http://127.0.0.1:8750/ (a login link: `make demo`,
+# or .venv/bin/callscore reviewers add NAME --db warehouse/demo.duckdb).
+serve: install
+	$(BIN)/callscore serve --db $(DEMO_DB)
 
 test: install system-deps
 	$(BIN)/python -m pytest

@@ -119,9 +119,13 @@ JOIN current_calls AS c USING (evaluation_id);
 -- The answer people gave to each reviewed answer of a call (reviews, migration 013): each
 -- reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
 -- and among equals the most recent. overruled: that answer is not the machine's.
-CREATE OR REPLACE VIEW reviewed_answers AS
+-- The review views each have a table macro NAME_of(recordings) behind them, which reads only the
+-- reviews of a list of recording ids (NULL: all): the desk's pages read their few calls' reviews
+-- so, without going through every review in the warehouse.
+CREATE OR REPLACE MACRO reviewed_answers_of(wanted) AS TABLE
 WITH latest AS (
     SELECT * FROM reviews
+    WHERE wanted IS NULL OR list_contains(wanted, recording_id)
     QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id, reviewer
                                ORDER BY reviewed_at DESC, review_id DESC) = 1
 ), tallied AS (
@@ -138,21 +142,23 @@ SELECT recording_id, scorecard_version, item_kind, item_id, answer, machine_answ
 FROM tallied
 QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id
                            ORDER BY votes DESC, last_at DESC, last_id DESC) = 1;
+CREATE OR REPLACE VIEW reviewed_answers AS SELECT * FROM reviewed_answers_of(NULL);
 
 -- The verdicts people reviewed, beside the machine's answer in the recording's latest evaluation
 -- of that scorecard version (a few rows: only what was reviewed). passed: the answer that counts
 -- (yes true, no false, n.a. NULL); overruled: it is not the machine's (as stored now, so a call
 -- scored again after its review is compared with its new answer).
-CREATE OR REPLACE VIEW reviewed_verdicts AS
+CREATE OR REPLACE MACRO reviewed_verdicts_of(wanted) AS TABLE
 SELECT s.evaluation_id, s.recording_id, s.scorecard_name, s.scorecard_version, s.criterion_id, c.agent,
        CAST(c.started_at AS DATE) AS call_date, s.weight, s.critical, s.passed AS machine_passed,
        CASE r.answer WHEN 'yes' THEN true WHEN 'no' THEN false END AS passed,
        (CASE r.answer WHEN 'yes' THEN true WHEN 'no' THEN false END) IS DISTINCT FROM s.passed AS overruled,
        r.reviewer, r.reviewers, r.reviewed_at
-FROM reviewed_answers AS r
+FROM reviewed_answers_of(wanted) AS r
 JOIN call_scores AS c ON c.recording_id = r.recording_id AND c.scorecard_version = r.scorecard_version AND c.is_latest
 JOIN scores AS s ON s.evaluation_id = c.evaluation_id AND s.criterion_id = r.item_id
 WHERE r.item_kind = 'criterion';
+CREATE OR REPLACE VIEW reviewed_verdicts AS SELECT * FROM reviewed_verdicts_of(NULL);
 
 -- How reviews change the machine's counts, per agent, scorecard version and criterion: the
 -- answers reviewed and overruled, and how many more (or fewer) passed, failed and n.a. answers
@@ -179,17 +185,20 @@ FROM latest_scores AS s
 LEFT JOIN reviewed_verdicts AS v USING (evaluation_id, criterion_id);
 
 -- The figures of each evaluation with reviewed verdicts, from the answers that count (as
--- evaluation_figures sums the machine's). includes_manual_edits: a person overruled one.
-CREATE OR REPLACE VIEW reviewed_evaluation_figures AS
-WITH reviewed AS (SELECT DISTINCT evaluation_id FROM reviewed_verdicts),
+-- evaluation_figures sums the machine's). includes_manual_edits: a person overruled one. Keyed
+-- by recording too, so that a query of a few recordings reads only their reviews.
+CREATE OR REPLACE MACRO reviewed_evaluation_figures_of(wanted) AS TABLE
+WITH verdicts AS (SELECT * FROM reviewed_verdicts_of(wanted)),
+reviewed AS (SELECT DISTINCT recording_id, evaluation_id FROM verdicts),
 answers AS (
-    SELECT s.evaluation_id, s.criterion_id, s.weight, s.critical,
+    SELECT r.recording_id, s.evaluation_id, s.criterion_id, s.weight, s.critical,
            CASE WHEN v.evaluation_id IS NULL THEN s.passed ELSE v.passed END AS passed,
            v.evaluation_id IS NOT NULL AS reviewed, coalesce(v.overruled, false) AS overruled
-    FROM scores AS s SEMI JOIN reviewed USING (evaluation_id)
-    LEFT JOIN reviewed_verdicts AS v USING (evaluation_id, criterion_id)
+    FROM reviewed AS r
+    JOIN scores AS s USING (evaluation_id)
+    LEFT JOIN verdicts AS v USING (evaluation_id, criterion_id)
 )
-SELECT evaluation_id,
+SELECT recording_id, evaluation_id,
        100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
            / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0) AS qa_score,
        coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
@@ -199,7 +208,8 @@ SELECT evaluation_id,
        count(*) FILTER (WHERE reviewed) AS reviewed_answers,
        bool_or(overruled) AS includes_manual_edits
 FROM answers
-GROUP BY evaluation_id;
+GROUP BY recording_id, evaluation_id;
+CREATE OR REPLACE VIEW reviewed_evaluation_figures AS SELECT * FROM reviewed_evaluation_figures_of(NULL);
 
 -- The calls the KPI views count: current_calls with at least one answer, figures unrounded and
 -- from the answers that count (a reviewed call's QA score is worked out again from them;

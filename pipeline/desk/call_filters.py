@@ -26,24 +26,42 @@ _FLAG_SQL = {
     "truncated": "truncated", "language_suspect": "language_suspect",
     "uncertain_language": f"language_probability < {UNCERTAIN_LANGUAGE_PROBABILITY}",
 }
-# Every call the warehouse knows, each with its current evaluation (if scored), the figures from
-# the answers that count, and how many of its answers people reviewed; filters and sorts name
-# its columns.
-LISTED_CALLS = """
-    SELECT r.recording_id, r.file_name, r.call_id, r.agent, r.team, r.started_at, r.duration_s, r.channel_layout, r.truncated,
-           c.evaluation_id, c.scorecard_version, c.language, c.language_probability, c.mixed_language,
+# Every call the warehouse knows, with its current evaluation (if scored); {only} narrows it to
+# a list of recording ids. The machine's QA score and critical failure; listed_calls adds the
+# ones from the answers that count.
+_CALLS = """
+    SELECT r.recording_id, r.file_name, r.call_id, r.agent, r.team, r.started_at, r.duration_s, r.channel_layout,
+           r.truncated, c.evaluation_id, c.scorecard_version, c.language, c.language_probability, c.mixed_language,
            c.language_suspect, c.mean_confidence, c.qa_score AS machine_qa_score,
-           CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
-           coalesce(f.critical_failed, c.critical_failed) AS critical_failed,
+           c.critical_failed AS machine_critical_failed
+    FROM recordings AS r LEFT JOIN current_calls AS c USING (recording_id) {only}
+"""
+
+
+def listed_calls(recordings: str | None = None, *, reviews: bool = True) -> str:
+    """A query of the calls the calls page lists, whose columns its filters and sorts name: each
+    call's facts, its current evaluation, the QA score and critical failure from the answers
+    that count, and how many of its answers people reviewed and overruled. ``recordings``: a SQL
+    expression of a list of recording ids to list only those (the reviews read are only theirs);
+    ``reviews=False``: without the reviews (the machine's scores; for filters that need none)."""
+    calls = _CALLS.format(only=f"WHERE list_contains({recordings}, r.recording_id)" if recordings else "")
+    if not reviews:
+        return (f"SELECT k.*, machine_qa_score AS qa_score, machine_critical_failed AS critical_failed,"
+                f" 0 AS reviewed_answers, 0 AS overruled_answers FROM ({calls}) AS k")
+    wanted = recordings or "NULL"
+    return f"""
+    SELECT k.*, CASE WHEN f.evaluation_id IS NULL THEN k.machine_qa_score ELSE f.qa_score END AS qa_score,
+           coalesce(f.critical_failed, k.machine_critical_failed) AS critical_failed,
            coalesce(v.reviewed_answers, 0) AS reviewed_answers, coalesce(v.overruled_answers, 0) AS overruled_answers
-    FROM recordings AS r
-    LEFT JOIN current_calls AS c USING (recording_id)
-    LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
+    FROM ({calls}) AS k
+    LEFT JOIN reviewed_evaluation_figures_of({wanted}) AS f ON f.evaluation_id = k.evaluation_id
     LEFT JOIN (SELECT recording_id, scorecard_version, count(*) AS reviewed_answers,
                       count(*) FILTER (WHERE overruled) AS overruled_answers
-               FROM reviewed_answers GROUP BY ALL) AS v
-           ON v.recording_id = r.recording_id AND v.scorecard_version = c.scorecard_version
-"""
+               FROM reviewed_answers_of({wanted}) GROUP BY ALL) AS v
+           ON v.recording_id = k.recording_id AND v.scorecard_version = k.scorecard_version
+    """
+
+
 _FAILED = """(evaluation_id IN (SELECT evaluation_id FROM scores WHERE criterion_id = ? AND passed = false
                                     AND evaluation_id NOT IN (SELECT evaluation_id FROM reviewed_verdicts
                                                               WHERE criterion_id = ? AND passed IS DISTINCT FROM false))
@@ -108,7 +126,7 @@ class CallFilter:
         return urlencode(pairs)
 
     def where(self) -> tuple[str, list[Any]]:
-        """The WHERE conditions over ``LISTED_CALLS``' columns (``TRUE`` for none) and their parameters."""
+        """The WHERE conditions over ``listed_calls``' columns (``TRUE`` for none) and their parameters."""
         conditions: list[str] = []
         params: list[Any] = []
 
@@ -143,6 +161,12 @@ class CallFilter:
                 " OR recording_id IN (SELECT recording_id FROM segments WHERE contains(lower(text), ?)))",
                 text, text, text)
         return " AND ".join(conditions) or "TRUE", params
+
+    @property
+    def needs_reviews(self) -> bool:
+        """Whether choosing or ordering the calls needs the answers that count (not only the machine's)."""
+        return (self.score_min is not None or self.score_max is not None or self.critical or self.reviewed is not None
+                or self.sort in ("qa_score", "reviewed"))
 
     def order_by(self) -> str:
         direction = "DESC" if self.desc else "ASC"

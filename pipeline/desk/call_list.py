@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.desk.call_filters import LISTED_CALLS, CallFilter
+from pipeline.desk.call_filters import CallFilter, listed_calls
 from pipeline.store.warehouse import Warehouse
 
 
@@ -35,12 +35,19 @@ class FilterChoices:
 
 
 def list_calls(warehouse: Warehouse, wanted: CallFilter) -> CallPage:
+    """The page of calls ``wanted`` asks for: first which calls (and how many in all), from the
+    machine's scores unless a filter or the order needs the answers that count; then those few
+    calls in full, reading only their reviews."""
     where, params = wanted.where()
-    query = f"SELECT * FROM ({LISTED_CALLS}) AS listed WHERE {where}"
-    total = warehouse.connection.execute(f"SELECT count(*) FROM ({query})", params).fetchone()[0]
-    cursor = warehouse.connection.execute(
-        f"{query} ORDER BY {wanted.order_by()} LIMIT ? OFFSET ?",
-        params + [wanted.per_page, (wanted.page - 1) * wanted.per_page])
+    query = f"SELECT * FROM ({listed_calls(reviews=wanted.needs_reviews)}) AS listed WHERE {where}"
+    picked = warehouse.connection.execute(
+        f"SELECT recording_id, count(*) OVER () FROM ({query}) ORDER BY {wanted.order_by()} LIMIT ? OFFSET ?",
+        params + [wanted.per_page, (wanted.page - 1) * wanted.per_page]).fetchall()
+    ids = [row[0] for row in picked]
+    total = picked[0][1] if picked else warehouse.connection.execute(f"SELECT count(*) FROM ({query})",
+                                                                      params).fetchone()[0]
+    cursor = warehouse.connection.execute(f"SELECT * FROM ({listed_calls('$ids')}) ORDER BY {wanted.order_by()}",
+                                          {"ids": ids})
     names = [d[0] for d in cursor.description]
     return CallPage([dict(zip(names, row)) for row in cursor.fetchall()], total, wanted)
 
@@ -53,7 +60,7 @@ def call_after(warehouse: Warehouse, wanted: CallFilter, recording_id: str) -> s
     row = warehouse.connection.execute(
         f"""WITH listed AS (
                 SELECT recording_id, row_number() OVER (ORDER BY {wanted.order_by()}) AS place
-                FROM ({LISTED_CALLS}) AS calls
+                FROM ({listed_calls(reviews=wanted.needs_reviews)}) AS calls
                 WHERE ({where}) OR recording_id = ?)
             SELECT recording_id FROM listed
             WHERE place > (SELECT min(place) FROM listed WHERE recording_id = ?) AND recording_id <> ?

@@ -71,7 +71,7 @@ class CallReads:
                       c.qa_score AS machine_qa_score, coalesce(f.includes_manual_edits, false) AS includes_manual_edits
                FROM call_scores AS c
                LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)
-               LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
+               LEFT JOIN reviewed_evaluation_figures AS f ON f.recording_id = c.recording_id AND f.evaluation_id = c.evaluation_id
                WHERE c.recording_id IN (SELECT unnest(?)) AND c.is_latest
                QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = ? DESC NULLS LAST,
                                           v.scorecard_version IS NOT NULL DESC, c.evaluated_at DESC) = 1""",
