@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -174,7 +175,8 @@ def markdown(results: Sequence[SizeResult]) -> str:
     for index, request in enumerate(results[0].requests):
         cells = [f"{r.requests[index].p50_s * 1000:.0f} / {r.requests[index].p95_s * 1000:.0f}"
                  f" ({r.requests[index].p95_s / r.baseline_p95_s:.1f}×)" for r in results]
-        lines.append(f"| {request.name} (`{request.path.split('?')[0]}`) | " + " | ".join(cells) + " |")
+        route = re.sub(r"[0-9a-f]{64}", "{id}", request.path.split("?")[0])
+        lines.append(f"| {request.name} (`{route}`) | " + " | ".join(cells) + " |")
     lines.append("| baseline: open + close read-only | "
                  + " | ".join(f"p95 {r.baseline_p95_s * 1000:.0f}" for r in results) + " |")
     return "\n".join(lines)

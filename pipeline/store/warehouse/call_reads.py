@@ -71,11 +71,11 @@ class CallReads:
                       c.qa_score AS machine_qa_score, coalesce(f.includes_manual_edits, false) AS includes_manual_edits
                FROM call_scores AS c
                LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)
-               LEFT JOIN reviewed_evaluation_figures AS f ON f.recording_id = c.recording_id AND f.evaluation_id = c.evaluation_id
-               WHERE c.recording_id IN (SELECT unnest(?)) AND c.is_latest
-               QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = ? DESC NULLS LAST,
+               LEFT JOIN reviewed_evaluation_figures_of($ids) AS f ON f.evaluation_id = c.evaluation_id
+               WHERE c.recording_id IN (SELECT unnest($ids)) AND c.is_latest
+               QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = $version DESC NULLS LAST,
                                           v.scorecard_version IS NOT NULL DESC, c.evaluated_at DESC) = 1""",
-            [list(recording_ids), prefer_version])
+            {"ids": list(recording_ids), "version": prefer_version})
         return {row["recording_id"]: row for row in rows}
 
     def evaluations_verdicts(self, evaluation_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -117,8 +117,7 @@ class CallReads:
     def calls_reviews(self, recording_ids: Sequence[str]) -> dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]]:
         """(recording id, scorecard version) -> (item kind, item id) -> its ``reviewed_answers``
         row: the answer people gave and who gave it last."""
-        rows = self._dicts("SELECT * FROM reviewed_answers WHERE recording_id IN (SELECT unnest(?))",
-                           [list(recording_ids)])
+        rows = self._dicts("SELECT * FROM reviewed_answers_of(?)", [list(recording_ids)])
         reviews: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
         for r in rows:
             reviews.setdefault((r["recording_id"], r["scorecard_version"]), {})[(r["item_kind"], r["item_id"])] = r

@@ -100,7 +100,7 @@ class Reads:
             [run_id],
         )
 
-    def _dicts(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    def _dicts(self, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
         """The rows of ``sql`` as dicts keyed by column name."""
         cursor = self.connection.execute(sql, params or [])
         columns = [d[0] for d in cursor.description]
