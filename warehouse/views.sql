@@ -18,15 +18,19 @@
 -- taken of unrounded values and rounded once, here.
 CREATE OR REPLACE MACRO kpi_round(x, places) AS CAST(round(CAST(x AS DECIMAL(38, 9)), places) AS DOUBLE);
 
--- One evaluation's answers summed up, unrounded (kpi_calls rounds them). qa_score = 100 *
--- sum(weight of passed) / sum(weight of applicable criteria); NULL when no criterion applied.
--- critical_failed: a critical criterion was answered "no". Low confidence: below 0.7.
+-- A call's QA score from its answers (aggregates, over one evaluation's rows): 100 * sum(weight
+-- of passed) / sum(weight of applicable criteria); NULL when no criterion applied. Its critical
+-- failure: a critical criterion was answered "no" (passed false).
+CREATE OR REPLACE MACRO qa_score_of(weight, passed) AS
+    100 * coalesce(sum(weight) FILTER (WHERE passed), 0) / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0);
+CREATE OR REPLACE MACRO critical_failed_of(critical, passed) AS coalesce(bool_or(critical AND passed = false), false);
+
+-- One evaluation's answers summed up, unrounded (kpi_calls rounds them): the machine's QA score
+-- and critical failure (qa_score_of, critical_failed_of). Low confidence: below 0.7.
 CREATE OR REPLACE VIEW evaluation_figures AS
 SELECT evaluation_id,
        count(*) AS answers,
-       100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
-           / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0) AS qa_score,
-       coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
+       qa_score_of(weight, passed) AS qa_score, critical_failed_of(critical, passed) AS critical_failed,
        count(*) FILTER (WHERE passed) AS criteria_passed,
        count(*) FILTER (WHERE passed = false) AS criteria_failed,
        count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
@@ -199,9 +203,7 @@ answers AS (
     LEFT JOIN verdicts AS v USING (evaluation_id, criterion_id)
 )
 SELECT recording_id, evaluation_id,
-       100 * coalesce(sum(weight) FILTER (WHERE passed), 0)
-           / nullif(sum(weight) FILTER (WHERE passed IS NOT NULL), 0) AS qa_score,
-       coalesce(bool_or(critical AND passed = false), false) AS critical_failed,
+       qa_score_of(weight, passed) AS qa_score, critical_failed_of(critical, passed) AS critical_failed,
        count(*) FILTER (WHERE passed) AS criteria_passed,
        count(*) FILTER (WHERE passed = false) AS criteria_failed,
        count(*) FILTER (WHERE passed IS NULL) AS criteria_na,
