@@ -86,7 +86,7 @@ def add_reviewer(name: str, role: str, url: str, db: Path | None, as_json: bool)
     """
     from pipeline.store.warehouse.reviewer_ledger import LINK_VALID_FOR
 
-    with one_line_errors(Path(".")), _writable(db) as warehouse:
+    with one_line_errors(Path(".")), writable_warehouse(db) as warehouse:
         token = warehouse.add_reviewer(name, role)  # type: ignore[arg-type]
     link = f"{url.rstrip('/')}/login?token={token}"
     if as_json:
@@ -120,14 +120,14 @@ def list_reviewers(db: Path | None, as_json: bool, removed: bool) -> None:
 @db_option()
 def remove_reviewer(name: str, db: Path | None) -> None:
     """Take NAME's access away at once (their sessions end; their reviews stay)."""
-    with one_line_errors(Path(".")), _writable(db) as warehouse:
+    with one_line_errors(Path(".")), writable_warehouse(db) as warehouse:
         removed = warehouse.remove_reviewer(name)
     if not removed:
         fail(f"no reviewer {name!r} may use the desk now (see `callscore reviewers list`)")
     message(f"{plain(name)} may no longer use the desk")
 
 
-def _writable(db: Path | None):
+def writable_warehouse(db: Path | None):
     """The warehouse open for writing, waiting up to ``lock_wait_s`` for a scoring run's turn."""
     from pipeline.config import load_settings
     from pipeline.store.warehouse.access import open_waiting

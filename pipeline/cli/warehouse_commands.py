@@ -171,16 +171,17 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 
 
 @main.command("eval")
-@click.option("--labels", required=True, type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na; for a choice field, one of its options).")
+@click.option("--labels", type=click.Path(path_type=Path), help="CSV with columns recording (file name or recording id), criterion_id, label (yes/no/na; for a choice field, one of its options). [default: the reviews people gave in the review desk]")
 @scorecard_option("Scorecard whose verdicts to compare.")
 @click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
 @click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
 @click.option("--no-store", is_flag=True, help="Only print the figures; do not keep them in the warehouse.")
 @db_option()
 @json_option
-def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
+def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
                  no_store: bool, db: Path | None, as_json: bool) -> None:
-    """Measure agreement of the stored verdicts (and choice fields) with human QA labels.
+    """Measure agreement of the stored verdicts (and choice fields) with human QA labels: the
+    answers people gave in the review desk, or a labels file (--labels).
 
     For the labelled calls in the warehouse (scored with the scorecard's current version), per
     criterion, per kind of criterion (LLM or rule) and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
@@ -190,24 +191,33 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
     and a confusion table. Compare models or prompts by scoring the
     same calls with each and running eval with --llm (README: "Measuring agreement").
 
-    Each criterion's and field's agreement and kappa are kept in the warehouse (table criterion_agreement,
-    with the scorecard version, prompt version and LLM measured): kpi_criteria, the report and
-    the call pages show the last measurement, and mark a criterion with kappa below 0.4 as not
-    yet reliable.
+    Against the desk's reviews, the same figures are kept current in the warehouse as reviews
+    land (view criterion_trust), so nothing is stored. With --labels, each criterion's and field's
+    agreement and kappa are kept (table criterion_agreement, with the scorecard version, prompt
+    version and LLM measured) for the criteria nobody reviewed in the desk. kpi_criteria, the
+    report, the call pages and the desk show the trust, and mark a criterion with kappa below 0.4
+    (or fewer than 20 answers) as not yet reliable.
     """
     from dataclasses import asdict
 
     from pipeline.config import load_settings
-    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, read_labels
+    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, labels_from_reviews, read_labels
     from pipeline.scoring.scorecard import load_scorecard
 
     try:
         card = load_scorecard(load_settings({"scorecard": scorecard}).scorecard)
-        rows = read_labels(labels, card.choice_options)
+        rows = read_labels(labels, card.choice_options) if labels is not None else []
     except CallscoreError as exc:
         fail(str(exc))
         return
     with read_warehouse(db) as warehouse:
+        if labels is None:
+            reviewable = {c.id for c in card.criteria} | set(card.choice_options)
+            rows = labels_from_reviews(warehouse, card.version, reviewable)
+            if not rows:
+                fail(f"nobody has reviewed a call scored with scorecard {card.name} {card.version} yet: review"
+                     " calls in the desk (callscore serve), or give --labels FILE")
+            message(f"callscore: against {len(rows)} answers people reviewed in the desk")
         report = evaluate(warehouse, rows, scorecard_version=card.version,
                           criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
                           prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
@@ -219,7 +229,7 @@ def eval_command(labels: Path, scorecard: Path | None, llm_model: str | None, pr
         message(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}")
     if not report.pairs and not report.fields:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
-    if not no_store:
+    if labels is not None and not no_store:
         _store_agreement(report, card, labels, db)
     if as_json:
         data = asdict(report)

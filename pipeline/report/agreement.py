@@ -19,7 +19,7 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Collection, Iterable, Literal, Mapping, Sequence
 
 from pipeline.errors import SetupError
 from pipeline.store.warehouse import Warehouse
@@ -148,6 +148,13 @@ def read_labels(path: Path, options: Mapping[str, Sequence[str]] | None = None) 
     if not labels:
         raise LabelsError(f"{path} holds no labels")
     return labels
+
+
+def labels_from_reviews(warehouse: Warehouse, scorecard_version: str, item_ids: Collection[str]) -> list[Label]:
+    """The answers people gave in the review desk (the answer that counts of each reviewed
+    criterion and choice field among ``item_ids``) as labels of their calls, by recording id."""
+    return [Label(recording_id, item_id, answer)
+            for recording_id, item_id, answer in warehouse.reviewed_labels(scorecard_version) if item_id in item_ids]
 
 
 def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,

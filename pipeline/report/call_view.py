@@ -31,20 +31,23 @@ class CallNotFoundError(SetupError):
 
 @dataclass(frozen=True)
 class CriterionTrust:
-    """The criterion's latest agreement with human labels (``callscore eval``)."""
+    """How far the criterion can be trusted: its agreement with the reviews people gave in the desk,
+    or with the labels of its latest ``callscore eval --labels``."""
 
     trust: Trust
     agreement: float | None = None  # 0-1
     kappa: float | None = None
     labelled_answers: int | None = None
     measured_at: datetime | None = None
+    source: str | None = None  # 'reviews' (the desk's, kept current) or 'labels' (a `callscore eval --labels` file)
 
     @classmethod
     def from_row(cls, row: dict[str, Any] | None) -> "CriterionTrust":
         """From a ``criterion_trust`` row; None: never measured."""
         if row is None:
             return cls("not measured")
-        return cls(row["trust"], row["agreement"], row["kappa"], row["labelled_answers"], row["measured_at"])
+        return cls(row["trust"], row["agreement"], row["kappa"], row["labelled_answers"], row["measured_at"],
+                   row.get("source"))
 
     def summary(self) -> str:
         """'not reliable yet: kappa 0.12, agreement 64%', or 'agreement not measured'."""
@@ -52,9 +55,12 @@ class CriterionTrust:
             return "agreement not measured"
         kappa = "undefined (one class)" if self.kappa is None else f"{self.kappa:.2f}"
         agreement = "–" if self.agreement is None else f"{self.agreement:.0%}"
-        few = (f"{self.labelled_answers} labels (of {RELIABLE_MIN_LABELS} needed), "
+        noun = "reviews" if self.source == "reviews" else "labels"
+        few = (f"{self.labelled_answers} {noun} (of {RELIABLE_MIN_LABELS} needed), "
                if (self.labelled_answers or 0) < RELIABLE_MIN_LABELS else "")
-        return f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: {few}kappa {kappa}, agreement {agreement}"
+        source = f" (from {self.labelled_answers} reviews)" if self.source == "reviews" and not few else ""
+        return (f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: {few}kappa {kappa},"
+                f" agreement {agreement}{source}")
 
 
 @dataclass(frozen=True)

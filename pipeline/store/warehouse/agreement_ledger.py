@@ -1,6 +1,7 @@
-"""``criterion_agreement`` (migration 010): what ``callscore eval`` measured of each criterion
-against human labels, kept so that ``kpi_criteria``, the report and the call pages can say how
-far a criterion's verdicts can be trusted."""
+"""``criterion_agreement`` (migration 010): what ``callscore eval --labels`` measured of each
+criterion against a labels file, kept so that ``kpi_criteria``, the report and the call pages can
+say how far a criterion's verdicts can be trusted when nobody reviewed it in the desk (view
+``criterion_trust``); and the reviews read as labels, for ``callscore eval`` without a file."""
 
 from __future__ import annotations
 
@@ -48,3 +49,11 @@ class AgreementLedger:
         ``criterion_trust``); a criterion never measured is absent."""
         rows = self._dicts("SELECT * FROM criterion_trust WHERE scorecard_version = ?", [scorecard_version])
         return {row["criterion_id"]: row for row in rows}
+
+    def reviewed_labels(self, scorecard_version: str) -> list[tuple[str, str, str]]:
+        """(recording id, criterion or field id, the answer that counts) of every answer people
+        reviewed under ``scorecard_version`` (view ``reviewed_answers``), as labels: yes, no, na
+        or a field's option."""
+        return self.connection.execute(
+            "SELECT recording_id, item_id, CASE answer WHEN 'n.a.' THEN 'na' ELSE answer END FROM reviewed_answers"
+            " WHERE scorecard_version = ? ORDER BY recording_id, item_kind, item_id", [scorecard_version]).fetchall()
