@@ -120,8 +120,8 @@ SELECT s.*, c.file_name, c.path, c.agent, c.team, c.call_id, c.started_at,
 FROM scores AS s
 JOIN current_calls AS c USING (evaluation_id);
 
--- The answer people gave to each reviewed answer of a call (reviews, migration 013): each
--- reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
+-- The answer people gave to each reviewed answer of a call (reviews, migration 013; a
+-- calibration's blind answers, migration 016, are left out): each reviewer's latest review of it counts; when reviewers differ, the answer most of them gave,
 -- and among equals the most recent. overruled: that answer is not the machine's.
 -- The review views each have a table macro NAME_of(recordings) behind them, which reads only the
 -- reviews of a list of recording ids (NULL: all): the desk's pages read their few calls' reviews
@@ -129,7 +129,7 @@ JOIN current_calls AS c USING (evaluation_id);
 CREATE OR REPLACE MACRO reviewed_answers_of(wanted) AS TABLE
 WITH latest AS (
     SELECT * FROM reviews
-    WHERE wanted IS NULL OR list_contains(wanted, recording_id)
+    WHERE (wanted IS NULL OR list_contains(wanted, recording_id)) AND calibration_id IS NULL
     QUALIFY row_number() OVER (PARTITION BY recording_id, scorecard_version, item_kind, item_id, reviewer
                                ORDER BY reviewed_at DESC, review_id DESC) = 1
 ), tallied AS (

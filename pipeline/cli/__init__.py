@@ -1,7 +1,8 @@
 """The ``callscore`` command line: the group (``app``) and its commands, one module per family."""
 
 from pipeline.cli import (  # noqa: F401  (they register)
-    call_commands, desk_commands, flow_commands, model_commands, review_commands, scoring, warehouse_commands,
+    calibration_commands, call_commands, desk_commands, flow_commands, model_commands, review_commands, scoring,
+    warehouse_commands,
 )
 from pipeline.cli.app import main
 

@@ -69,6 +69,17 @@ def call_after(warehouse: Warehouse, wanted: CallFilter, recording_id: str) -> s
     return None if row is None else row[0]
 
 
+def pick_calls(warehouse: Warehouse, wanted: CallFilter, count: int, scorecard_version: str, *,
+               seed: int) -> list[str]:
+    """``count`` calls drawn at random (by ``seed``) from those ``wanted`` picks that were scored
+    with ``scorecard_version`` (a calibration's calls)."""
+    where, params = wanted.where()
+    return [row[0] for row in warehouse.connection.execute(
+        f"SELECT recording_id FROM ({listed_calls(reviews=wanted.needs_reviews)}) AS listed"
+        f" WHERE {where} AND scorecard_version = ? ORDER BY hash(recording_id, ?) LIMIT ?",
+        params + [scorecard_version, seed, count]).fetchall()]
+
+
 def filter_choices(warehouse: Warehouse) -> FilterChoices:
     def values(sql: str) -> list[str]:
         return [row[0] for row in warehouse.connection.execute(sql).fetchall()]

@@ -24,6 +24,7 @@ class ReviewSubmission:
     reason: str | None
     comment: str | None
     evidence_line: int | None  # 1 = the transcript's first line
+    calibration_id: int | None = None  # the calibration session it answers in
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> "ReviewSubmission":
@@ -54,7 +55,11 @@ class ReviewSubmission:
             line = None if line in (None, "") else int(line)
         except (TypeError, ValueError):
             raise DeskError(400, "evidence_line is a line number") from None
-        return cls("criterion" if criterion else "field", criterion or field, answer, reason, comment, line)
+        calibration = data.get("calibration_id")
+        if calibration not in (None, "") and not (isinstance(calibration, int) or str(calibration).isdigit()):
+            raise DeskError(400, "calibration_id is a calibration's number")
+        return cls("criterion" if criterion else "field", criterion or field, answer, reason, comment, line,
+                   None if calibration in (None, "") else int(calibration))
 
     def review(self, view: CallView, reviewer: str, field_options: Mapping[str, list[str]]) -> NewReview:
         """The ``NewReview`` of this submission on ``view``; ``DeskError`` 400 when the call has no
@@ -70,7 +75,7 @@ class ReviewSubmission:
         elif reason is None and self.evidence_line is not None and self.evidence_line != cited:
             reason = "wrong_evidence"
         return NewReview(view.recording_id, view.evaluation["scorecard_version"], self.item_kind, self.item_id,
-                         reviewer, self.answer, reason, self.comment, self.evidence_line)
+                         reviewer, self.answer, reason, self.comment, self.evidence_line, self.calibration_id)
 
     def _machine(self, view: CallView, field_options: Mapping[str, list[str]]) -> tuple[str, int | None]:
         """(the machine's answer, the line it cited) of the item; checks the answer fits it."""

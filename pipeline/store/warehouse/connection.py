@@ -1,7 +1,7 @@
 """An open DuckDB warehouse: ``Warehouse.open`` connects (creating the file and migrating it
 when writable; read-only, it reads nothing but the warehouse), and the class gathers the
 warehouse's jobs, each in its own module: schema, writing a call, the KPI tables, reads, the
-agreement, review and reviewer ledgers, and the run ledger."""
+agreement, review, reviewer and calibration ledgers, and the run ledger."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import duckdb
 
 from pipeline.errors import WarehouseError
 from pipeline.store.warehouse.agreement_ledger import AgreementLedger
+from pipeline.store.warehouse.calibration_ledger import CalibrationLedger
 from pipeline.store.warehouse.call_reads import CallReads
 from pipeline.store.warehouse.call_writer import CallWriter
 from pipeline.store.warehouse.errors import first_line, open_error
@@ -36,7 +37,7 @@ READ_ONLY_CONFIG = {
 
 
 class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, AgreementLedger, ReviewLedger,
-                ReviewerLedger, RunLedger):
+                ReviewerLedger, CalibrationLedger, RunLedger):
     """An open DuckDB warehouse. Use as a context manager."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:

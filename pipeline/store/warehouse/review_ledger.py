@@ -36,6 +36,7 @@ class NewReview:
     reason: Reason | None = None  # why the machine was wrong; None when the review confirms it
     comment: str | None = None
     evidence_line: int | None = None  # 1 = the transcript's first line
+    calibration_id: int | None = None  # the calibration session it answers in; None: an ordinary review
 
 
 def machine_answer(passed: bool | None) -> str:
@@ -59,17 +60,36 @@ class ReviewLedger:
                 raise ReviewError(f"call {review.recording_id} has no {review.item_kind} {review.item_id!r} in "
                                   f"scorecard version {review.scorecard_version}")
             scorecard_name, answer, llm_model, prompt_version = shown
+            if review.calibration_id is not None:
+                self._check_calibration(review)
             repeated = self._same_as_latest(review, answer)
             if repeated is not None:
                 return repeated
             return self.connection.execute(
                 "INSERT INTO reviews (recording_id, scorecard_name, scorecard_version, item_kind, item_id,"
                 " machine_answer, machine_llm_model, machine_prompt_version, reviewer, answer, reason, comment,"
-                " evidence_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
+                " evidence_line, calibration_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
                 [review.recording_id, scorecard_name, review.scorecard_version, review.item_kind, review.item_id,
                  answer, llm_model, prompt_version, review.reviewer, review.answer, review.reason, review.comment,
-                 review.evidence_line],
+                 review.evidence_line, review.calibration_id],
             ).fetchone()[0]
+
+    def _check_calibration(self, review: NewReview) -> None:
+        """``ReviewError`` unless the review's calibration session holds its call, its reviewer and
+        its scorecard version."""
+        row = self.connection.execute(
+            "SELECT c.scorecard_version, EXISTS (SELECT 1 FROM calibration_calls WHERE calibration_id = ?"
+            " AND recording_id = ?), EXISTS (SELECT 1 FROM calibration_reviewers WHERE calibration_id = ?"
+            " AND reviewer = ?) FROM calibrations AS c WHERE c.calibration_id = ?",
+            [review.calibration_id, review.recording_id, review.calibration_id, review.reviewer,
+             review.calibration_id]).fetchone()
+        if row is None:
+            raise ReviewError(f"there is no calibration {review.calibration_id}")
+        version, has_call, has_reviewer = row
+        if not has_call or version != review.scorecard_version:
+            raise ReviewError(f"calibration {review.calibration_id} does not hold this call")
+        if not has_reviewer:
+            raise ReviewError(f"{review.reviewer} is not a reviewer of calibration {review.calibration_id}")
 
     def _same_as_latest(self, review: NewReview, machine: str | None) -> int | None:
         """The id of the reviewer's latest review of the item when ``review`` says the same about
@@ -77,8 +97,9 @@ class ReviewLedger:
         row = self.connection.execute(
             "SELECT review_id, machine_answer, answer, reason, comment, evidence_line FROM reviews"
             " WHERE recording_id = ? AND scorecard_version = ? AND item_kind = ? AND item_id = ? AND reviewer = ?"
-            " ORDER BY review_id DESC LIMIT 1",
-            [review.recording_id, review.scorecard_version, review.item_kind, review.item_id, review.reviewer]).fetchone()
+            " AND calibration_id IS NOT DISTINCT FROM ? ORDER BY review_id DESC LIMIT 1",
+            [review.recording_id, review.scorecard_version, review.item_kind, review.item_id, review.reviewer,
+             review.calibration_id]).fetchone()
         said = (machine, review.answer, review.reason, review.comment, review.evidence_line)
         return row[0] if row is not None and tuple(row[1:]) == said else None
 
