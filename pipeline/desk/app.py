@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.desk import api, login, pages
+from pipeline.desk import api, calibration_pages, login, pages
 from pipeline.desk.desk_warehouse import DeskWarehouse
 from pipeline.desk.guard import Desk, guarded, security_headers
 from pipeline.desk.sessions import SessionSigner, desk_key
@@ -44,6 +44,12 @@ ROUTES = [
     Route("/calls/{recording_id}/audio", guarded(pages.audio, api=False)),
     Route("/calls/{recording_id}/reviews", guarded(pages.post_review, needs="reviewer", api=False, write=True),
           methods=["POST"]),
+    Route("/calibrations", guarded(calibration_pages.calibrations_page, api=False)),
+    Route("/calibrations/{calibration_id}", guarded(calibration_pages.calibration_page, api=False)),
+    Route("/calibrations/{calibration_id}/calls/{recording_id}",
+          guarded(calibration_pages.calibration_call_page, needs="reviewer", api=False)),
+    Route("/calibrations/{calibration_id}/calls/{recording_id}/reviews",
+          guarded(calibration_pages.post_calibration_review, needs="reviewer", api=False, write=True), methods=["POST"]),
     Route("/api/calls", guarded(api.calls, api=True)),
     Route("/api/calls/{recording_id}", guarded(api.call, api=True)),
     Route("/api/calls/{recording_id}/reviews", guarded(api.post_review, needs="reviewer", api=True, write=True),

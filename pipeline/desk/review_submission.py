@@ -70,7 +70,9 @@ class ReviewSubmission:
             raise DeskError(400, f"evidence_line is a line of the transcript, 1 to {len(view.turns)}")
         machine, cited = self._machine(view, field_options)
         reason = self.reason
-        if reason is None and self.answer != machine:
+        if self.calibration_id is not None:
+            pass  # a calibration's answer is given blind: no reason against the machine's
+        elif reason is None and self.answer != machine:
             reason = "wrong_verdict"
         elif reason is None and self.evidence_line is not None and self.evidence_line != cited:
             reason = "wrong_evidence"
