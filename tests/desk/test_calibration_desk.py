@@ -55,10 +55,9 @@ def test_three_reviewers_calibrate_blind_and_see_the_figures_when_all_have_answe
         browser.get(f"{desk.url}/calibrations/1/calls/{call}")
         page = browser.page_source
         assert "machine:" not in page and "overruled" not in page and "ben" not in page  # blind
-        for key in "yyy":  # greeted, verified, closing: ana says yes to all, from the keyboard
-            current = browser.current_url
+        for answered, key in enumerate("yyy", start=1):  # greeted, verified, closing: yes to all, by keyboard
             ActionChains(browser).send_keys(key).perform()
-            _until(browser, lambda b, current=current: b.current_url != current or "your answer" in b.page_source)
+            _until(browser, lambda b, answered=answered: b.page_source.count("your answer: yes") == answered)
         for field, option in (("reason", "billing"), ("outcome", "resolved")):
             browser.find_element(By.CSS_SELECTOR, f"#field-{field} button[value='{option}']").click()
             _until(browser, lambda b, field=field: "your answer" in b.find_element(By.ID, f"field-{field}").text)

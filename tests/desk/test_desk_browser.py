@@ -29,12 +29,12 @@ def _filter(browser, **choices: str) -> None:
         Select(browser.find_element(By.NAME, name)).select_by_visible_text(value)
     old = browser.find_element(By.ID, "calls")
     browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, 10).until(staleness_of(old))  # the new page replaced it
+    WebDriverWait(browser, 30).until(staleness_of(old))  # the new page replaced it
 
 
 def _until(browser, condition) -> None:
-    """Wait up to 10 s for ``condition(browser)``, across page loads (an element gone stale)."""
-    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    """Wait up to 30 s (a loaded machine) for ``condition(browser)``, across page loads (an element gone stale)."""
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def _log_in(browser, link: str) -> None:
