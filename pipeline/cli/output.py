@@ -196,3 +196,13 @@ def _print_field_agreement(out: Console, fields: Any) -> None:
         for label, answers in row.confusion.items():
             confusion.add_row(plain(label), *(str(count) for count in answers.values()))
         out.print(confusion)
+
+
+def say_unmatched_labels(unmatched: Sequence[str], unknown: Sequence[str], card: Any) -> None:
+    """On stderr: the labelled recordings without answers of ``card``'s version, and the labelled
+    criteria or fields it does not have (labels eval or reviews import could not use)."""
+    if unmatched:
+        message(f"callscore: {len(unmatched)} labelled recordings have no answers of scorecard {card.name}"
+                f" {card.version} (score them first): {', '.join(unmatched[:5])}" + (" ..." if len(unmatched) > 5 else ""))
+    if unknown:
+        message(f"callscore: labels for criteria or fields the scorecard does not have: {', '.join(unknown)}")

@@ -11,7 +11,7 @@ import click
 from pipeline.cli.app import fail, main, one_line_errors
 from pipeline.cli.desk_commands import writable_warehouse
 from pipeline.cli.options import db_option, json_option, scorecard_option
-from pipeline.cli.output import message, plain
+from pipeline.cli.output import message, plain, say_unmatched_labels
 
 
 @main.group()
@@ -47,12 +47,7 @@ def import_reviews(labels: Path, reviewer: str, scorecard: Path | None, db: Path
         name = checked_name(reviewer)
         with writable_warehouse(db) as warehouse:
             result = import_labels(warehouse, rows, name, card)
-    if result.unmatched:
-        message(f"callscore: {len(result.unmatched)} labelled recordings have no answers of scorecard {card.name}"
-                f" {card.version} (score them first): {', '.join(result.unmatched[:5])}"
-                + (" ..." if len(result.unmatched) > 5 else ""))
-    if result.unknown:
-        message(f"callscore: labels for what the scorecard does not have: {', '.join(result.unknown)}")
+    say_unmatched_labels(result.unmatched, result.unknown, card)
     if as_json:
         click.echo(json.dumps({"stored": result.stored, "unchanged": result.unchanged,
                                "unmatched": list(result.unmatched), "unknown": list(result.unknown)}))

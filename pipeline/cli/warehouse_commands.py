@@ -12,7 +12,7 @@ import click
 
 from pipeline.cli.app import fail, main, one_line_errors, read_warehouse, say_waiting
 from pipeline.cli.options import db_option, json_option, scorecard_option, setting_option
-from pipeline.cli.output import message, print_agreement, print_table
+from pipeline.cli.output import message, print_agreement, print_table, say_unmatched_labels
 from pipeline.errors import CallscoreError
 
 
@@ -221,12 +221,7 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
         report = evaluate(warehouse, rows, scorecard_version=card.version,
                           criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
                           prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
-    if report.unmatched:
-        message(f"callscore: {len(report.unmatched)} labelled recordings have no verdicts for scorecard "
-                f"{card.name} {card.version} (score them first): {', '.join(report.unmatched[:5])}"
-                + (" ..." if len(report.unmatched) > 5 else ""))
-    if report.unknown_criteria:
-        message(f"callscore: labels for criteria the scorecard does not have: {', '.join(report.unknown_criteria)}")
+    say_unmatched_labels(report.unmatched, report.unknown_criteria, card)
     if not report.pairs and not report.fields:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
     if labels is not None and not no_store:

@@ -59,7 +59,7 @@ def test_eval_reports_agreement_kappa_baseline_and_failed_precision_recall(label
                      "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["unmatched"] == ["Z.mp3"] and "1 labelled recordings have no verdicts" in result.stderr
+    assert report["unmatched"] == ["Z.mp3"] and "1 labelled recordings have no answers of scorecard" in result.stderr
     greeted = next(c for c in report["criteria"] if c["criterion_id"] == "greeted")
     assert greeted["answers"] == 5 and greeted["agreement"] == pytest.approx(4 / 5)
     assert greeted["kappa"] == pytest.approx(float(Fraction(6, 11)))
