@@ -162,7 +162,7 @@ def test_the_report_bench_writes_a_page_for_every_call_it_lists(tmp_path: Path) 
 
     result = bench_report(30, 1, tmp_path)
     assert result["call_pages"] == result["linked_calls"] == 30  # 50 agents: each call is among its agent's 20
-    assert result["report_bytes"] > result["summary_page_bytes"] and result["ratio"] > 1
+    assert result["report_bytes"] > result["summary_page_bytes"]  # its times are the bench's to print, not to test
 
 
 def test_the_report_charts_reasons_resolution_and_customer_sentiment(browser, outcome_warehouse_path: Path,
