@@ -53,5 +53,4 @@ def call(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
 def post_review(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     view = call_of(request, warehouse)
     review_id = store_review(request, warehouse, view, ReviewSubmission.from_data(json_of(request)), actor)
-    stored = next(r for r in warehouse.reviews_of(view.recording_id) if r["review_id"] == review_id)
-    return DataResponse(stored, status_code=201)
+    return DataResponse(warehouse.stored_review(review_id), status_code=201)

@@ -47,6 +47,8 @@ def test_three_reviewers_calibrate_blind_and_see_the_figures_when_all_have_answe
     for name in ("ben", "cy"):
         desk.links[name] = desk.new_link(name)
     _answer_by_api(desk, "ben", 1)
+    peek = httpx.get(f"{desk.url}/api/calls/{CALL_A}", headers={"authorization": f"Bearer {desk.bearer('ana')}"})
+    assert peek.json()["reviews"] == []  # ben's blind answers do not show in the call's data either
     _log_in(browser, desk.links["ana"])
     browser.get(link)
     assert browser.title == "callscore desk: calibration 1" and "3 of" not in browser.find_element(By.ID, "progress").text

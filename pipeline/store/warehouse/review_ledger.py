@@ -120,10 +120,16 @@ class ReviewLedger:
             [review.recording_id, review.scorecard_version, review.item_id]).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
+    def stored_review(self, review_id: int) -> dict:
+        """The review stored under ``review_id``, as its row."""
+        cursor = self.connection.execute("SELECT * FROM reviews WHERE review_id = ?", [review_id])
+        return dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+
     def reviews_of(self, recording_id: str) -> list[dict]:
-        """Every review of a call, oldest first (superseded ones too)."""
-        cursor = self.connection.execute("SELECT * FROM reviews WHERE recording_id = ? ORDER BY review_id",
-                                         [recording_id])
+        """Every ordinary review of a call, oldest first (superseded ones too); a calibration's
+        blind answers are left out (``calibration_answers`` has them)."""
+        cursor = self.connection.execute(
+            "SELECT * FROM reviews WHERE recording_id = ? AND calibration_id IS NULL ORDER BY review_id", [recording_id])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
