@@ -29,13 +29,8 @@ def calibrations_page(request: Request, warehouse: Warehouse, actor: Actor) -> R
 def calibration_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     session = _session(request, warehouse)
     report = calibration_report(warehouse, session.calibration_id)
-    mine: dict[str, int] = {}
-    for a in warehouse.calibration_answers(session.calibration_id):
-        if a.reviewer == actor.name:
-            mine[a.recording_id] = mine.get(a.recording_id, 0) + 1
-    per_call = report.expected // max(len(session.recording_ids), 1)
     return HTMLResponse(TEMPLATES.get_template("desk_calibration.html.j2").render(
-        session=session, report=report, actor=actor, mine=mine, per_call=per_call,
+        session=session, report=report, actor=actor, mine=report.answered_calls.get(actor.name, {}),
         taking_part=actor.name in session.reviewers))
 
 
@@ -46,8 +41,8 @@ def calibration_call_page(request: Request, warehouse: Warehouse, actor: Actor) 
         raise DeskError(404, f"calibration {session.calibration_id} does not hold this call")
     own = {(a.item_kind, a.item_id): a.answer for a in warehouse.calibration_answers(session.calibration_id)
            if a.reviewer == actor.name and a.recording_id == view.recording_id}
-    calls = list(session.recording_ids)
-    following = calls[calls.index(view.recording_id) + 1] if calls.index(view.recording_id) + 1 < len(calls) else None
+    after = session.recording_ids[session.recording_ids.index(view.recording_id) + 1:]
+    following = after[0] if after else None
     base = f"/calibrations/{session.calibration_id}"
     return HTMLResponse(TEMPLATES.get_template("desk_calibration_call.html.j2").render(
         session=session, view=view, own=own, field_options=options_of(request, warehouse, view),

@@ -13,7 +13,7 @@ from pipeline.store.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class CallPage:
-    """One page of listed calls (dicts of ``_LISTED``'s columns) and how many calls match in all."""
+    """One page of listed calls (dicts of ``listed_calls``' columns) and how many calls match in all."""
 
     calls: list[dict[str, Any]]
     total: int

@@ -26,6 +26,11 @@ from pipeline.store.warehouse.review_ledger import ReviewError
 SCRIPT_PATH = "/static/desk.js"
 
 
+def query_suffix(request: Request) -> str:
+    """``?`` and the request's query string (the list's filters, carried from page to page), or nothing."""
+    return f"?{request.url.query}" if request.url.query else ""
+
+
 def calls_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     wanted = filter_of(request)
     page = list_calls(warehouse, wanted)
@@ -35,8 +40,7 @@ def calls_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response
 
 def call_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     view = call_of(request, warehouse)
-    query = request.url.query
-    suffix = f"?{query}" if query else ""
+    suffix = query_suffix(request)
     base = f"/calls/{view.recording_id}"
     controls = ReviewControls(
         audio_src=f"{base}/audio", action=f"{base}/reviews{suffix}", list_href=f"/calls{suffix}",
@@ -61,7 +65,7 @@ def next_call(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     """"Complete + next": the call after this one in the list it was opened from."""
     wanted = filter_of(request)
     following = call_after(warehouse, wanted, recording_id_of(request))
-    query = f"?{request.url.query}" if request.url.query else ""
+    query = query_suffix(request)
     return RedirectResponse(f"/calls/{following}{query}" if following else f"/calls{query}", status_code=303)
 
 
@@ -70,9 +74,8 @@ def post_review(request: Request, warehouse: Warehouse, actor: Actor) -> Respons
     view = call_of(request, warehouse)
     submission = ReviewSubmission.from_data(form_of(request))
     store_review(request, warehouse, view, submission, actor)
-    query = f"?{request.url.query}" if request.url.query else ""
     anchor = next_anchor(view, submission.item_kind, submission.item_id)
-    return RedirectResponse(f"/calls/{view.recording_id}{query}#{quote(anchor)}", status_code=303)
+    return RedirectResponse(f"/calls/{view.recording_id}{query_suffix(request)}#{quote(anchor)}", status_code=303)
 
 
 def store_review(request: Request, warehouse: Warehouse, view: CallView, submission: ReviewSubmission,

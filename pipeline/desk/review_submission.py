@@ -70,12 +70,11 @@ class ReviewSubmission:
             raise DeskError(400, f"evidence_line is a line of the transcript, 1 to {len(view.turns)}")
         machine, cited = self._machine(view, field_options)
         reason = self.reason
-        if self.calibration_id is not None:
-            pass  # a calibration's answer is given blind: no reason against the machine's
-        elif reason is None and self.answer != machine:
-            reason = "wrong_verdict"
-        elif reason is None and self.evidence_line is not None and self.evidence_line != cited:
-            reason = "wrong_evidence"
+        if reason is None and self.calibration_id is None:  # a calibration's answer is blind: no reason is implied
+            if self.answer != machine:
+                reason = "wrong_verdict"
+            elif self.evidence_line is not None and self.evidence_line != cited:
+                reason = "wrong_evidence"
         return NewReview(view.recording_id, view.evaluation["scorecard_version"], self.item_kind, self.item_id,
                          reviewer, self.answer, reason, self.comment, self.evidence_line, self.calibration_id)
 
