@@ -320,7 +320,7 @@ def nightly(inbox: str, db: str | None = None, scorecard: str | None = None, sin
     return {**figures, "report": str(report_path) if report_path else None}
 
 
-def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, str],
+def _start_run(db: Path, run_id: str, started_at: datetime, models: dict[str, Any],
                failures: list[StagedFailure], *, wait_s: float = WRITE_WAIT_S) -> None:
     """Open the run in `runs` (closing any earlier flow run that was killed) and record the
     recordings that could not even be read; ``wait_s``: the longest wait for the warehouse."""

@@ -213,44 +213,6 @@ FROM answers
 GROUP BY recording_id, evaluation_id;
 CREATE OR REPLACE VIEW reviewed_evaluation_figures AS SELECT * FROM reviewed_evaluation_figures_of(NULL);
 
--- The calls the KPI views count: current_calls with at least one answer, figures unrounded and
--- from the answers that count (a reviewed call's QA score is worked out again from them;
--- machine_qa_score keeps the machine's). reviewed_answers: how many of its verdicts people
--- reviewed; includes_manual_edits: one of them was overruled.
-CREATE OR REPLACE VIEW scored_calls AS
-SELECT c.* REPLACE (
-           CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
-           coalesce(f.critical_failed, c.critical_failed) AS critical_failed,
-           coalesce(f.criteria_passed, c.criteria_passed) AS criteria_passed,
-           coalesce(f.criteria_failed, c.criteria_failed) AS criteria_failed,
-           coalesce(f.criteria_na, c.criteria_na) AS criteria_na),
-       c.qa_score AS machine_qa_score,
-       coalesce(f.reviewed_answers, 0) AS reviewed_answers,
-       coalesce(f.includes_manual_edits, false) AS includes_manual_edits,
-       CAST(c.started_at AS DATE) AS call_date
-FROM current_calls AS c
-LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
-WHERE c.answers > 0;
-
--- One row per call and scorecard version, with the call's conversation metrics.
--- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see
--- evaluation_figures, from the answers that count (scored_calls); machine_qa_score: the machine's.
-CREATE OR REPLACE VIEW kpi_calls AS
-SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
-       duration_s, channel_layout, language, kpi_round(language_probability, 3) AS language_probability,
-       mixed_language, language_suspect, scorecard_name, scorecard_version, llm_model, whisper_model,
-       kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
-       kpi_round(machine_qa_score, 1) AS machine_qa_score, reviewed_answers, includes_manual_edits,
-       kpi_round(mean_confidence, 3) AS mean_confidence,
-       low_confidence_answers, evaluated_at,
-       speaker_separated, conversation_s, talk_s, non_talk_s, non_talk_ratio, silences,
-       longest_silence_s, overlap_s, words_per_minute,
-       agent_talk_ratio, customer_talk_ratio, agent_words_per_minute, customer_words_per_minute,
-       agent_interruptions, agent_interruption_s, customer_interruptions, customer_interruption_s,
-       agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s,
-       customer_sentiment_first, customer_sentiment_last, customer_sentiment_change
-FROM scored_calls;
-
 -- Each reviewed answer beside the machine's answer now (in the recording's latest evaluation of
 -- that scorecard version): human and machine as yes / no / na for a criterion, the option for a
 -- choice field (text fields are not compared), with the machine's confidence, LLM and prompt.
@@ -328,6 +290,81 @@ SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_vers
        CASE WHEN kappa >= 0.4 AND answers >= 20 THEN 'reliable' ELSE 'not reliable' END AS trust
 FROM measured;
 
+-- The scorecards that ask for qa_score_reliable (scorecard `score_only_reliable: true`), as
+-- their latest run that said (runs.score_only_reliable, migration 017).
+CREATE OR REPLACE VIEW reliable_only_scorecards AS
+SELECT scorecard_name
+FROM runs
+WHERE score_only_reliable IS NOT NULL
+GROUP BY scorecard_name
+HAVING arg_max(score_only_reliable, started_at);
+
+-- The criteria counted in qa_score_reliable: those marked reliable (criterion_trust) in the
+-- scorecards that ask for it.
+CREATE OR REPLACE VIEW reliable_criteria AS
+SELECT t.scorecard_name, t.scorecard_version, t.criterion_id
+FROM criterion_trust AS t
+SEMI JOIN reliable_only_scorecards USING (scorecard_name)
+WHERE t.trust = 'reliable';
+
+-- Each current evaluation's QA score over its reliable criteria only (qa_score_of), from the
+-- answers that count; no row when its scorecard does not ask or none of its criteria is reliable.
+-- The macro reads a list of recording ids (NULL: all), as the review views' macros do.
+CREATE OR REPLACE MACRO reliable_evaluation_scores_of(wanted) AS TABLE
+SELECT c.recording_id, c.evaluation_id,
+       qa_score_of(s.weight, CASE WHEN v.evaluation_id IS NULL THEN s.passed ELSE v.passed END) AS qa_score_reliable,
+       count(*) AS reliable_answers
+FROM reliable_criteria AS r
+JOIN current_calls AS c USING (scorecard_version)
+JOIN scores AS s ON s.evaluation_id = c.evaluation_id AND s.criterion_id = r.criterion_id
+LEFT JOIN reviewed_verdicts_of(wanted) AS v ON v.evaluation_id = s.evaluation_id AND v.criterion_id = s.criterion_id
+WHERE wanted IS NULL OR list_contains(wanted, c.recording_id)
+GROUP BY c.recording_id, c.evaluation_id;
+CREATE OR REPLACE VIEW reliable_evaluation_scores AS SELECT * FROM reliable_evaluation_scores_of(NULL);
+
+-- The calls the KPI views count: current_calls with at least one answer, figures unrounded and
+-- from the answers that count (a reviewed call's QA score is worked out again from them;
+-- machine_qa_score keeps the machine's). reviewed_answers: how many of its verdicts people
+-- reviewed; includes_manual_edits: one of them was overruled; qa_score_reliable: the score over
+-- the reliable criteria only, when the scorecard asks (reliable_evaluation_scores), else NULL.
+CREATE OR REPLACE VIEW scored_calls AS
+SELECT c.* REPLACE (
+           CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
+           coalesce(f.critical_failed, c.critical_failed) AS critical_failed,
+           coalesce(f.criteria_passed, c.criteria_passed) AS criteria_passed,
+           coalesce(f.criteria_failed, c.criteria_failed) AS criteria_failed,
+           coalesce(f.criteria_na, c.criteria_na) AS criteria_na),
+       c.qa_score AS machine_qa_score,
+       coalesce(f.reviewed_answers, 0) AS reviewed_answers,
+       coalesce(f.includes_manual_edits, false) AS includes_manual_edits,
+       q.qa_score_reliable,
+       CAST(c.started_at AS DATE) AS call_date
+FROM current_calls AS c
+LEFT JOIN reviewed_evaluation_figures AS f USING (evaluation_id)
+LEFT JOIN reliable_evaluation_scores AS q USING (evaluation_id)
+WHERE c.answers > 0;
+
+-- One row per call and scorecard version, with the call's conversation metrics.
+-- qa_score 0-100 (NULL when no criterion applied; 1 decimal) and critical_failed: see
+-- evaluation_figures, from the answers that count (scored_calls); machine_qa_score: the machine's;
+-- qa_score_reliable: over the reliable criteria only, when the scorecard asks (else NULL).
+CREATE OR REPLACE VIEW kpi_calls AS
+SELECT recording_id, file_name, path, agent, team, call_id, started_at, call_date,
+       duration_s, channel_layout, language, kpi_round(language_probability, 3) AS language_probability,
+       mixed_language, language_suspect, scorecard_name, scorecard_version, llm_model, whisper_model,
+       kpi_round(qa_score, 1) AS qa_score, critical_failed, criteria_passed, criteria_failed, criteria_na,
+       kpi_round(machine_qa_score, 1) AS machine_qa_score, kpi_round(qa_score_reliable, 1) AS qa_score_reliable,
+       reviewed_answers, includes_manual_edits,
+       kpi_round(mean_confidence, 3) AS mean_confidence,
+       low_confidence_answers, evaluated_at,
+       speaker_separated, conversation_s, talk_s, non_talk_s, non_talk_ratio, silences,
+       longest_silence_s, overlap_s, words_per_minute,
+       agent_talk_ratio, customer_talk_ratio, agent_words_per_minute, customer_words_per_minute,
+       agent_interruptions, agent_interruption_s, customer_interruptions, customer_interruption_s,
+       agent_longest_monologue_s, customer_longest_monologue_s, longest_monologue_s,
+       customer_sentiment_first, customer_sentiment_last, customer_sentiment_change
+FROM scored_calls;
+
 -- The counts of criterion_totals for each scorecard's current version, from the answers that
 -- count (the machine's, with reviewed ones replaced: reviewed_verdict_counts).
 CREATE OR REPLACE VIEW counted_totals AS
@@ -360,12 +397,14 @@ LEFT JOIN criterion_trust AS a ON a.scorecard_version = t.scorecard_version AND 
 
 -- One row per agent and scorecard version, from the answers that count (scored_calls).
 -- criterion_pass_rates maps criterion id -> pass rate (kpi_agent_criteria has the same figures
--- as rows). Interruptions are the agent's own. reviewed_answers: verdicts people reviewed.
+-- as rows). Interruptions are the agent's own. reviewed_answers: verdicts people reviewed;
+-- mean_qa_score_reliable: of qa_score_reliable (NULL unless the scorecard asks).
 CREATE OR REPLACE VIEW kpi_agents AS
 WITH per_agent AS (
     SELECT agent, any_value(team) AS team, scorecard_name, scorecard_version,
            count(*) AS calls,
            kpi_round(avg(qa_score), 1) AS mean_qa_score,
+           kpi_round(avg(qa_score_reliable), 1) AS mean_qa_score_reliable,
            count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
            kpi_round(count(*) FILTER (WHERE critical_failed) / count(*), 3) AS critical_fail_rate,
            kpi_round(avg(agent_talk_ratio), 3) AS mean_talk_ratio,

@@ -81,6 +81,8 @@ def _print_call(view: Any, *, transcript: bool) -> None:
         if view.includes_manual_edits:
             machine = "–" if view.machine_qa_score is None else f"{view.machine_qa_score:.1f}"
             score += f" (with reviews; the machine's {machine})"
+        if view.qa_score_reliable is not None:
+            score += f"; reliable criteria only {view.qa_score_reliable:.1f}"
         out.print(f"QA score [bold]{score}[/]{'  [bold red]critical failure[/]' if view.critical_failed else ''}"
                   f"  · scorecard {plain(e['scorecard_name'])} {e['scorecard_version']} · LLM {plain(e['llm_model'])}")
     cited = view.cited_lines()

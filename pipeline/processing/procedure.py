@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 from pipeline.config import Settings, worker_name
 from pipeline.errors import PermanentRecordingError, SetupError, TransientRecordingError, as_recording_error
@@ -122,13 +122,15 @@ class CallProcessor:
             llm_model=self.models.llm_name,
         )
 
-    def run_identity(self) -> dict[str, str]:
+    def run_identity(self) -> dict[str, Any]:
+        """What a run records of its models and scorecard (``runs``)."""
         return {
             "whisper_model": self.models.whisper_name,
             "llm_model": self.models.llm_name,
             "scorecard_name": self.scorecard.name,
             "scorecard_version": self.scorecard.version,
             "prompt_version": self.prompt_version,
+            "score_only_reliable": self.scorecard.score_only_reliable,
         }
 
     def check_key(self, planned: EvaluationKey) -> None:

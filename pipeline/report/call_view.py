@@ -136,6 +136,7 @@ class CallView:
     fields: tuple[FieldView, ...] = ()  # the extraction fields' answers, in the scorecard's order
     machine_qa_score: float | None = None  # 0-100, the machine's own when reviews changed it
     includes_manual_edits: bool = False  # a person overruled one of its verdicts
+    qa_score_reliable: float | None = None  # 0-100, over the reliable criteria only, when its scorecard asks
 
     def cited_lines(self) -> dict[int, list[str]]:
         """Transcript line -> the criteria (and fields) whose evidence is on it."""
@@ -218,6 +219,8 @@ def _view(facts: dict[str, Any], evaluation: dict[str, Any] | None, answers: lis
         machine_qa_score=None if not evaluation or evaluation["machine_qa_score"] is None
         else round(evaluation["machine_qa_score"], 1),
         includes_manual_edits=bool(evaluation and evaluation["includes_manual_edits"]),
+        qa_score_reliable=None if not evaluation or evaluation.get("qa_score_reliable") is None
+        else round(evaluation["qa_score_reliable"], 1),
         critical_failed=bool(evaluation and evaluation["critical_failed"]),
         metrics={k: evaluation[k] for k in _METRICS} if evaluation else {},
         verdicts=tuple(replace(_verdict(row, turns, trust.get(row["criterion_id"])),

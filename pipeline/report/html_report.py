@@ -62,6 +62,8 @@ class ReportData:
     reasons: list[dict[str, Any]] = field(default_factory=list)  # per `reason` answer: calls, share, resolution rate
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # per agent: resolution rate, customer sentiment
     mean_qa_score: float | None = None  # of the calls' unrounded scores, rounded once (as the views do)
+    # the same of qa_score_reliable (over the reliable criteria only): None unless the scorecard asks
+    mean_qa_score_reliable: float | None = None
 
     @cached_property
     def worst_calls(self) -> list[dict[str, Any]]:
@@ -107,6 +109,7 @@ def collect(warehouse: Warehouse, *, since: date | None = None) -> ReportData:
         reasons=warehouse.reason_figures(version, first_day),
         outcomes=warehouse.outcome_figures(version, first_day),
         mean_qa_score=warehouse.mean_qa_score(version, first_day),
+        mean_qa_score_reliable=warehouse.mean_qa_score(version, first_day, reliable=True),
     )
 
 
@@ -218,6 +221,8 @@ def render(data: ReportData, *, pages: str | None = None) -> str:
     tiles = [
         ("Calls scored", str(len(data.calls)), ""),
         ("Mean QA score", "–" if data.mean_qa_score is None else f"{data.mean_qa_score:.1f}", ""),
+        *([("Reliable criteria only", f"{data.mean_qa_score_reliable:.1f}", "")]
+          if data.mean_qa_score_reliable is not None else []),
         ("Critical failures", str(critical), "bad" if critical else ""),
         ("Audio", f"{audio_h:.1f} h" if audio_h >= 1 else f"{audio_h * 60:.1f} min", ""),
         ("Recordings failed", str(data.failures), "bad" if data.failures else ""),

@@ -141,6 +141,9 @@ class Scorecard(BaseModel):
     vocabulary: tuple[str, ...] | None = Field(None, max_length=200)
     # What the LLM extracts beside the verdicts; None (not []) when unset, for the same reason.
     fields: tuple[ExtractionField, ...] | None = Field(None, max_length=20)
+    # Also publish qa_score_reliable, the QA score over the criteria marked reliable only. How
+    # the scores are published, not what is asked: it leaves the version as it is.
+    score_only_reliable: bool = False
 
     @field_validator("vocabulary")
     @classmethod
@@ -170,8 +173,8 @@ class Scorecard(BaseModel):
     def version(self) -> str:
         """Content hash of the normalised scorecard (12 hex characters). Unset rule fields and
         the default kind are left out, so a scorecard without rules keeps the version it had
-        before rules existed."""
-        data = self.model_dump(mode="json", exclude_none=True)
+        before rules existed; so is ``score_only_reliable``, which changes no answer."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude={"score_only_reliable"})
         for criterion in data["criteria"]:
             if criterion.get("kind") == "llm":
                 del criterion["kind"]

@@ -62,16 +62,19 @@ class CallReads:
 
     def calls_evaluations(self, recording_ids: Sequence[str], prefer_version: str | None) -> dict[str, dict[str, Any]]:
         """recording id -> the call_scores row of the evaluation its page shows, its QA score and
-        critical failure from the answers that count (machine_qa_score: the machine's): its latest by
+        critical failure from the answers that count (machine_qa_score: the machine's;
+        qa_score_reliable: over the reliable criteria, when its scorecard asks): its latest by
         ``prefer_version`` when it has one, else by its scorecard's current version, else its
         latest; a recording never scored is absent."""
         rows = self._dicts(
             """SELECT c.* REPLACE (CASE WHEN f.evaluation_id IS NULL THEN c.qa_score ELSE f.qa_score END AS qa_score,
                                   coalesce(f.critical_failed, c.critical_failed) AS critical_failed),
-                      c.qa_score AS machine_qa_score, coalesce(f.includes_manual_edits, false) AS includes_manual_edits
+                      c.qa_score AS machine_qa_score, coalesce(f.includes_manual_edits, false) AS includes_manual_edits,
+                      q.qa_score_reliable
                FROM call_scores AS c
                LEFT JOIN current_versions AS v USING (scorecard_name, scorecard_version)
                LEFT JOIN reviewed_evaluation_figures_of($ids) AS f ON f.evaluation_id = c.evaluation_id
+               LEFT JOIN reliable_evaluation_scores_of($ids) AS q ON q.evaluation_id = c.evaluation_id
                WHERE c.recording_id IN (SELECT unnest($ids)) AND c.is_latest
                QUALIFY row_number() OVER (PARTITION BY c.recording_id ORDER BY c.scorecard_version = $version DESC NULLS LAST,
                                           v.scorecard_version IS NOT NULL DESC, c.evaluated_at DESC) = 1""",

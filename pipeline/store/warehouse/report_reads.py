@@ -35,11 +35,13 @@ class ReportReads:
         """kpi_calls rows, oldest call first."""
         return self._dicts(f"SELECT * FROM kpi_calls WHERE {_WINDOW} ORDER BY started_at", [first_day, version])
 
-    def mean_qa_score(self, version: str | None, first_day: date) -> float | None:
+    def mean_qa_score(self, version: str | None, first_day: date, *, reliable: bool = False) -> float | None:
         """The calls' mean QA score (0-100, 1 decimal) by the views' rule: the mean of unrounded
-        call scores, rounded once (``kpi_agents`` and ``kpi_daily`` round the same way)."""
+        call scores, rounded once (``kpi_agents`` and ``kpi_daily`` round the same way);
+        ``reliable``: of qa_score_reliable (NULL unless the scorecard asks for it)."""
+        column = "qa_score_reliable" if reliable else "qa_score"
         row = self.connection.execute(
-            f"SELECT kpi_round(avg(qa_score), 1) FROM scored_calls WHERE {_WINDOW}", [first_day, version]).fetchone()
+            f"SELECT kpi_round(avg({column}), 1) FROM scored_calls WHERE {_WINDOW}", [first_day, version]).fetchone()
         return row[0] if row else None
 
     def criterion_figures(self, version: str | None, first_day: date) -> list[dict[str, Any]]:
@@ -58,6 +60,7 @@ class ReportReads:
         return self._dicts(f"""
             SELECT coalesce(agent, '(unknown)') AS agent, count(*) AS calls,
                    kpi_round(avg(qa_score), 1) AS mean_qa_score,
+                   kpi_round(avg(qa_score_reliable), 1) AS mean_qa_score_reliable,
                    count(*) FILTER (WHERE critical_failed) AS critical_failed_calls,
                    avg(agent_talk_ratio) AS mean_talk_ratio, count(agent_talk_ratio) AS talk_ratio_calls,
                    avg(agent_interruptions) AS interruptions_per_call

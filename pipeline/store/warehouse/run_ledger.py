@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 import duckdb
 
 from pipeline.errors import RecordingError
@@ -27,19 +28,19 @@ class RunLedger:
                 [run_id, readable(path), recording_id, error.stage, error_type, str(error), error.transient],
             )
 
-    def begin_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> int:
+    def begin_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, Any]) -> int:
         """Open a run in ``runs``, first marking runs of ``source`` still 'running' as aborted (this
         run holds the warehouse, so their processes died); returns how many were."""
         stale = self.abort_stale_runs(source=source)
         self.start_run(run_id=run_id, source=source, started_at=started_at, models=models)
         return stale
 
-    def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, str]) -> None:
+    def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, Any]) -> None:
         self.connection.execute(
             "INSERT INTO runs (run_id, source, status, started_at, whisper_model, llm_model, scorecard_name,"
-            " scorecard_version, prompt_version) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            " scorecard_version, prompt_version, score_only_reliable) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             [run_id, source, started_at, models["whisper_model"], models["llm_model"], models["scorecard_name"],
-             models["scorecard_version"], models["prompt_version"]],
+             models["scorecard_version"], models["prompt_version"], models.get("score_only_reliable", False)],
         )
 
     def abort_stale_runs(self, *, source: str) -> int:
