@@ -213,58 +213,74 @@ FROM answers
 GROUP BY recording_id, evaluation_id;
 CREATE OR REPLACE VIEW reviewed_evaluation_figures AS SELECT * FROM reviewed_evaluation_figures_of(NULL);
 
+-- How each reviewed call came to be reviewed: as the review queue first gave it (review_assignments:
+-- 'random' or 'doubtful'), else 'picked' (a reviewer opened it themselves).
+CREATE OR REPLACE VIEW review_choices AS
+SELECT recording_id, scorecard_version, arg_min(chosen_as, assignment_id) AS chosen_as
+FROM review_assignments
+GROUP BY recording_id, scorecard_version;
+
 -- Each reviewed answer beside the machine's answer now (in the recording's latest evaluation of
 -- that scorecard version): human and machine as yes / no / na for a criterion, the option for a
--- choice field (text fields are not compared), with the machine's confidence, LLM and prompt.
+-- choice field (text fields are not compared), with the machine's confidence, LLM and prompt, and
+-- how the call was chosen for review (review_choices).
 CREATE OR REPLACE VIEW review_pairs AS
 SELECT r.recording_id, c.file_name, r.scorecard_version, c.scorecard_name, r.item_kind, r.item_id,
        CASE r.answer WHEN 'n.a.' THEN 'na' ELSE r.answer END AS human,
        CASE WHEN r.item_kind = 'criterion'
             THEN CASE WHEN s.passed IS NULL THEN 'na' WHEN s.passed THEN 'yes' ELSE 'no' END
             ELSE x.value END AS machine,
-       coalesce(s.confidence, x.confidence) AS confidence, c.llm_model, c.prompt_version, r.reviewer, r.reviewed_at
+       coalesce(s.confidence, x.confidence) AS confidence, c.llm_model, c.prompt_version, r.reviewer, r.reviewed_at,
+       coalesce(q.chosen_as, 'picked') AS chosen_as
 FROM reviewed_answers AS r
+LEFT JOIN review_choices AS q ON q.recording_id = r.recording_id AND q.scorecard_version = r.scorecard_version
 JOIN call_scores AS c ON c.recording_id = r.recording_id AND c.scorecard_version = r.scorecard_version AND c.is_latest
 LEFT JOIN scores AS s ON r.item_kind = 'criterion' AND s.evaluation_id = c.evaluation_id AND s.criterion_id = r.item_id
 LEFT JOIN extractions AS x ON r.item_kind = 'field' AND x.evaluation_id = c.evaluation_id AND x.field_id = r.item_id
 WHERE s.evaluation_id IS NOT NULL OR x.field_kind = 'choice';
 
 -- The machine's agreement with the answers people gave, per scorecard version and criterion (or
--- field), over every reviewed answer (review_pairs): as `callscore eval` measures against a
--- labels file, live. kappa: Cohen's, NULL when chance agreement is 1 (one class on both sides).
+-- field), as `callscore eval` measures against a labels file, live: over every reviewed answer
+-- (sample 'all', which leans to the doubtful answers the queue gives) and over the answers of the
+-- calls the queue drew at random (sample 'random': an honest estimate). kappa: Cohen's, NULL when
+-- chance agreement is 1 (one class on both sides).
 CREATE OR REPLACE VIEW review_agreement AS
-WITH pairs AS (SELECT * FROM review_pairs),
-totals AS (
-    SELECT scorecard_name, scorecard_version, item_id, count(*) AS answers,
+WITH pairs AS (
+    SELECT *, 'all' AS sample FROM review_pairs
+    UNION ALL
+    SELECT *, 'random' AS sample FROM review_pairs WHERE chosen_as = 'random'
+), totals AS (
+    SELECT sample, scorecard_name, scorecard_version, item_id, count(*) AS answers,
            avg(CAST(human = machine AS DOUBLE)) AS agreement, max(reviewed_at) AS measured_at,
            string_agg(DISTINCT prompt_version, ', ' ORDER BY prompt_version) AS prompt_version,
            string_agg(DISTINCT llm_model, ', ' ORDER BY llm_model) AS llm_model
-    FROM pairs GROUP BY scorecard_name, scorecard_version, item_id
+    FROM pairs GROUP BY sample, scorecard_name, scorecard_version, item_id
 ), humans AS (
-    SELECT scorecard_version, item_id, human AS answer, count(*) AS n FROM pairs GROUP BY ALL
+    SELECT sample, scorecard_version, item_id, human AS answer, count(*) AS n FROM pairs GROUP BY ALL
 ), machines AS (
-    SELECT scorecard_version, item_id, machine AS answer, count(*) AS n FROM pairs GROUP BY ALL
+    SELECT sample, scorecard_version, item_id, machine AS answer, count(*) AS n FROM pairs GROUP BY ALL
 ), chance AS (
-    SELECT h.scorecard_version, h.item_id, sum(h.n * m.n) AS products
-    FROM humans AS h JOIN machines AS m USING (scorecard_version, item_id, answer) GROUP BY ALL
+    SELECT h.sample, h.scorecard_version, h.item_id, sum(h.n * m.n) AS products
+    FROM humans AS h JOIN machines AS m USING (sample, scorecard_version, item_id, answer) GROUP BY ALL
 ), majority AS (
-    SELECT scorecard_version, item_id, max(n) AS most FROM humans GROUP BY ALL
+    SELECT sample, scorecard_version, item_id, max(n) AS most FROM humans GROUP BY ALL
 )
-SELECT t.scorecard_name, t.scorecard_version, t.item_id AS criterion_id, t.measured_at, t.prompt_version, t.llm_model,
-       t.answers, t.agreement,
+SELECT t.sample, t.scorecard_name, t.scorecard_version, t.item_id AS criterion_id, t.measured_at, t.prompt_version,
+       t.llm_model, t.answers, t.agreement,
        CASE WHEN coalesce(c.products, 0) < t.answers * t.answers
             THEN (t.agreement - coalesce(c.products, 0) / (t.answers * t.answers))
                  / (1 - coalesce(c.products, 0) / (t.answers * t.answers)) END AS kappa,
        m.most / t.answers AS majority_baseline
 FROM totals AS t
-LEFT JOIN chance AS c USING (scorecard_version, item_id)
-LEFT JOIN majority AS m USING (scorecard_version, item_id);
+LEFT JOIN chance AS c USING (sample, scorecard_version, item_id)
+LEFT JOIN majority AS m USING (sample, scorecard_version, item_id);
 
 -- How far each criterion (and field) can be trusted, per scorecard version: measured against the
--- reviews people gave in the desk when it has any (source 'reviews', kept current as reviews
--- land), else its latest `callscore eval --labels` measurement (source 'labels', with the file).
--- trust: 'reliable' (Cohen's kappa 0.4 or more on 20 reviewed or labelled answers or more), 'not
--- reliable' (kappa below 0.4, undefined because both sides held one class only, or fewer than
+-- reviews people gave in the desk when it has any (kept current as reviews land): on the random
+-- sample once it holds 20 answers (source 'random sample'), else on all of them (source
+-- 'reviews'); else its latest `callscore eval --labels` measurement (source 'labels', with the
+-- file). trust: 'reliable' (Cohen's kappa 0.4 or more on 20 reviewed or labelled answers or more),
+-- 'not reliable' (kappa below 0.4, undefined because both sides held one class only, or fewer than
 -- 20) or, in kpi_criteria, 'not measured' (the 20 is RELIABLE_MIN_LABELS of
 -- pipeline/store/warehouse/agreement_ledger.py, which explains a mark).
 CREATE OR REPLACE VIEW criterion_trust AS
@@ -275,8 +291,11 @@ WITH labelled AS (
     QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY measurement_id DESC) = 1
 ), reviewed AS (
     SELECT scorecard_name, scorecard_version, criterion_id, measured_at, prompt_version, llm_model, answers, agreement,
-           kappa, majority_baseline, NULL AS labels_file, 'reviews' AS source
+           kappa, majority_baseline, NULL AS labels_file,
+           CASE sample WHEN 'random' THEN 'random sample' ELSE 'reviews' END AS source
     FROM review_agreement
+    WHERE sample = 'all' OR answers >= 20
+    QUALIFY row_number() OVER (PARTITION BY scorecard_version, criterion_id ORDER BY sample = 'random' DESC) = 1
 ), measured AS (
     SELECT * FROM reviewed
     UNION ALL BY NAME

@@ -175,11 +175,12 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 @scorecard_option("Scorecard whose verdicts to compare.")
 @click.option("--llm", "llm_model", metavar="NAME", help="Only verdicts by this LLM (as recorded in evaluations.llm_model). [default: each call's latest]")
 @click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
+@click.option("--sample", type=click.Choice(["random", "all", "doubtful"]), help="Without --labels, which reviewed calls: those the review queue drew at random (an honest estimate), all, or those it gave for a doubtful answer. [default: random once it holds 20 reviewed answers, else all]")
 @click.option("--no-store", is_flag=True, help="Only print the figures; do not keep them in the warehouse.")
 @db_option()
 @json_option
 def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
-                 no_store: bool, db: Path | None, as_json: bool) -> None:
+                 sample: str | None, no_store: bool, db: Path | None, as_json: bool) -> None:
     """Measure agreement of the stored verdicts (and choice fields) with human QA labels: the
     answers people gave in the review desk, or a labels file (--labels).
 
@@ -192,7 +193,8 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     same calls with each and running eval with --llm (README: "Measuring agreement").
 
     Against the desk's reviews, the same figures are kept current in the warehouse as reviews
-    land (view criterion_trust), so nothing is stored. With --labels, each criterion's and field's
+    land (view criterion_trust), so nothing is stored; --sample says which reviews (the output
+    names the sample measured). With --labels, each criterion's and field's
     agreement and kappa are kept (table criterion_agreement, with the scorecard version, prompt
     version and LLM measured) for the criteria nobody reviewed in the desk. kpi_criteria, the
     report, the call pages and the desk show the trust, and mark a criterion with kappa below 0.4
@@ -201,7 +203,8 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     from dataclasses import asdict
 
     from pipeline.config import load_settings
-    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, labels_from_reviews, read_labels
+    from pipeline.report.agreement import SAMPLES, TARGET_AGREEMENT, default_sample, evaluate, labels_from_reviews, \
+        read_labels
     from pipeline.scoring.scorecard import load_scorecard
 
     try:
@@ -210,14 +213,19 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     except CallscoreError as exc:
         fail(str(exc))
         return
+    if labels is not None and sample is not None:
+        fail("--sample chooses among the desk's reviews: give it without --labels")
     with read_warehouse(db) as warehouse:
         if labels is None:
+            sample = sample or default_sample(warehouse, card.version)
             reviewable = {c.id for c in card.criteria} | set(card.choice_options)
-            rows = labels_from_reviews(warehouse, card.version, reviewable)
+            rows = labels_from_reviews(warehouse, card.version, reviewable, sample)
             if not rows:
-                fail(f"nobody has reviewed a call scored with scorecard {card.name} {card.version} yet: review"
-                     " calls in the desk (callscore serve), or give --labels FILE")
-            message(f"callscore: against {len(rows)} answers people reviewed in the desk")
+                fail(f"no {'' if sample == 'all' else sample + ' '}call scored with scorecard {card.name}"
+                     f" {card.version} has been reviewed yet: review calls in the desk (callscore serve),"
+                     " or give --labels FILE")
+            message(f"callscore: against {len(rows)} answers people reviewed in the desk; sample {sample}:"
+                    f" {SAMPLES[sample]}")
         report = evaluate(warehouse, rows, scorecard_version=card.version,
                           criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
                           prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
@@ -229,6 +237,7 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     if as_json:
         data = asdict(report)
         data.pop("pairs")
+        data["sample"] = "labels" if labels is not None else sample
         click.echo(json.dumps(data, indent=2))
         return
     print_agreement(report, card.name, TARGET_AGREEMENT)

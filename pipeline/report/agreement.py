@@ -23,6 +23,7 @@ from typing import Collection, Iterable, Literal, Mapping, Sequence
 
 from pipeline.errors import SetupError
 from pipeline.store.warehouse import Warehouse
+from pipeline.store.warehouse.agreement_ledger import RELIABLE_MIN_LABELS
 
 Answer = Literal["yes", "no", "na"]
 ANSWERS: tuple[Answer, ...] = ("yes", "no", "na")
@@ -150,11 +151,27 @@ def read_labels(path: Path, options: Mapping[str, Sequence[str]] | None = None) 
     return labels
 
 
-def labels_from_reviews(warehouse: Warehouse, scorecard_version: str, item_ids: Collection[str]) -> list[Label]:
+SAMPLES = {  # which reviews `callscore eval` measures against, and what its figures then say
+    "random": "the calls the review queue drew at random: an honest estimate",
+    "all": "every reviewed call: leans to the doubtful answers the queue gives first",
+    "doubtful": "the calls the review queue gave for a doubtful answer: lower than the truth",
+}
+
+
+def labels_from_reviews(warehouse: Warehouse, scorecard_version: str, item_ids: Collection[str],
+                        sample: str = "all") -> list[Label]:
     """The answers people gave in the review desk (the answer that counts of each reviewed
-    criterion and choice field among ``item_ids``) as labels of their calls, by recording id."""
+    criterion and choice field among ``item_ids``) as labels of their calls, by recording id;
+    ``sample``: which calls (``SAMPLES``)."""
     return [Label(recording_id, item_id, answer)
-            for recording_id, item_id, answer in warehouse.reviewed_labels(scorecard_version) if item_id in item_ids]
+            for recording_id, item_id, answer in warehouse.reviewed_labels(scorecard_version, sample)
+            if item_id in item_ids]
+
+
+def default_sample(warehouse: Warehouse, scorecard_version: str) -> str:
+    """'random' once the queue's random sample holds ``RELIABLE_MIN_LABELS`` reviewed answers (as
+    ``criterion_trust`` measures), else 'all'."""
+    return "random" if warehouse.random_sample_answers(scorecard_version) >= RELIABLE_MIN_LABELS else "all"
 
 
 def match_labels(warehouse: Warehouse, labels: Sequence[Label], *, scorecard_version: str,

@@ -39,7 +39,9 @@ class CriterionTrust:
     kappa: float | None = None
     labelled_answers: int | None = None
     measured_at: datetime | None = None
-    source: str | None = None  # 'reviews' (the desk's, kept current) or 'labels' (a `callscore eval --labels` file)
+    # 'random sample' (the desk's reviews of the calls its queue drew at random), 'reviews' (all
+    # the desk's, kept current) or 'labels' (a `callscore eval --labels` file)
+    source: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any] | None) -> "CriterionTrust":
@@ -55,10 +57,12 @@ class CriterionTrust:
             return "agreement not measured"
         kappa = "undefined (one class)" if self.kappa is None else f"{self.kappa:.2f}"
         agreement = "–" if self.agreement is None else f"{self.agreement:.0%}"
-        noun = "reviews" if self.source == "reviews" else "labels"
+        noun = "labels" if self.source == "labels" else "reviews"
         few = (f"{self.labelled_answers} {noun} (of {RELIABLE_MIN_LABELS} needed), "
                if (self.labelled_answers or 0) < RELIABLE_MIN_LABELS else "")
-        source = f" (from {self.labelled_answers} reviews)" if self.source == "reviews" and not few else ""
+        source = {"reviews": f" (from {self.labelled_answers} reviews)",
+                  "random sample": f" (from {self.labelled_answers} reviews of a random sample)"}.get(self.source, "")
+        source = "" if few else source
         return (f"{'reliable' if self.trust == 'reliable' else 'not reliable yet'}: {few}kappa {kappa},"
                 f" agreement {agreement}{source}")
 

@@ -50,10 +50,17 @@ class AgreementLedger:
         rows = self._dicts("SELECT * FROM criterion_trust WHERE scorecard_version = ?", [scorecard_version])
         return {row["criterion_id"]: row for row in rows}
 
-    def reviewed_labels(self, scorecard_version: str) -> list[tuple[str, str, str]]:
+    def reviewed_labels(self, scorecard_version: str, sample: str = "all") -> list[tuple[str, str, str]]:
         """(recording id, criterion or field id, the answer that counts) of every answer people
         reviewed under ``scorecard_version`` (view ``reviewed_answers``), as labels: yes, no, na
-        or a field's option."""
+        or a field's option. ``sample``: 'all', or only the calls the review queue chose so,
+        'random' or 'doubtful' (view ``review_choices``)."""
         return self.connection.execute(
-            "SELECT recording_id, item_id, CASE answer WHEN 'n.a.' THEN 'na' ELSE answer END FROM reviewed_answers"
-            " WHERE scorecard_version = ? ORDER BY recording_id, item_kind, item_id", [scorecard_version]).fetchall()
+            "SELECT r.recording_id, r.item_id, CASE r.answer WHEN 'n.a.' THEN 'na' ELSE r.answer END"
+            " FROM reviewed_answers AS r LEFT JOIN review_choices AS q USING (recording_id, scorecard_version)"
+            " WHERE r.scorecard_version = ? AND (? = 'all' OR q.chosen_as = ?)"
+            " ORDER BY r.recording_id, r.item_kind, r.item_id", [scorecard_version, sample, sample]).fetchall()
+
+    def random_sample_answers(self, scorecard_version: str) -> int:
+        """How many reviewed answers of ``scorecard_version`` are of calls the queue drew at random."""
+        return len(self.reviewed_labels(scorecard_version, "random"))

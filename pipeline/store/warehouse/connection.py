@@ -19,6 +19,7 @@ from pipeline.store.warehouse.errors import first_line, open_error
 from pipeline.store.warehouse.kpi_tables import KpiTables
 from pipeline.store.warehouse.reads import Reads
 from pipeline.store.warehouse.review_ledger import ReviewLedger
+from pipeline.store.warehouse.review_queue import ReviewQueue
 from pipeline.store.warehouse.reviewer_ledger import ReviewerLedger
 from pipeline.store.warehouse.report_reads import ReportReads
 from pipeline.store.warehouse.run_ledger import RunLedger
@@ -37,7 +38,7 @@ READ_ONLY_CONFIG = {
 
 
 class Warehouse(Schema, CallWriter, KpiTables, Reads, ReportReads, CallReads, AgreementLedger, ReviewLedger,
-                ReviewerLedger, CalibrationLedger, RunLedger):
+                ReviewerLedger, CalibrationLedger, ReviewQueue, RunLedger):
     """An open DuckDB warehouse. Use as a context manager."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path) -> None:
