@@ -333,9 +333,9 @@ CREATE OR REPLACE MACRO reliable_evaluation_scores_of(wanted) AS TABLE
 SELECT c.recording_id, c.evaluation_id,
        qa_score_of(s.weight, CASE WHEN v.evaluation_id IS NULL THEN s.passed ELSE v.passed END) AS qa_score_reliable,
        count(*) AS reliable_answers
-FROM reliable_criteria AS r
-JOIN current_calls AS c USING (scorecard_version)
-JOIN scores AS s ON s.evaluation_id = c.evaluation_id AND s.criterion_id = r.criterion_id
+FROM scores AS s
+JOIN current_calls AS c USING (evaluation_id)
+SEMI JOIN reliable_criteria AS r ON r.scorecard_version = c.scorecard_version AND r.criterion_id = s.criterion_id
 LEFT JOIN reviewed_verdicts_of(wanted) AS v ON v.evaluation_id = s.evaluation_id AND v.criterion_id = s.criterion_id
 WHERE wanted IS NULL OR list_contains(wanted, c.recording_id)
 GROUP BY c.recording_id, c.evaluation_id;
