@@ -24,6 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "CALLSCORE_"
+REVIEW_SAMPLE_SHARE = 0.2  # default share of the review queue's calls drawn at random (setting review_sample_share)
 LOCK_WAIT_S = 30.0  # default seconds a reading command waits for the warehouse (setting lock_wait_s)
 WRITE_WAIT_S = 3600.0  # default seconds a run waits to store a call (setting write_wait_s)
 CONFIG_FILE_NAME = "callscore.toml"
@@ -122,6 +123,10 @@ class Settings(BaseModel):
     lock_wait_s: float = Field(
         LOCK_WAIT_S, ge=0, le=86_400, description="Seconds a command that reads the warehouse (sql, show, report, export,"
         " eval) waits while a scoring run writes it; then it gives up with exit 2.",
+    )
+    review_sample_share: float = Field(
+        REVIEW_SAMPLE_SHARE, ge=0, le=1, description="Share (0-1) of the calls the review desk's queue gives that are"
+        " drawn at random, on which agreement is an honest estimate; the others are the most doubtful answers.",
     )
     write_wait_s: float = Field(
         WRITE_WAIT_S, ge=0, le=86_400, description="Seconds a scoring run waits to store a call while another process"

@@ -54,7 +54,8 @@ def serve(db: Path | None, host: str, port: int, scorecard: Path | None) -> None
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
         message(f"review desk for {settings.db} on {url} (Ctrl-C stops it); log in with a link from"
                 " `callscore reviewers add NAME`")
-        run(settings.db, host=host, port=port, lock_wait_s=settings.lock_wait_s, scorecards=[card])
+        run(settings.db, host=host, port=port, lock_wait_s=settings.lock_wait_s, scorecards=[card],
+            sample_share=settings.review_sample_share)
 
 
 def _check_port_free(host: str, port: int) -> None:

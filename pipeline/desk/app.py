@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.desk import api, calibration_pages, login, pages
+from pipeline.desk import api, calibration_pages, login, pages, queue_pages
 from pipeline.desk.desk_warehouse import DeskWarehouse
 from pipeline.desk.guard import Desk, guarded, security_headers
 from pipeline.desk.sessions import SessionSigner, desk_key
+from pipeline.config import REVIEW_SAMPLE_SHARE
 from pipeline.scoring.scorecard import Scorecard
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ ROUTES = [
     Route("/calls/{recording_id}/audio", guarded(pages.audio, api=False)),
     Route("/calls/{recording_id}/reviews", guarded(pages.post_review, needs="reviewer", api=False, write=True),
           methods=["POST"]),
+    Route("/queue", guarded(queue_pages.queue_page, api=False)),
+    Route("/queue/next", guarded(queue_pages.next_in_queue, needs="reviewer", api=False, write=True), methods=["POST"]),
     Route("/calibrations", guarded(calibration_pages.calibrations_page, api=False)),
     Route("/calibrations/{calibration_id}", guarded(calibration_pages.calibration_page, api=False)),
     Route("/calibrations/{calibration_id}/calls/{recording_id}",
@@ -54,17 +57,21 @@ ROUTES = [
     Route("/api/calls/{recording_id}", guarded(api.call, api=True)),
     Route("/api/calls/{recording_id}/reviews", guarded(api.post_review, needs="reviewer", api=True, write=True),
           methods=["POST"]),
+    Route("/api/queue/next", guarded(queue_pages.api_next_in_queue, needs="reviewer", api=True, write=True),
+          methods=["POST"]),
 ]
 
 
-def create_app(db: Path, *, lock_wait_s: float, scorecards: Sequence[Scorecard] = ()) -> Starlette:
+def create_app(db: Path, *, lock_wait_s: float, scorecards: Sequence[Scorecard] = (),
+               sample_share: float = REVIEW_SAMPLE_SHARE) -> Starlette:
     """The desk over warehouse ``db`` (brought up to date first), waiting up to ``lock_wait_s``
     seconds for it while a scoring run stores a call; ``scorecards``: those whose choice fields'
-    options reviewers may pick from."""
+    options reviewers may pick from; ``sample_share``: the review queue's share of random draws (0-1)."""
     warehouse = DeskWarehouse(db, lock_wait_s=lock_wait_s)
     warehouse.prepare()
     app = Starlette(routes=ROUTES)
-    app.state.desk = Desk(warehouse, SessionSigner(desk_key(Path(db))), {card.version: card for card in scorecards})
+    app.state.desk = Desk(warehouse, SessionSigner(desk_key(Path(db))), {card.version: card for card in scorecards},
+                          sample_share=sample_share)
     app.add_middleware(_SecurityHeaders)
     return app
 
@@ -77,9 +84,10 @@ class _SecurityHeaders:
         await self._app(scope, receive, send)
 
 
-def serve(db: Path, *, host: str, port: int, lock_wait_s: float, scorecards: Sequence[Scorecard] = ()) -> None:
+def serve(db: Path, *, host: str, port: int, lock_wait_s: float, scorecards: Sequence[Scorecard] = (),
+          sample_share: float = REVIEW_SAMPLE_SHARE) -> None:
     """Run the desk until interrupted. No access log: a login link's token is in its URL."""
     import uvicorn
 
-    uvicorn.run(create_app(db, lock_wait_s=lock_wait_s, scorecards=scorecards), host=host, port=port, access_log=False,
+    uvicorn.run(create_app(db, lock_wait_s=lock_wait_s, scorecards=scorecards, sample_share=sample_share), host=host, port=port, access_log=False,
                 log_level="warning", server_header=False)

@@ -6,6 +6,7 @@ body up to ``MAX_BODY_BYTES`` and opens the warehouse for the handler (``DeskWar
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -39,12 +40,15 @@ Handler = Callable[[Request, Warehouse, Actor], Response]
 
 @dataclass(frozen=True)
 class Desk:
-    """What the routes share: the warehouse, the session signer, and the scorecards the desk
-    knows by version (for the options of their choice fields)."""
+    """What the routes share: the warehouse, the session signer, the scorecards the desk
+    knows by version (for the options of their choice fields), and the review queue's share of
+    random draws (0-1) and its source of chance."""
 
     warehouse: DeskWarehouse
     signer: SessionSigner
     scorecards: dict[str, Scorecard] = field(default_factory=dict)
+    sample_share: float = 0.2
+    draw: random.Random = field(default_factory=random.SystemRandom)
 
 
 class DeskError(CallscoreError):

@@ -42,10 +42,13 @@ def call_page(request: Request, warehouse: Warehouse, actor: Actor) -> Response:
     view = call_of(request, warehouse)
     suffix = query_suffix(request)
     base = f"/calls/{view.recording_id}"
+    from_queue = "queue" in request.query_params  # "complete + next" asks the queue (POST /queue/next)
     controls = ReviewControls(
-        audio_src=f"{base}/audio", action=f"{base}/reviews{suffix}", list_href=f"/calls{suffix}",
+        audio_src=f"{base}/audio", action=f"{base}/reviews{suffix}",
+        list_href=f"/queue{suffix}" if from_queue else f"/calls{suffix}",
         next_href=f"{base}/next{suffix}", reviewer=actor.name, may_review=actor.may_review, script_src=SCRIPT_PATH,
-        field_options=options_of(request, warehouse, view))
+        field_options=options_of(request, warehouse, view),
+        next_form={k: request.query_params.get(k, "") for k in ("agent", "team", "criterion")} if from_queue else None)
     return HTMLResponse(render_call_page(view, AudioLinks(), controls=controls))
 
 

@@ -84,6 +84,8 @@ class ReviewControls:
     may_review: bool  # False for a viewer: no forms
     script_src: str  # the desk's script (play links and keys), served by the desk
     field_options: dict[str, list[str]]  # choice field id -> the options a reviewer may pick
+    # opened from the review queue: "complete + next" posts these (its narrowing) to /queue/next
+    next_form: dict[str, str] | None = None
 
 
 def render_call_page(view: CallView, audio: AudioLinks, *, report_href: str | None = None,

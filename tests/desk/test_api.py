@@ -120,3 +120,26 @@ def test_the_same_review_sent_twice_is_stored_once(script: httpx.Client, desk: R
     second = script.post(f"/api/calls/{CALL_A}/reviews", json=body).json()  # a retry
     assert first["review_id"] == second["review_id"]
     assert rows(desk.db, "SELECT count(*) FROM reviews") == [(1,)]
+
+
+def test_the_queue_gives_each_reviewer_calls_nobody_else_has_open(script: httpx.Client, desk: RunningDesk) -> None:
+    def take(client: httpx.Client, **narrowing) -> dict | None:
+        answer = client.post("/api/queue/next", json=narrowing)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["assignment"]
+
+    first = take(script, agent="alex")  # narrowed: alex has call B only
+    assert (first["recording_id"], first["url"]) == (CALL_B, f"/calls/{CALL_B}")
+    assert first["chosen_as"] in ("random", "doubtful")
+    second = take(script)  # finishes B
+    assert second["recording_id"] in (CALL_A, CALL_C)
+    with httpx.Client(base_url=desk.url, headers={"authorization": f"Bearer {desk.bearer('ben')}"},
+                      timeout=30) as ben:
+        third = take(ben)  # not B (finished), not ana's open call
+        assert {third["recording_id"], second["recording_id"]} == {CALL_A, CALL_C}
+        assert take(ben) is None  # nothing left
+    assert script.post("/api/queue/next", json={"agent": "x" * 201}).status_code == 400
+    assert script.post("/api/queue/next", json={"team": 7}).status_code == 400
+    assert rows(desk.db, "SELECT reviewer, recording_id, finished_at IS NOT NULL FROM review_assignments"
+                         " ORDER BY assignment_id") == [
+        ("ana", CALL_B, True), ("ana", second["recording_id"], False), ("ben", third["recording_id"], True)]

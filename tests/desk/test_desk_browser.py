@@ -114,7 +114,7 @@ def test_the_pages_fit_a_phone_sized_window(browser, desk: RunningDesk) -> None:
     _log_in(browser, desk.links["vic"])
     browser.set_window_size(390, 844)
     try:
-        for path in ("/calls", f"/calls/{CALL_A}"):
+        for path in ("/calls", f"/calls/{CALL_A}", "/queue"):
             browser.get(desk.url + path)
             time.sleep(0.2)
             overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
@@ -123,3 +123,26 @@ def test_the_pages_fit_a_phone_sized_window(browser, desk: RunningDesk) -> None:
         browser.save_screenshot(str(ARTIFACTS / "desk-calls-phone.png"))
     finally:
         browser.set_window_size(1400, 1800)
+
+
+def test_a_reviewer_works_through_the_queue_with_the_keyboard(browser, desk: RunningDesk) -> None:
+    browser.set_window_size(1400, 1800)
+    _log_in(browser, desk.links["ana"])
+    browser.find_element(By.ID, "queue-link").click()
+    _until(browser, lambda b: "3 calls left" in b.find_element(By.ID, "queue-left").text)
+    Select(browser.find_element(By.NAME, "team")).select_by_visible_text("billing")  # calls A and C
+    browser.find_element(By.ID, "queue-next").click()
+    _until(browser, lambda b: "/calls/" in b.current_url and "queue=1" in b.current_url)
+    first = browser.current_url.split("/calls/")[1][:64]
+    _keys(browser, "yc")  # confirm the first answer, then "complete + next in the queue"
+    _until(browser, lambda b: "/calls/" in b.current_url and first not in b.current_url)
+    second = browser.current_url.split("/calls/")[1][:64]
+    assert {first, second} <= {CALL_A, "c" * 64} and "team=billing" in browser.current_url
+    browser.find_element(By.ID, "complete-next").click()
+    _until(browser, lambda b: b.current_url.split("?")[0].endswith("/queue"))
+    assert "No call is left" in browser.find_element(By.ID, "queue-done").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "desk-queue.png"))
+    assert rows(desk.db, "SELECT recording_id, finished_at IS NOT NULL FROM review_assignments"
+                         " ORDER BY assignment_id") == [(first, True), (second, True)]
+    assert rows(desk.db, "SELECT recording_id, reviewer FROM reviews") == [(first, "ana")]

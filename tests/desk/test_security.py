@@ -13,15 +13,18 @@ from tests.conftest import held_by_another_process, rows, run_cli
 from tests.desk.conftest import CALL_A, HOSTILE_AGENT, HOSTILE_LINE, RunningDesk
 
 READS = ["/calls", f"/calls/{CALL_A}", f"/calls/{CALL_A}/next", f"/calls/{CALL_A}/audio", "/api/calls",
-         f"/api/calls/{CALL_A}"]
+         f"/api/calls/{CALL_A}", "/queue"]
 FORM = (f"/calls/{CALL_A}/reviews", {"data": {"criterion_id": "closing", "answer": "yes"}})
 API = (f"/api/calls/{CALL_A}/reviews", {"json": {"criterion_id": "closing", "answer": "yes"}})
-WRITES = [FORM, API]
+QUEUE_FORM = ("/queue/next", {"data": {"agent": ""}})
+QUEUE_API = ("/api/queue/next", {"json": {}})
+WRITES = [FORM, API, QUEUE_FORM, QUEUE_API]
 HOSTILE_COMMENT = '<script>document.title="comment"</script><img src=x onerror=alert(1)>'
 
 
 def _reviews(desk: RunningDesk) -> int:
-    return rows(desk.db, "SELECT count(*) FROM reviews")[0][0]
+    """Reviews stored, and calls the review queue gave."""
+    return rows(desk.db, "SELECT (SELECT count(*) FROM reviews) + (SELECT count(*) FROM review_assignments)")[0][0]
 
 
 def test_without_a_session_no_route_gives_data(desk: RunningDesk) -> None:
@@ -81,12 +84,15 @@ def test_hostile_text_in_an_agent_a_line_and_a_comment_is_shown_as_text(desk: Ru
         assert ana.post(f"/calls/{CALL_A}/reviews", data={"field_id": "summary", "answer": HOSTILE_COMMENT}
                         ).status_code == 303
         pages = [ana.get("/calls").text, ana.get(f"/calls/{CALL_A}").text, ana.get(f"/calls/{'c' * 64}").text,
-                 ana.get("/calls", params={"q": HOSTILE_COMMENT}).text]
+                 ana.get("/calls", params={"q": HOSTILE_COMMENT}).text,
+                 ana.get("/queue", params={"agent": HOSTILE_COMMENT, "team": HOSTILE_LINE}).text,
+                 ana.get(f"/calls/{CALL_A}", params={"queue": "1", "criterion": HOSTILE_COMMENT}).text]
         data = ana.get(f"/api/calls/{CALL_A}").json()
     for page in pages:
         for hostile in (HOSTILE_AGENT, HOSTILE_LINE, HOSTILE_COMMENT, "<script>document.title"):
             assert hostile not in page
     assert "&lt;script&gt;document.title=&#34;agent&#34;&lt;/script&gt;sam" in pages[0]
+    assert "&lt;script&gt;document.title=&#34;agent&#34;&lt;/script&gt;sam" in pages[4]  # the queue's agent menu
     assert "&lt;img src=x onerror=" in pages[1]  # the transcript line, escaped
     assert [(r["comment"], r["answer"]) for r in data["reviews"]] == [  # kept as typed
         (HOSTILE_COMMENT, "yes"), (None, HOSTILE_COMMENT)]
