@@ -177,10 +177,18 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 @click.option("--prompt-version", metavar="VERSION", help="Only verdicts with this prompt version (evaluations.prompt_version: the prompt's hash, plus the scoring style). [default: each call's latest]")
 @click.option("--sample", type=click.Choice(["random", "all", "doubtful"]), help="Without --labels, which reviewed calls: those the review queue drew at random (an honest estimate), all, or those it gave for a doubtful answer. [default: random once it holds 20 reviewed answers, else all]")
 @click.option("--no-store", is_flag=True, help="Only print the figures; do not keep them in the warehouse.")
+@click.option("--compare", is_flag=True, help="Re-score the labelled calls' stored transcripts with each candidate (--llm-model, --prompt, --llm-questions, --llm-answer-order, --llm-evidence: every combination given; each may be repeated) and print them beside the stored answers. Writes nothing to the warehouse.")
+@click.option("--llm-model", "candidate_models", multiple=True, type=click.Path(path_type=Path), metavar="FILE", help="With --compare: a GGUF model to try (repeat for more). [default: the settings' model]")
+@click.option("--prompt", "candidate_prompts", multiple=True, type=click.Path(path_type=Path), metavar="FILE", help="With --compare: a prompt template to try (repeat for more). [default: prompts/scoring.yaml]")
+@click.option("--llm-questions", multiple=True, type=click.Choice(["together", "per_criterion"]), help="With --compare: scoring styles to try.")
+@click.option("--llm-answer-order", multiple=True, type=click.Choice(["evidence_first", "verdict_first"]), help="With --compare: answer orders to try.")
+@click.option("--llm-evidence", multiple=True, type=click.Choice(["lines", "quotes"]), help="With --compare: evidence styles to try.")
 @db_option()
 @json_option
 def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | None, prompt_version: str | None,
-                 sample: str | None, no_store: bool, db: Path | None, as_json: bool) -> None:
+                 sample: str | None, no_store: bool, compare: bool, candidate_models: tuple[Path, ...],
+                 candidate_prompts: tuple[Path, ...], llm_questions: tuple[str, ...], llm_answer_order: tuple[str, ...],
+                 llm_evidence: tuple[str, ...], db: Path | None, as_json: bool) -> None:
     """Measure agreement of the stored verdicts (and choice fields) with human QA labels: the
     answers people gave in the review desk, or a labels file (--labels).
 
@@ -215,6 +223,9 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
         return
     if labels is not None and sample is not None:
         fail("--sample chooses among the desk's reviews: give it without --labels")
+    styles = {"llm_questions": llm_questions, "llm_answer_order": llm_answer_order, "llm_evidence": llm_evidence}
+    if not compare and (candidate_models or candidate_prompts or any(styles.values())):
+        fail("--llm-model, --prompt and the style options name candidates for --compare: add --compare")
     with read_warehouse(db) as warehouse:
         if labels is None:
             sample = sample or default_sample(warehouse, card.version)
@@ -226,9 +237,21 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
                      " or give --labels FILE")
             message(f"callscore: against {len(rows)} answers people reviewed in the desk; sample {sample}:"
                     f" {SAMPLES[sample]}")
-        report = evaluate(warehouse, rows, scorecard_version=card.version,
-                          criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
-                          prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
+        if compare:
+            from pipeline.cli.compare_command import candidates_from, prepare_comparison, run_compare
+
+            try:
+                candidates = candidates_from(candidate_models, candidate_prompts, styles)
+                plan = prepare_comparison(card, rows, warehouse)
+            except CallscoreError as exc:
+                fail(str(exc))
+        else:
+            report = evaluate(warehouse, rows, scorecard_version=card.version,
+                              criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
+                              prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
+    if compare:  # the warehouse is free again: re-scoring takes minutes
+        run_compare(load_settings({"scorecard": scorecard}), card, plan, candidates, as_json=as_json)
+        return
     say_unmatched_labels(report.unmatched, report.unknown_criteria, card)
     if not report.pairs and not report.fields:
         fail("no labelled call has verdicts in the warehouse: score the labelled recordings first")
