@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import click
 
@@ -190,29 +190,23 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
                  candidate_prompts: tuple[Path, ...], llm_questions: tuple[str, ...], llm_answer_order: tuple[str, ...],
                  llm_evidence: tuple[str, ...], db: Path | None, as_json: bool) -> None:
     """Measure agreement of the stored verdicts (and choice fields) with human QA labels: the
-    answers people gave in the review desk, or a labels file (--labels).
+    answers people gave in the review desk (--sample: which), or a labels file (--labels).
 
-    For the labelled calls in the warehouse (scored with the scorecard's current version), per
-    criterion, per kind of criterion (LLM or rule) and overall: agreement, Cohen's kappa, the majority-class baseline, precision and
+    Per criterion, per kind (LLM or rule) and overall, over the labelled calls scored with the
+    scorecard's current version: agreement, Cohen's kappa, the majority baseline, precision and
     recall of "failed", a confusion table, and how many of the least confident answers a person
-    would review to reach 95% agreement on the rest. A label for a choice field of the scorecard
-    (reason, outcome) is one of its options; per field: agreement, kappa, the majority baseline
-    and a confusion table. Compare models or prompts by scoring the
-    same calls with each and running eval with --llm (README: "Measuring agreement").
-
-    Against the desk's reviews, the same figures are kept current in the warehouse as reviews
-    land (view criterion_trust), so nothing is stored; --sample says which reviews (the output
-    names the sample measured). With --labels, each criterion's and field's
-    agreement and kappa are kept (table criterion_agreement, with the scorecard version, prompt
-    version and LLM measured) for the criteria nobody reviewed in the desk. kpi_criteria, the
-    report, the call pages and the desk show the trust, and mark a criterion with kappa below 0.4
-    (or fewer than 20 answers) as not yet reliable.
+    would review to reach 95% agreement on the rest; per choice field: agreement, kappa, the
+    majority baseline and a confusion table. Against the desk's reviews the figures are kept
+    current as reviews land (view criterion_trust), so nothing is stored; with --labels they are
+    kept (table criterion_agreement) for the criteria nobody reviewed. A criterion with kappa
+    below 0.4 (or fewer than 20 answers) is marked not yet reliable everywhere the trust shows.
+    --compare re-scores the labelled calls with candidate models, prompts or styles and prints
+    them side by side (README: "Measuring agreement").
     """
     from dataclasses import asdict
 
     from pipeline.config import load_settings
-    from pipeline.report.agreement import SAMPLES, TARGET_AGREEMENT, default_sample, evaluate, labels_from_reviews, \
-        read_labels
+    from pipeline.report.agreement import TARGET_AGREEMENT, evaluate, read_labels
     from pipeline.scoring.scorecard import load_scorecard
 
     try:
@@ -221,35 +215,21 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     except CallscoreError as exc:
         fail(str(exc))
         return
-    if labels is not None and sample is not None:
-        fail("--sample chooses among the desk's reviews: give it without --labels")
     styles = {"llm_questions": llm_questions, "llm_answer_order": llm_answer_order, "llm_evidence": llm_evidence}
-    if not compare and (candidate_models or candidate_prompts or any(styles.values())):
-        fail("--llm-model, --prompt and the style options name candidates for --compare: add --compare")
+    _check_eval_options(labels is not None and sample is not None,
+                        not compare and bool(candidate_models or candidate_prompts or any(styles.values())))
     with read_warehouse(db) as warehouse:
         if labels is None:
-            sample = sample or default_sample(warehouse, card.version)
-            reviewable = {c.id for c in card.criteria} | set(card.choice_options)
-            rows = labels_from_reviews(warehouse, card.version, reviewable, sample)
-            if not rows:
-                fail(f"no {'' if sample == 'all' else sample + ' '}call scored with scorecard {card.name}"
-                     f" {card.version} has been reviewed yet: review calls in the desk (callscore serve),"
-                     " or give --labels FILE")
-            message(f"callscore: against {len(rows)} answers people reviewed in the desk; sample {sample}:"
-                    f" {SAMPLES[sample]}")
+            sample, rows = _reviews_as_labels(warehouse, card, sample)
         if compare:
-            from pipeline.cli.compare_command import candidates_from, prepare_comparison, run_compare
-
-            try:
-                candidates = candidates_from(candidate_models, candidate_prompts, styles)
-                plan = prepare_comparison(card, rows, warehouse)
-            except CallscoreError as exc:
-                fail(str(exc))
+            plan, candidates = _comparison_of(card, rows, warehouse, candidate_models, candidate_prompts, styles)
         else:
             report = evaluate(warehouse, rows, scorecard_version=card.version,
                               criterion_ids=[c.id for c in card.criteria], llm_model=llm_model,
                               prompt_version=prompt_version, kinds=card.kinds, field_ids=card.choice_options)
     if compare:  # the warehouse is free again: re-scoring takes minutes
+        from pipeline.cli.compare_command import run_compare
+
         run_compare(load_settings({"scorecard": scorecard}), card, plan, candidates, as_json=as_json)
         return
     say_unmatched_labels(report.unmatched, report.unknown_criteria, card)
@@ -264,6 +244,43 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
         click.echo(json.dumps(data, indent=2))
         return
     print_agreement(report, card.name, TARGET_AGREEMENT)
+
+
+def _check_eval_options(sample_with_labels: bool, candidates_without_compare: bool) -> None:
+    if sample_with_labels:
+        fail("--sample chooses among the desk's reviews: give it without --labels")
+    if candidates_without_compare:
+        fail("--llm-model, --prompt and the style options name candidates for --compare: add --compare")
+
+
+def _comparison_of(card: Any, rows: list[Any], warehouse: Any, models: Sequence[Path], prompts: Sequence[Path],
+                   styles: dict[str, Sequence[str]]) -> tuple[Any, list[Any]]:
+    """(what the comparison reads from the warehouse, the candidates); a bad one fails here."""
+    from pipeline.cli.compare_command import candidates_from, prepare_comparison
+
+    try:
+        candidates = candidates_from(models, prompts, styles)
+        return prepare_comparison(card, rows, warehouse), candidates
+    except CallscoreError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+
+
+def _reviews_as_labels(warehouse: Any, card: Any, sample: str | None) -> tuple[str, list[Any]]:
+    """(the sample measured, the answers people gave in the desk as labels); ``sample`` None:
+    the random sample once it holds 20 reviewed answers, else all."""
+    from pipeline.report.agreement import SAMPLES, default_sample, labels_from_reviews
+
+    sample = sample or default_sample(warehouse, card.version)
+    reviewable = {c.id for c in card.criteria} | set(card.choice_options)
+    rows = labels_from_reviews(warehouse, card.version, reviewable, sample)
+    if not rows:
+        fail(f"no {'' if sample == 'all' else sample + ' '}call scored with scorecard {card.name}"
+             f" {card.version} has been reviewed yet: review calls in the desk (callscore serve),"
+             " or give --labels FILE")
+    message(f"callscore: against {len(rows)} answers people reviewed in the desk; sample {sample}:"
+            f" {SAMPLES[sample]}")
+    return sample, rows
 
 
 def _store_agreement(report: Any, card: Any, labels: Path, db: Path | None) -> None:
