@@ -450,7 +450,8 @@ LEFT JOIN rates AS r ON r.agent IS NOT DISTINCT FROM a.agent AND r.scorecard_ver
 
 -- One row per criterion and scorecard version, from the answers that count. Low confidence:
 -- below 0.7. criterion_kind: 'llm' or 'rule'. reviewed_answers, overruled_answers: see kpi_agent_criteria.
--- agreement, kappa, trust: the latest measurement against human labels (criterion_trust).
+-- agreement, kappa, trust: the latest measurement against human labels (criterion_trust);
+-- agreement_source: what they were measured on ('random sample', 'reviews' or 'labels').
 CREATE OR REPLACE VIEW kpi_criteria AS
 WITH totals AS (
 SELECT t.scorecard_name, t.scorecard_version, t.criterion_id,
@@ -470,7 +471,7 @@ FROM counted_totals AS t
 GROUP BY t.scorecard_name, t.scorecard_version, t.criterion_id
 )
 SELECT totals.*, a.agreement, a.kappa, a.labelled_answers, a.measured_at AS agreement_measured_at,
-       coalesce(a.trust, 'not measured') AS trust
+       a.source AS agreement_source, coalesce(a.trust, 'not measured') AS trust
 FROM totals
 LEFT JOIN criterion_trust AS a USING (scorecard_version, criterion_id);
 

@@ -81,6 +81,8 @@ def test_the_random_sample_gives_its_own_figure_and_says_so(tmp_path: Path) -> N
     assert figures == [("all", 30, 0.667), ("random", 20, 1.0)]
     assert rows(db, "SELECT labelled_answers, agreement, trust, source FROM criterion_trust") == [
         (20, 1.0, "reliable", "random sample")]
+    assert rows(db, "SELECT agreement, agreement_source FROM kpi_criteria WHERE criterion_id = 'greeted'") == [
+        (1.0, "random sample")]
     card = tmp_path / "card.yaml"
     card.write_text(CARD_YAML)
     figures = {}
