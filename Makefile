@@ -18,7 +18,8 @@ PIP := $(if $(LOCK),PIP_CONSTRAINT="$(abspath $(LOCK))") $(BIN)/python -m pip
 DUCKDB1_LOCK := requirements-duckdb1.lock
 DUCKDB1_DIR := $(VENV)/duckdb1
 DUCKDB1_TESTS := tests/store/test_warehouse.py tests/store/test_reviews.py tests/store/test_reviewers.py tests/store/test_access.py tests/store/test_read_only.py tests/store/test_kpi.py tests/store/test_kpi_outcomes.py tests/store/test_warehouse_bench.py tests/report/test_report.py tests/report/test_call_page.py \
-	tests/report/test_eval.py tests/store/test_crash_safety.py tests/processing/test_faults.py tests/processing/test_procedure.py tests/desk/test_api.py tests/store/test_review_trust.py tests/report/test_calibration_sessions.py
+	tests/report/test_eval.py tests/store/test_crash_safety.py tests/processing/test_faults.py tests/processing/test_procedure.py tests/desk/test_api.py tests/store/test_review_trust.py tests/report/test_calibration_sessions.py \
+	tests/store/test_review_queue.py tests/store/test_reliable_score.py
 LOCK_COMMAND := uv pip compile --universal --python-version 3.10 --custom-compile-command "make lock"
 
 # llama-cpp-python compiles llama.cpp on install. Built for "this CPU", its AMX kernels crash on
