@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -33,8 +33,10 @@ def _filter(browser, **choices: str) -> None:
 
 
 def _until(browser, condition) -> None:
-    """Wait up to 30 s (a loaded machine) for ``condition(browser)``, across page loads (an element gone stale)."""
-    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    """Wait up to 30 s (a loaded machine) for ``condition(browser)``, across page loads: an element
+    gone stale, or read by Chromium while the next page replaces it ("Node with given id does not
+    belong to the document", a plain WebDriverException), is read again."""
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(condition)
 
 
 def _log_in(browser, link: str) -> None:
