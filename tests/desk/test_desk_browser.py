@@ -11,7 +11,6 @@ from selenium.common.exceptions import StaleElementReferenceException, WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ROOT, rows, run_cli
@@ -29,7 +28,16 @@ def _filter(browser, **choices: str) -> None:
         Select(browser.find_element(By.NAME, name)).select_by_visible_text(value)
     old = browser.find_element(By.ID, "calls")
     browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, 30).until(staleness_of(old))  # the new page replaced it
+    _until(browser, lambda b: _replaced(old))  # the new page replaced it
+
+
+def _replaced(element) -> bool:
+    """Whether the page ``element`` was on has gone (Chromium says so in one of two ways)."""
+    try:
+        element.is_enabled()
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+    return False
 
 
 def _until(browser, condition) -> None:
