@@ -69,12 +69,17 @@ class ReviewQueue:
     def finish_assignment(self, reviewer: str) -> None:
         """Close ``reviewer``'s open assignments (they completed the call, or asked for the next)."""
         with mapped_writes(self.path):
-            self.connection.execute("UPDATE review_assignments SET finished_at = current_timestamp"
-                                    " WHERE reviewer = ? AND finished_at IS NULL", [reviewer])
+            self._finish(reviewer, datetime.now(timezone.utc))
+
+    def _finish(self, reviewer: str, now: datetime) -> None:
+        self.connection.execute("UPDATE review_assignments SET finished_at = ? WHERE reviewer = ?"
+                                " AND finished_at IS NULL", [now, reviewer])
 
     def queue_size(self, narrowing: QueueNarrowing, *, now: datetime | None = None) -> int:
         """How many calls the queue could still give with ``narrowing``."""
-        params = narrowing.params(now or datetime.now(timezone.utc))
+        return self._count(narrowing.params(now or datetime.now(timezone.utc)))
+
+    def _count(self, params: dict[str, Any]) -> int:
         return self.connection.execute(f"SELECT count(*) FROM ({_CANDIDATES})", params).fetchone()[0]
 
     def draw_assignment(self, reviewer: str, narrowing: QueueNarrowing, *, sample_share: float,
@@ -85,8 +90,7 @@ class ReviewQueue:
         now = now or datetime.now(timezone.utc)
         params = narrowing.params(now)
         with mapped_writes(self.path), self.transaction():
-            self.connection.execute("UPDATE review_assignments SET finished_at = ? WHERE reviewer = ?"
-                                    " AND finished_at IS NULL", [now, reviewer])
+            self._finish(reviewer, now)
             ways = [self._random_call, self._doubtful_call]
             if draw.random() >= sample_share:
                 ways.reverse()
@@ -103,7 +107,7 @@ class ReviewQueue:
 
     def _random_call(self, params: dict[str, Any], narrowing: QueueNarrowing,
                      draw: random.Random) -> tuple | None:
-        count = self.connection.execute(f"SELECT count(*) FROM ({_CANDIDATES})", params).fetchone()[0]
+        count = self._count(params)
         if not count:
             return None
         row = self.connection.execute(
