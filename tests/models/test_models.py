@@ -18,6 +18,7 @@ from tests.conftest import run_cli
 
 LLAMA_8B = "llama-3.1-8b-instruct-q4_k_m"
 MULTILINGUAL = "whisper-base-multilingual"  # assembled from two packages of the registry
+GEMMA = "gemma3-270m"  # assembled from five packages of the registry
 PRODUCTION = {"large-v3", "large-v3-turbo", "distil-large-v3", LLAMA_8B, "qwen2.5-7b-instruct-q4_k_m",
               "llama-3.2-3b-instruct-q4_k_m"}
 
@@ -40,7 +41,7 @@ def _listed(*args: str) -> dict[str, dict]:
 
 def test_list_shows_embedded_models_present_and_production_presets_absent() -> None:
     rows = _listed("--json")
-    assert set(rows) == {p.name for p in PRESETS} == PRODUCTION | {"tiny.en", "smollm2-135m", MULTILINGUAL}
+    assert set(rows) == {p.name for p in PRESETS} == PRODUCTION | {"tiny.en", "smollm2-135m", MULTILINGUAL, GEMMA}
     for name in ("tiny.en", "smollm2-135m"):
         assert rows[name]["present"] and rows[name]["size_mb"] > 0 and rows[name]["configured"]
     assert rows["tiny.en"]["resolves_to"] == str(embedded_whisper_model())
@@ -50,6 +51,8 @@ def test_list_shows_embedded_models_present_and_production_presets_absent() -> N
     assert rows["large-v3"]["resolves_to"] == "Systran/faster-whisper-large-v3"
     assert not rows[MULTILINGUAL]["present"] and not rows[MULTILINGUAL]["configured"]
     assert rows[MULTILINGUAL]["resolves_to"] == f"{Path('models') / MULTILINGUAL} (callscore models pull {MULTILINGUAL})"
+    gguf = Path("models") / GEMMA / "gemma-3-270m-q4_k_m.gguf"
+    assert not rows[GEMMA]["present"] and rows[GEMMA]["resolves_to"] == f"{gguf} (callscore models pull {GEMMA})"
     assert rows[LLAMA_8B]["resolves_to"] == str(Path("models") / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
     assert _listed("list", "--json") == rows
 
@@ -167,13 +170,40 @@ def test_the_multilingual_model_is_assembled_from_its_packages_listed_and_used(t
     assert (choice.whisper, choice.whisper_name) == (str(folder), MULTILINGUAL)
 
 
-def test_parts_that_do_not_join_into_the_expected_model_leave_nothing(tmp_path: Path) -> None:
+def test_gemma_is_assembled_from_its_packages_with_its_hash_checked_and_its_terms_named() -> None:
+    """Its five packages (installed by make install) join into the GGUF file of the SHA-256 the
+    preset names, with the Gemma terms beside it; pull says under which terms it comes."""
+    import hashlib
+
+    result = run_cli("models", "pull", GEMMA, "--models-dir", "m")
+    assert result.exit_code == 0, result.stderr
+    gguf = Path("m") / GEMMA / "gemma-3-270m-q4_k_m.gguf"
+    assert result.stdout.strip() == str(gguf)
+    assert "Gemma Terms of Use" in result.stderr and (gguf.parent / "GEMMA_TERMS.html").is_file()
+    digest = hashlib.sha256(gguf.read_bytes()).hexdigest()
+    assert digest == find_preset(GEMMA).sha256
+    assert not any(p.name.endswith(".gguf.part00") for p in gguf.parent.iterdir())  # only the joined file
+    listed = _listed("--json", "--models-dir", "m")[GEMMA]
+    assert listed["present"] and 250 < listed["size_mb"] < 256 and listed["resolves_to"] == str(gguf)
+    choice = choose_models(load_settings({"llm_model": Path(GEMMA), "models_dir": Path("m")}))
+    assert (choice.llm_path, choice.llm_name) == (gguf, gguf.name)
+
+
+def test_gemma_not_assembled_yet_says_how_to_get_it() -> None:
+    with pytest.raises(ModelError, match=f"run `callscore models pull {GEMMA}`"):
+        choose_models(load_settings({"llm_model": Path(GEMMA)}))
+
+
+@pytest.mark.parametrize(("name", "joined", "digest"), [(MULTILINGUAL, "model.bin", "d01c3014"),
+                                                     (GEMMA, "gemma-3-270m-q4_k_m.gguf", "a5fd3b62")])
+def test_parts_that_do_not_join_into_the_expected_model_leave_nothing(tmp_path: Path, name: str, joined: str,
+                                                                       digest: str) -> None:
     import dataclasses
 
     from pipeline.models.presets import assemble
 
-    preset = dataclasses.replace(find_preset(MULTILINGUAL), sha256="0" * 64)
-    with pytest.raises(ModelError, match=f"the parts of {MULTILINGUAL} join into a model.bin of SHA-256 d01c3014"):
+    preset = dataclasses.replace(find_preset(name), sha256="0" * 64)
+    with pytest.raises(ModelError, match=f"the parts of {name} join into a {joined} of SHA-256 {digest}"):
         assemble(preset, tmp_path / "m", install=False)
     assert list((tmp_path / "m").iterdir()) == []
 
