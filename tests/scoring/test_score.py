@@ -13,7 +13,8 @@ from pipeline.models.choice import embedded_llm_model
 from pipeline.scoring.form import form_for
 from pipeline.scoring.prompt import load_prompt_template, numbered_line, transcript_line
 from pipeline.resources import default_scorecard_path
-from pipeline.scoring.score import Scorer, ScoringStyle, Verdict, combine, verify_evidence
+from pipeline.scoring.quotes import verify_evidence
+from pipeline.scoring.score import Scorer, ScoringStyle, Verdict, combine
 from pipeline.scoring.windows import split_windows
 from pipeline.scoring.scorecard import Criterion, load_scorecard, parse_scorecard
 from pipeline.speech.segments import Segment
