@@ -98,8 +98,21 @@ class Settings(BaseModel):
     llm_api_key: SecretStr | None = Field(
         None, description="Bearer token for the LLM server (best set as CALLSCORE_LLM_API_KEY)."
     )
-    llm_questions: Literal["together", "per_criterion"] = Field(
-        "together", description="Ask all criteria in one answer, or one question per criterion."
+    llm_questions: Literal["together", "per_criterion", "statements"] = Field(
+        "together", description="Ask all criteria in one answer, one question per criterion, or (statements)"
+        " each criterion as a statement after the transcript, read from the model's calibrated probabilities."
+    )
+    llm_calibration: Literal["contextual", "none"] = Field(
+        "contextual", description="llm_questions statements: divide the model's probabilities by its lean on"
+        " transcripts without content (contextual), or take them as read (none)."
+    )
+    llm_prompt: Path | None = Field(
+        None, description="Prompt template file (YAML, like prompts/score_prompt_v2.yaml or"
+        " prompts/statement_prompt.yaml); unset: the shipped one for llm_questions."
+    )
+    llm_prompt_kind: Literal["auto", "chat", "completion"] = Field(
+        "auto", description="How prompts are put to the LLM: chat (its chat template), completion (plain text a"
+        " base model continues), or auto: chat when the GGUF has a chat template."
     )
     llm_answer_order: Literal["evidence_first", "verdict_first"] = Field(
         "evidence_first", description="Give the evidence before the verdict, or after it."

@@ -31,6 +31,11 @@ def prompt_template_path() -> Path:
     return data_dir("prompts") / "score_prompt_v2.yaml"
 
 
+def statement_template_path() -> Path:
+    """The statement style's prompt: the transcript once, then each criterion as a statement."""
+    return data_dir("prompts") / "statement_prompt.yaml"
+
+
 def transcript_first_template_path() -> Path:
     """The earlier scoring prompt, the transcript before the instructions (kept for comparison)."""
     return data_dir("prompts") / "score_prompt.yaml"

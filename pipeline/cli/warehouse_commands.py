@@ -180,7 +180,7 @@ def export(folder: Path, fmt: str, db: Path | None, as_json: bool) -> None:
 @click.option("--compare", is_flag=True, help="Re-score the labelled calls' stored transcripts with each candidate (--llm-model, --prompt, --llm-questions, --llm-answer-order, --llm-evidence: every combination given; each may be repeated) and print them beside the stored answers. Writes nothing to the warehouse.")
 @click.option("--llm-model", "candidate_models", multiple=True, type=click.Path(path_type=Path), metavar="FILE", help="With --compare: a GGUF model to try (repeat for more). [default: the settings' model]")
 @click.option("--prompt", "candidate_prompts", multiple=True, type=click.Path(path_type=Path), metavar="FILE", help="With --compare: a prompt template to try (repeat for more). [default: prompts/scoring.yaml]")
-@click.option("--llm-questions", multiple=True, type=click.Choice(["together", "per_criterion"]), help="With --compare: scoring styles to try.")
+@click.option("--llm-questions", multiple=True, type=click.Choice(["together", "per_criterion", "statements"]), help="With --compare: scoring styles to try.")
 @click.option("--llm-answer-order", multiple=True, type=click.Choice(["evidence_first", "verdict_first"]), help="With --compare: answer orders to try.")
 @click.option("--llm-evidence", multiple=True, type=click.Choice(["lines", "quotes"]), help="With --compare: evidence styles to try.")
 @db_option()

@@ -75,7 +75,7 @@ def rescore(settings: Settings, candidate: Candidate, calls: Sequence[StoredCall
     update = {**dict(candidate.style), **({"llm_model": candidate.llm_model} if candidate.llm_model else {})}
     processor = CallProcessor(settings.model_copy(update=update))
     if candidate.prompt is not None:
-        processor.template = load_prompt_template(candidate.prompt)
+        processor.template = load_prompt_template(candidate.prompt, statements=processor.style.questions == "statements")
     choice_fields = set(processor.scorecard.choice_options)
     processor.scorer  # noqa: B018  (loads the model outside the timing)
     answers: dict[tuple[str, str], str] = {}

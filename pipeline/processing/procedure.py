@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from pipeline.intake.audio import AudioChunk, decode_stream
 from pipeline.intake.inbox import CHANGED_MESSAGE, CallFacts, FileState, file_state, identify_unchanged, read_call_facts
 from pipeline.models.choice import ModelChoice, choose_models
 from pipeline.scoring.backend import ScoringBackend
-from pipeline.scoring.llama_backend import LlamaBackend
+from pipeline.scoring.llama_backend import LlamaBackend, gguf_prompt_kind
 from pipeline.scoring.prompt import PromptTemplate, load_prompt_template
 from pipeline.scoring.score import CallScore, Scorer, ScoringStyle
 from pipeline.scoring.scorecard import Scorecard, load_scorecard
@@ -88,7 +89,8 @@ class CallProcessor:
         """``transcriber``, ``backend``: used instead of the models the settings name (tests)."""
         self.settings = settings
         self.scorecard: Scorecard = load_scorecard(settings.scorecard)
-        self.template: PromptTemplate = load_prompt_template()
+        self.template: PromptTemplate = load_prompt_template(settings.llm_prompt,
+                                                             statements=settings.llm_questions == "statements")
         self.models: ModelChoice = choose_models(settings)
         self.worker = worker_name()
         self._transcriber: SpeechToText | None = transcriber
@@ -100,7 +102,8 @@ class CallProcessor:
 
     @property
     def style(self) -> ScoringStyle:
-        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order, self.settings.llm_evidence)
+        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order, self.settings.llm_evidence,
+                            calibrated=self.settings.llm_calibration == "contextual")
 
     @property
     def llm_concurrency(self) -> int:
@@ -110,8 +113,19 @@ class CallProcessor:
 
     @property
     def prompt_version(self) -> str:
-        """The template's content hash, plus the scoring style when it is not the default."""
-        return "+".join(part for part in (self.template.version, self.style.tag) if part)
+        """The template's content hash, plus the scoring style when it is not the default and
+        ``completion`` when the prompts are plain text (a base model's)."""
+        kind = "completion" if self.prompt_kind == "completion" else ""
+        return "+".join(part for part in (self.template.version, self.style.tag, kind) if part)
+
+    @functools.cached_property
+    def prompt_kind(self) -> str:
+        """chat or completion: the setting, or what the model is (a backend given: what it says)."""
+        if self._backend_given is not None:
+            return getattr(self._backend_given, "prompt_kind", "chat")
+        if self.settings.llm_backend == "openai" or self.settings.llm_prompt_kind != "auto":
+            return "chat" if self.settings.llm_backend == "openai" else self.settings.llm_prompt_kind
+        return gguf_prompt_kind(self.models.llm_path)
 
     def evaluation_key(self, recording_id: str) -> EvaluationKey:
         return EvaluationKey(
@@ -191,6 +205,7 @@ class CallProcessor:
             n_threads=self.settings.llm_threads,
             device=self.settings.device,
             gpu_layers=self.settings.llm_gpu_layers,
+            prompt_kind=self.settings.llm_prompt_kind,
         )
 
     # -- the procedure -----------------------------------------------------------------------

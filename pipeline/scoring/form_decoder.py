@@ -26,7 +26,7 @@ is read once per process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +43,20 @@ class FilledForm:
     evaluated_prompt_tokens: int = 0  # the prompt tokens not found in the cache
     answer_tokens: int = 0  # every token of the answer: fixed and decided
     decided_tokens: int = 0  # of those, the tokens the model chose (forward passes that decided)
+
+
+@dataclass(frozen=True)
+class StatementRead:
+    """What reading one statement gave: each option's probability, the option decided, the
+    cited line, and what it cost."""
+
+    probabilities: dict[str, float]  # option -> its probability (softmax over the whole vocabulary)
+    option: str
+    line: int
+    prompt_tokens: int
+    evaluated_prompt_tokens: int  # the prompt tokens not found in the cache
+    answer_tokens: int  # the answer's and the evidence cue's tokens, and the line's digits
+    decided_tokens: int  # forward passes that decided something
 
 
 class FormDecoder:
@@ -95,6 +109,37 @@ class FormDecoder:
             result.decided_tokens += steps
         result.answers = {f.id: (lines.get(f.id, NO_LINE), options[f.id]) for f in form.fields}
         return result
+
+    def read_statement(self, prompt: Sequence[int], answers: Mapping[str, Sequence[str]],
+                       decide: Callable[[dict[str, float]], str], evidence: str, numbers: Sequence[int]) -> StatementRead:
+        """Evaluate ``prompt`` past its cached prefix, read the probability of each answer
+        (option -> the texts the model may write for it, ``true`` and ``True``: their
+        probabilities add up), let ``decide`` pick the option from them, then append its first
+        text and ``evidence`` and read the number among ``numbers`` that follows. The next
+        prompt that shares this one's start re-uses it from the cache."""
+        kept = self._cached_prefix(prompt)
+        self._eval(list(prompt[kept:]))
+        cue = self._tokens(evidence)
+        option_of = {text: option for option, texts in answers.items() for text in texts}
+        _, by_text, _, passes = self._choose(list(option_of), end_token=cue[0])
+        probabilities = dict.fromkeys(answers, 0.0)
+        for text, p in by_text.items():
+            probabilities[option_of[text]] += p
+        option = decide(probabilities)
+        appended = self._tokens(answers[option][0]) + cue
+        self._eval(appended)
+        line, _, digits, steps = self._number(LineBlank("", tuple(numbers)), end_token=self._tokens("\n")[-1])
+        return StatementRead(probabilities, option, line, len(prompt), len(prompt) - kept,
+                             len(appended) + digits, passes + steps)
+
+    def write_text(self, prompt: Sequence[int], max_words: int) -> tuple[str, int, int, int]:
+        """Evaluate ``prompt`` past its cached prefix and write a text of at most ``max_words``
+        words after it, up to a line break: (the text, prompt tokens evaluated, tokens written,
+        decisions taken)."""
+        kept = self._cached_prefix(prompt)
+        self._eval(list(prompt[kept:]))
+        text, _, written, steps = self._text(TextBlank("", max_words), end_token=self._tokens("\n")[-1])
+        return text, len(prompt) - kept, written, steps
 
     # -- steps ---------------------------------------------------------------------------------
 

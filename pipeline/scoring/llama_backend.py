@@ -2,7 +2,8 @@
 generated from a JSON schema so that every answer parses.
 
 Line-evidence answers (an ``AnswerForm``) are filled by ``FormDecoder``: the fixed text is
-appended in batches and the model is asked only at the line numbers and verdicts.
+appended in batches and the model is asked only at the line numbers and verdicts. A model
+without a chat template (a base model) is given its prompts as plain text it continues.
 
 Besides the text, a generation reports the model's own probabilities at each verdict: when the
 output reaches ``"verdict": "``, the raw next-token distribution (before the grammar masks it)
@@ -18,7 +19,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -26,7 +27,8 @@ from pipeline.errors import ModelError
 from pipeline.stopping import RunStopped, check_stop, stop_requested
 from pipeline.scoring.backend import VERDICT_KEY, Generation
 from pipeline.scoring.form import AnswerForm
-from pipeline.scoring.form_decoder import FormDecoder
+from pipeline.scoring.form_decoder import FormDecoder, StatementRead
+from pipeline.scoring.statement_prompt import PromptKind
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,19 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def gguf_prompt_kind(model_path: Path) -> PromptKind:
+    """chat when the GGUF file carries a chat template, else completion (read without loading
+    the weights). Raises ModelError when the file is not a GGUF model."""
+    import llama_cpp
+
+    try:
+        with _quiet_stderr():
+            vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(f"cannot read LLM {model_path}: {exc}") from exc
+    return "chat" if vocab.metadata.get("tokenizer.chat_template") else "completion"
+
+
 class LlamaBackend:
     """A GGUF model loaded in this process. Load once per process and reuse for every call."""
 
@@ -106,7 +121,10 @@ class LlamaBackend:
         n_threads: int | None = None,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         gpu_layers: int = -1,
+        prompt_kind: Literal["auto", "chat", "completion"] = "auto",
     ) -> None:
+        """``prompt_kind``: how prompts are put to the model; auto: its chat template when the
+        GGUF has one, else a plain text it continues (a base model)."""
         import llama_cpp
 
         threads = n_threads or os.cpu_count() or 1
@@ -135,6 +153,9 @@ class LlamaBackend:
         llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort, None)
         self._decoder = FormDecoder(self._llm)
         self._chat = self._chat_formatter()
+        if prompt_kind == "chat" and self._chat is None:
+            raise ModelError(f"{self.name} has no chat template: set llm_prompt_kind to auto or completion")
+        self.prompt_kind: PromptKind = "chat" if self._chat is not None and prompt_kind != "completion" else "completion"
 
     def _chat_formatter(self) -> Any:
         """The GGUF's own chat template, as ``create_chat_completion`` applies it (None: the
@@ -163,11 +184,10 @@ class LlamaBackend:
                   grammar_only: bool = False) -> Generation:
         """The form's answer, decided at its blanks only (``FormDecoder``); under the form's
         grammar, one token at a time, when ``grammar_only`` or when the decoder cannot fill it."""
-        if grammar_only or self._chat is None or not self._decoder.can_fill(form):
+        if grammar_only or not self._decoder.can_fill(form):
             return self.generate_json(messages, form.schema(), max_tokens=max_tokens)
         check_stop()
-        rendered = self._chat(messages=messages)
-        prompt = self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        prompt = self._prompt_tokens(messages)
         with self._stoppable():
             filled = self._decoder.fill(prompt, form)
         return Generation(
@@ -178,6 +198,38 @@ class LlamaBackend:
             evaluated_prompt_tokens=filled.evaluated_prompt_tokens,
             decided_tokens=filled.decided_tokens,
         )
+
+    def _prompt_tokens(self, prompt: str | list[dict[str, str]]) -> list[int]:
+        """The tokens of a prompt: chat messages through the model's chat template (as the
+        start of the assistant's reply), or, for a completion model, their texts one after the
+        other; a string is a completion prompt as it is."""
+        if isinstance(prompt, list) and self.prompt_kind == "chat":
+            rendered = self._chat(messages=prompt)
+            return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special,
+                                      special=True)
+        if isinstance(prompt, list):
+            prompt = "\n\n".join(m["content"] for m in prompt) + "\n\n"
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+
+    def read_statement(self, prompt: str | list[dict[str, str]], answers: Mapping[str, Sequence[str]],
+                       decide: Callable[[dict[str, float]], str], evidence: str, numbers: Sequence[int]) -> StatementRead:
+        """One statement's answer read from the model's probabilities (``FormDecoder.read_statement``):
+        ``prompt`` is a completion text or chat messages, as ``prompt_kind`` wants."""
+        check_stop()
+        tokens = self._prompt_tokens(prompt)
+        if len(tokens) + 16 > self.n_ctx:
+            raise ModelError(f"a statement prompt of {len(tokens)} tokens does not fit the LLM context ({self.n_ctx})")
+        with self._stoppable():
+            return self._decoder.read_statement(tokens, answers, decide, evidence, numbers)
+
+    def write_text(self, prompt: str | list[dict[str, str]], max_words: int) -> tuple[str, int, int, int, int]:
+        """A text of at most ``max_words`` words after ``prompt`` (``FormDecoder.write_text``):
+        (the text, prompt tokens, of those evaluated, tokens written, decisions)."""
+        check_stop()
+        tokens = self._prompt_tokens(prompt)
+        with self._stoppable():
+            text, evaluated, written, steps = self._decoder.write_text(tokens, max_words)
+        return text, len(tokens), evaluated, written, steps
 
     @contextlib.contextmanager
     def _stoppable(self) -> Iterator[None]:

@@ -22,13 +22,14 @@ from typing import Iterable, Sequence
 import yaml
 
 from pipeline.errors import ScorecardError
-from pipeline.resources import prompt_template_path
+from pipeline.resources import prompt_template_path, statement_template_path
 from pipeline.scoring.extraction import fields_block
+from pipeline.scoring.statement_prompt import StatementPrompt, statement_prompt
 from pipeline.scoring.scorecard import Criterion, ExtractionField
 from pipeline.speech.segments import SPEAKER_LABELS, Segment, timestamp
 from pipeline.speech.turns import Turn
 
-_FENCE = re.compile(r"(BEGIN|END)\s+TRANSCRIPT", re.IGNORECASE)
+_FENCE = re.compile(r"(BEGIN|END)(\s+OF)?\s+TRANSCRIPT", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class PromptTemplate:
     version: str  # content hash, 12 hex characters
     # evidence style ("lines", "quotes") -> the instruction that fills $evidence_rule
     evidence_rules: tuple[tuple[str, str], ...] = ()
+    statements: StatementPrompt | None = None  # the statement style's prompts (llm_questions statements)
 
     def messages(self, transcript: str, criteria: Sequence[Criterion], *, part: tuple[int, int] | None = None,
                  evidence: str = "quotes", fields: Sequence[ExtractionField] = ()) -> list[dict[str, str]]:
@@ -52,20 +54,30 @@ class PromptTemplate:
                 {"role": "user", "content": Template(self.user).safe_substitute(values)}]
 
 
-def load_prompt_template(path: Path | None = None) -> PromptTemplate:
-    path = path or prompt_template_path()
+def load_prompt_template(path: Path | None = None, *, statements: bool = False) -> PromptTemplate:
+    """The template at ``path`` (default: the shipped one for the style: ``statements``, the
+    statement style's). A template holds the form style's ``system`` and ``user`` messages, the
+    statement style's ``statements`` section, or both."""
+    path = path or (statement_template_path() if statements else prompt_template_path())
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
         rules = data.get("evidence_rules") or {}
-        return PromptTemplate(
-            system=data["system"].strip(),
-            user=data["user"].strip(),
+        template = PromptTemplate(
+            system=str(data.get("system", "")).strip(),
+            user=str(data.get("user", "")).strip(),
             version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
             evidence_rules=tuple((str(k), " ".join(str(v).split())) for k, v in rules.items()),
+            statements=statement_prompt(data["statements"]) if data.get("statements") else None,
         )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ScorecardError(f"prompt template {path} is unusable: {exc}") from exc
+    missing = "statements" if statements and template.statements is None else (
+        "system and user" if not statements and not (template.system and template.user) else None)
+    if missing:
+        raise ScorecardError(f"prompt template {path} has no {missing} section for the "
+                             f"{'statement' if statements else 'form'} style (llm_questions)")
+    return template
 
 
 def criteria_block(criteria: Iterable[Criterion]) -> str:
@@ -77,7 +89,7 @@ def criteria_block(criteria: Iterable[Criterion]) -> str:
 
 
 def transcript_line(segment: Segment | Turn) -> str:
-    text = _FENCE.sub(lambda m: f"{m.group(1).lower()} transcript", segment.text)
+    text = _FENCE.sub(lambda m: m.group(0).lower(), segment.text)
     return f"[{timestamp(segment.start)}] {SPEAKER_LABELS[segment.speaker]}: {text}"
 
 

@@ -31,23 +31,23 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from rapidfuzz import fuzz
 
 from pipeline.errors import PermanentRecordingError, SetupError
 from pipeline.scoring.backend import Generation, ScoringBackend
+from pipeline.scoring.calibration import CriterionCalibration
 from pipeline.scoring.extraction import Extraction, answer_tokens, combine_extractions, read_extractions, words_per_window
 from pipeline.scoring.form import NO_LINE, form_for, verdict_options
 from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.scoring.prompt import PromptTemplate, numbered_line, transcript_line
+from pipeline.scoring.quotes import verify_evidence
 from pipeline.scoring.rules import Conversation, evaluate
 from pipeline.scoring.scorecard import Criterion, ExtractionField, Scorecard
+from pipeline.scoring.statements import StatementAsker
 from pipeline.scoring.windows import labelled_piece, split_indexed_windows
 from pipeline.speech.segments import Segment
 from pipeline.speech.turns import Turn, speaker_turns
 
 QUOTE_MAX_CHARS = 120  # the longest evidence quote the LLM may write
-EVIDENCE_MIN_SIMILARITY = 85  # rapidfuzz partial_ratio, 0-100, of the quote against the transcript
-EVIDENCE_MIN_CHARS = 6  # a shorter "quote" ("no", "Sam") matches anything and proves nothing
 ANSWER_TOKENS_PER_CRITERION = QUOTE_MAX_CHARS + 40  # worst case: a token per character, plus JSON
 LINE_ANSWER_TOKENS_PER_CRITERION = 40  # a line-evidence answer: id, keys, a number and a verdict
 MIN_TRANSCRIPT_TOKENS = 256  # below this the context is too small to score in windows
@@ -93,7 +93,7 @@ class YesNoNaLineAnswer(_LineAnswer):
     verdict: Literal["yes", "no", "na"]
 
 
-Questions = Literal["together", "per_criterion"]
+Questions = Literal["together", "per_criterion", "statements"]
 AnswerOrder = Literal["evidence_first", "verdict_first"]
 Evidence = Literal["lines", "quotes"]
 
@@ -102,19 +102,23 @@ Evidence = Literal["lines", "quotes"]
 class ScoringStyle:
     """How the LLM is asked. ``together``: all criteria in one answer per window (the transcript
     is read once); ``per_criterion``: one question per criterion, each a new prompt that shares
-    the transcript as its prefix (llama.cpp re-uses the evaluated prefix). ``evidence_first``:
+    the transcript as its prefix (llama.cpp re-uses the evaluated prefix); ``statements``: the
+    transcript once, each criterion a statement after it, its verdict read from the model's
+    probabilities and calibrated (``pipeline.scoring.statements``). ``evidence_first``:
     the model gives its evidence before it judges; ``verdict_first``: it judges, then gives it.
     ``lines``: the evidence is the number of a transcript line; ``quotes``: a copied quote."""
 
     questions: Questions = "together"
     answer_order: AnswerOrder = "evidence_first"
     evidence: Evidence = "lines"
+    calibrated: bool = True  # statements: verdicts calibrated for the model's lean
 
     @property
     def tag(self) -> str:
         """Part of the prompt version, so each style's verdicts are kept apart ('' = default)."""
-        parts = [p for p in (self.questions, self.answer_order, self.evidence)
-                 if p not in ("together", "evidence_first", "lines")]
+        parts = [p for p in (self.questions, self.answer_order, self.evidence,
+                             "" if self.calibrated or self.questions != "statements" else "uncalibrated")
+                 if p not in ("together", "evidence_first", "lines", "")]
         return "+".join(parts)
 
 
@@ -159,6 +163,7 @@ class CallScore:
     # answer tokens the LLM chose (the rest the form fixed); None when it decoded every token
     decided_tokens: int | None = None
     extractions: tuple[Extraction, ...] = ()  # the scorecard's extraction fields, in its order
+    calibrations: tuple[CriterionCalibration, ...] = ()  # statements: the leans the verdicts were divided by
 
 
 @dataclass
@@ -187,24 +192,6 @@ class _ModelAnswers:
             self.evaluated_prompt_tokens = None
 
 
-def _normalise(text: str) -> str:
-    text = re.sub(r"\[\d+(?::\d{2}){1,2}\]", " ", text)
-    text = re.sub(r"\b(AGENT|CUSTOMER|SPEAKER)\s*:", " ", text)
-    text = re.sub(r"[^\w\s']", " ", text.lower())
-    return " ".join(text.split())
-
-
-def verify_evidence(quote: str, transcript: str) -> tuple[str | None, bool | None]:
-    """Keep a quote only if it is long enough to prove something and (fuzzily) occurs in the
-    transcript: (quote or None, verified). An empty quote is (None, None)."""
-    needle = _normalise(quote)
-    if not needle:
-        return None, None
-    if len(needle) >= EVIDENCE_MIN_CHARS and fuzz.partial_ratio(needle, _normalise(transcript)) >= EVIDENCE_MIN_SIMILARITY:
-        return quote.strip(), True
-    return None, False
-
-
 def combine(criterion: Criterion, verdicts: Sequence[Verdict]) -> Verdict:
     """One verdict from the windows' verdicts (see the module docstring for the rule)."""
     applicable = [v for v in verdicts if v.passed is not None]
@@ -227,6 +214,10 @@ class Scorer:
         self.style = style
         self.llm_criteria = scorecard.llm_criteria
         self.fields = scorecard.extraction_fields
+        self.statements = (StatementAsker(backend, template, calibrate=style.calibrated)
+                           if style.questions == "statements" else None)
+        if self.statements and style.evidence != "lines":
+            raise SetupError("llm_questions statements cites transcript lines: set llm_evidence to lines")
         self.groups: tuple[tuple[Criterion, ...], ...] = self._groups(self.llm_criteria)
         self.models: dict[tuple[Criterion, ...], type[BaseModel]] = {}
         self.schemas: dict[tuple[Criterion, ...], dict] = {}
@@ -234,8 +225,9 @@ class Scorer:
             self._schema(group)
         self.max_answer_tokens = self._answer_tokens(len(self.llm_criteria)) + answer_tokens(self.fields)
         frame = template.messages("", self.llm_criteria, part=(99, 99), evidence=style.evidence, fields=self.fields)
-        frame_tokens = sum(backend.count_tokens(m["content"]) for m in frame) + 32  # + chat markup
-        self.transcript_budget = backend.n_ctx - frame_tokens - self.max_answer_tokens
+        reserved = (self.statements.reserved_tokens(backend.count_tokens, self.llm_criteria, self.fields) if self.statements
+                    else sum(backend.count_tokens(m["content"]) for m in frame) + 32 + self.max_answer_tokens)
+        self.transcript_budget = backend.n_ctx - reserved  # 32: chat markup
         if (self.llm_criteria or self.fields) and self.transcript_budget < MIN_TRANSCRIPT_TOKENS:
             raise SetupError(
                 f"the LLM context ({backend.n_ctx} tokens) is too small for this scorecard "
@@ -247,9 +239,7 @@ class Scorer:
         """The criteria of each question put to the model (see ``ScoringStyle``)."""
         if not criteria:
             return ()
-        if self.style.questions == "together":
-            return (criteria,)
-        return tuple((c,) for c in criteria)
+        return (criteria,) if self.style.questions != "per_criterion" else tuple((c,) for c in criteria)
 
     def _answer_tokens(self, criteria: int) -> int:
         """The most tokens an answer for ``criteria`` criteria may take."""
@@ -304,12 +294,13 @@ class Scorer:
             evaluated_prompt_tokens=asking.evaluated_prompt_tokens,
             decided_tokens=asking.decided_tokens,
             extractions=tuple(combine_extractions(f, asking.extractions[f.id]) for f in self.fields),
+            calibrations=tuple(self.statements.calibrations.values()) if self.statements else (),
         )
 
     def _questions(self, asked: tuple[Criterion, ...]) -> tuple[tuple[tuple[Criterion, ...], tuple[ExtractionField, ...]], ...]:
         """(criteria, fields) of each question put to the model per window: the fields go with
         the criteria in one answer form (the default style), else in a form of their own."""
-        if self.style.questions == "together" and self.style.evidence == "lines":
+        if self.style.questions != "per_criterion" and self.style.evidence == "lines":
             return ((asked, self.fields),) if asked or self.fields else ()
         return tuple([(group, ()) for group in self._groups(asked)] + ([((), self.fields)] if self.fields else []))
 
@@ -335,7 +326,10 @@ class Scorer:
                 messages = self.template.messages(text, group, part=(index + 1, len(windows)),
                                                   evidence=self.style.evidence, fields=fields)
                 budget = self._answer_tokens(len(group)) + answer_tokens(fields)
-                if numbered or fields:  # fields are answered in a form (no line to cite without numbers)
+                if self.statements:
+                    generation = self.statements.answer(text, self.statements.questions(group, fields, words),
+                                                        line_numbers)
+                elif numbered or fields:  # fields are answered in a form (no line to cite without numbers)
                     form = form_for(group, line_numbers if numbered else (), fields=fields, max_words=words,
                                     line_first=self.style.answer_order == "evidence_first")
                     generation = self.backend.fill_form(messages, form, max_tokens=budget)
@@ -370,11 +364,8 @@ class Scorer:
         for criterion in group:
             item = getattr(answer, criterion.id)
             position = order.index(criterion.id)
-            probabilities = (
-                generation.choice_probabilities[position]
-                if position < len(generation.choice_probabilities)
-                else {}
-            )
+            chances = generation.choice_probabilities
+            probabilities = chances[position] if position < len(chances) else {}
             allowed = verdict_options(criterion.allow_na)
             mass = sum(probabilities.get(option, 0.0) for option in allowed)
             confidence = probabilities.get(item.verdict, 0.0) / mass if mass > 0 else None

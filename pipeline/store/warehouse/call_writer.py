@@ -154,6 +154,12 @@ class CallWriter:
         ).fetchone()
         if score is None or not score.verdicts:
             return evaluation_id
+        for calibration in score.calibrations:
+            self.connection.execute(
+                "INSERT INTO llm_calibrations (llm_model, prompt_version, item_id, content_free, first_evaluation_id)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [key.llm_model, key.prompt_version, calibration.criterion_id,
+                 json.dumps(dict(calibration.content_free), sort_keys=True), evaluation_id])
         rows = []
         for verdict in score.verdicts:
             criterion = record.scorecard.criterion(verdict.criterion_id)
