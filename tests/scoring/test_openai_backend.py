@@ -20,7 +20,7 @@ from pipeline.processing.procedure import CallProcessor
 from pipeline.processing.retries import RetryPolicy
 from pipeline.config import load_settings
 from pipeline.errors import ModelError, PermanentRecordingError, SetupError
-from pipeline.models.choice import choose_models, embedded_llm_model
+from pipeline.models.choice import choose_models, smollm2_model
 from pipeline.scoring.openai_backend import OpenAIBackend, choice_probabilities
 from pipeline.scoring.prompt import load_prompt_template
 from pipeline.scoring.score import Scorer
@@ -45,7 +45,7 @@ GOOD = [
 def _start_server(log_path: Path, *extra: str, api_key: str | None = None) -> tuple[subprocess.Popen, str]:
     """The server on the embedded SmolLM2 (bench/llm_server.py); the test fails if it does not start."""
     try:
-        return start_llm_server(embedded_llm_model(), log_path, *extra, api_key=api_key)
+        return start_llm_server(smollm2_model(), log_path, *extra, api_key=api_key)
     except RuntimeError as exc:
         pytest.fail(str(exc))
 

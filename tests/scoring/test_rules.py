@@ -14,7 +14,7 @@ import pytest
 from pipeline.errors import ScorecardError
 from pipeline.scoring.llama_backend import LlamaBackend
 from pipeline.speech.metrics import compute_metrics
-from pipeline.models.choice import embedded_llm_model
+from pipeline.models.choice import smollm2_model
 from pipeline.scoring.prompt import load_prompt_template
 from pipeline.scoring.rules import Condition, Conversation, RuleResult, evaluate
 from pipeline.scoring.score import Scorer, ScoringStyle
@@ -352,7 +352,7 @@ def test_callscore_score_with_a_bad_rule_exits_2_with_the_line(tmp_path: Path) -
 @pytest.fixture(scope="module")
 def counted_backend() -> LlamaBackend:
     """The embedded LLM, its fill_form wrapped to record each call's prompt and answer schema."""
-    backend = LlamaBackend(embedded_llm_model(), n_ctx=4096, device="cpu")
+    backend = LlamaBackend(smollm2_model(), n_ctx=4096, device="cpu")
     original = backend.fill_form
     backend.calls = []  # type: ignore[attr-defined]
 

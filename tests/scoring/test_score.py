@@ -9,7 +9,7 @@ import re
 import pytest
 
 from pipeline.scoring.llama_backend import LlamaBackend
-from pipeline.models.choice import embedded_llm_model
+from pipeline.models.choice import smollm2_model
 from pipeline.scoring.form import form_for
 from pipeline.scoring.prompt import load_prompt_template, numbered_line, transcript_line
 from pipeline.resources import default_scorecard_path
@@ -67,7 +67,7 @@ INJECTED = _segments([
 
 @pytest.fixture(scope="module")
 def backend() -> LlamaBackend:
-    return LlamaBackend(embedded_llm_model(), n_ctx=4096, device="cpu")
+    return LlamaBackend(smollm2_model(), n_ctx=4096, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_confidence_is_the_models_probability_of_its_answer(backend: LlamaBacken
 
 @pytest.mark.slow
 def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(backend: LlamaBackend) -> None:
-    small = LlamaBackend(embedded_llm_model(), n_ctx=1024, device="cpu")
+    small = LlamaBackend(smollm2_model(), n_ctx=1024, device="cpu")
     seen: list[str] = []
     cited: list[tuple[int, ...]] = []  # per window: the line numbers its form allows
     original = small.fill_form
@@ -143,7 +143,7 @@ def test_long_transcript_is_scored_in_overlapping_windows_without_truncation(bac
 
 @pytest.mark.slow
 def test_context_too_small_for_the_scorecard_is_a_setup_error() -> None:
-    tiny = LlamaBackend(embedded_llm_model(), n_ctx=512, device="cpu")
+    tiny = LlamaBackend(smollm2_model(), n_ctx=512, device="cpu")
     with pytest.raises(SetupError, match="raise llm_context to at least"):
         Scorer(tiny, load_scorecard(default_scorecard_path()), load_prompt_template())
 

@@ -13,7 +13,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.errors import ScorecardError
 from pipeline.resources import default_scorecard_path, prompt_template_path, statement_template_path
-from pipeline.models.choice import embedded_llm_model
+from pipeline.models.choice import smollm2_model
 from pipeline.processing.procedure import CallProcessor
 from pipeline.scoring.calibration import CriterionCalibration, cache_dir
 from pipeline.scoring.llama_backend import LlamaBackend, gguf_prompt_kind
@@ -63,7 +63,7 @@ def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def smollm2() -> LlamaBackend:
-    return LlamaBackend(embedded_llm_model(), n_ctx=4096, device="cpu")
+    return LlamaBackend(smollm2_model(), n_ctx=4096, device="cpu")
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ class Spy:
 @pytest.mark.slow
 def test_a_base_model_gets_a_completion_prompt_and_an_instruct_model_its_chat_template(
         smollm2: LlamaBackend, gemma_model: Path) -> None:
-    assert gguf_prompt_kind(embedded_llm_model()) == smollm2.prompt_kind == "chat"
+    assert gguf_prompt_kind(smollm2_model()) == smollm2.prompt_kind == "chat"
     assert gguf_prompt_kind(gemma_model) == "completion"
     messages = [{"role": "system", "content": "Judge the call."}, {"role": "user", "content": "L1 AGENT: Hello."}]
     chat = smollm2._llm.detokenize(smollm2._prompt_tokens(messages), special=True).decode()
@@ -108,7 +108,11 @@ def test_a_base_model_gets_a_completion_prompt_and_an_instruct_model_its_chat_te
     settings = {"llm_model": gemma_model, "llm_questions": "statements"}
     processor = CallProcessor(load_settings(settings))
     assert processor.prompt_version.endswith("+statements+completion")
-    assert CallProcessor(load_settings({"llm_questions": "statements"})).prompt_version.endswith("+statements")
+    chat = {"llm_model": smollm2_model(), "llm_questions": "statements"}
+    assert CallProcessor(load_settings(chat)).prompt_version.endswith("+statements")
+    # auto: statements for the base model, one form for the chat model
+    assert CallProcessor(load_settings({"llm_model": gemma_model})).style.questions == "statements"
+    assert CallProcessor(load_settings({"llm_model": smollm2_model()})).style.questions == "together"
     assert CallProcessor(load_settings({**settings, "llm_prompt_kind": "chat"})).prompt_kind == "chat"
 
 
@@ -200,7 +204,7 @@ def test_calibration_is_measured_once_cached_and_recorded_with_the_evaluation(
     default = load_scorecard(default_scorecard_path())
     assert {r["item_id"] for r in recorded} == {c.id for c in default.llm_criteria} | {
         f.id for f in default.extraction_fields if f.kind == "choice"}
-    assert all(r["prompt_version"].endswith("+statements") for r in recorded)
+    assert all(r["prompt_version"].endswith("+statements+completion") for r in recorded)  # the default: Gemma
     lean = json.loads(next(r["content_free"] for r in recorded if r["item_id"] == "greeted"))
     assert set(lean) == {"yes", "no"} and sum(lean.values()) == pytest.approx(1, abs=1e-4)
 
