@@ -239,3 +239,23 @@ def test_the_statement_style_needs_the_model_in_this_process() -> None:
     with pytest.raises(SetupError, match="needs the LLM in this process"):
         Scorer(FakeBackend(), load_scorecard(default_scorecard_path()), load_prompt_template(statements=True),
                style=ScoringStyle("statements"))
+
+
+@pytest.mark.slow
+def test_gemma_rewinds_past_its_sliding_window_as_if_read_afresh(gemma_model: Path) -> None:
+    """Gemma 3 attends within a 512-token window on most layers; a transcript four times longer,
+    shared by three statements, gives each the probabilities a fresh read gives, evaluating only
+    its statement."""
+    gemma = LlamaBackend(gemma_model, n_ctx=4096, device="cpu")
+    transcript = "\n".join(f"L{i} [00:{i:02d}] AGENT: line {i} of the call, thanks for calling Northwind"
+                           for i in range(1, 80))
+    answers = {"yes": (" true", " True"), "no": (" false", " False")}
+    prompts = [f'{transcript}\nEND OF TRANSCRIPT.\n\nA quality reviewer checked: "{q}"\nTrue or false? The reviewer'
+               " answered:" for q in ("The agent greets.", "The agent is rude.", "The agent says thanks.")]
+    assert gemma.count_tokens(prompts[0]) > 4 * 512
+    shared = [gemma.read_statement(p, answers, lambda p: max(p, key=p.get), "\nL", [1, 2]) for p in prompts]
+    assert all(read.evaluated_prompt_tokens < 20 for read in shared[1:])
+    for prompt, read in zip(prompts, shared):
+        gemma.clear_cache()
+        fresh = gemma.read_statement(prompt, answers, lambda p: max(p, key=p.get), "\nL", [1, 2])
+        assert fresh.probabilities == pytest.approx(read.probabilities, rel=1e-4)
