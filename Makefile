@@ -29,7 +29,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo serve test test-fast test-duckdb1 lock bench samples labelled clean
+.PHONY: install system-deps demo serve test test-fast test-duckdb1 lock bench bench-judges samples labelled clean
 
 install: $(STAMP)
 
@@ -109,6 +109,11 @@ lock: install
 BENCH_ARGS ?= --scoring-calls 10
 bench: install system-deps
 	$(BIN)/python bench/speed.py $(BENCH_ARGS) --json warehouse/bench.json --update-doc docs/benchmarks.md
+
+# Which LLM and style judge the labelled calls best (bench/judges.py, about 12 minutes on 2 cores):
+# the table of docs/quality.md "Choosing the default LLM".
+bench-judges: install system-deps
+	$(BIN)/python bench/judges.py
 
 # Regenerate samples/calls from the scripts in samples/make_samples.py (needs espeak-ng).
 samples: install

@@ -16,7 +16,6 @@ assembled by `callscore models pull gemma3-270m` first.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -27,20 +26,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.quality import CALLSCORE, all_pass, num, pct, run  # noqa: E402
+from bench.quality import CALLSCORE, all_pass, labelled_bench, num, pct, run  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.processing.procedure import CallProcessor  # noqa: E402
 from pipeline.report.agreement import Pair, agreement, match_labels, read_labels  # noqa: E402
 from pipeline.report.thresholds import cross_validated, p_yes  # noqa: E402
 from pipeline.store.warehouse import Warehouse  # noqa: E402
-from samples.labelled import CALLS  # noqa: E402
 
+SMOLLM2 = {"CALLSCORE_LLM_MODEL": "smollm2-135m"}
 GEMMA = {"CALLSCORE_LLM_MODEL": "gemma3-270m"}
 STATEMENTS = {"CALLSCORE_LLM_QUESTIONS": "statements"}
-CANDIDATES = [  # (name, settings as environment variables)
-    ("SmolLM2-135M, one form (today's default)", {}),
-    ("SmolLM2-135M, statements, contextual", STATEMENTS),
-    ("Gemma 3 270M, one form", GEMMA),
+ONE_FORM = {"CALLSCORE_LLM_QUESTIONS": "together"}
+CANDIDATES = [  # (name, settings as environment variables); the first scores the calls, the others re-score
+    ("SmolLM2-135M, one form (the default until 2026-12)", {**SMOLLM2, **ONE_FORM}),
+    ("SmolLM2-135M, statements, contextual", {**SMOLLM2, **STATEMENTS}),
+    ("Gemma 3 270M, one form", {**GEMMA, **ONE_FORM}),
     ("Gemma 3 270M, statements, uncalibrated", {**GEMMA, **STATEMENTS, "CALLSCORE_LLM_CALIBRATION": "none"}),
     ("Gemma 3 270M, statements, contextual", {**GEMMA, **STATEMENTS}),
     ("Gemma 3 270M, statements, contextual, few-shot",
@@ -124,26 +124,18 @@ def table(results: list[Judged], calls: int, wall_s: float) -> str:
         llm = agreement([p for p in r.pairs if p.criterion_id in r.llm_criteria])
         seconds = "-" if r.seconds_per_call is None else f"{r.seconds_per_call:.1f}"
         lines.append(f"| {r.name} | {pct(whole.agreement)} | {num(whole.kappa)} | {pct(majority(r.pairs))} "
-                     f"| {pct(llm.agreement)} | {num(mean_auc(r))} | {seconds} | {', '.join(all_pass(r.pairs, r.injected)) or 'none'} |")
+                     f"| {pct(llm.agreement)} | {num(mean_auc(r))} | {seconds} "
+                     f"| {', '.join(all_pass(r.pairs, r.injected)) or 'none'} |")
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labelled", type=Path, default=ROOT / "samples" / "labelled")
-    parser.add_argument("--db", type=Path, default=ROOT / "warehouse" / "judges.duckdb")
-    parser.add_argument("--out", type=Path, help="write the table here as well")
-    args = parser.parse_args()
-    injected = {call.name for call in CALLS if call.injection}
-    labels = args.labelled / "labels.csv"
-    if not any(args.labelled.glob("*.mp3")):
-        run([sys.executable, str(ROOT / "samples" / "labelled.py"), str(args.labelled)], {})
-    run([CALLSCORE, "models", "pull", "gemma3-270m"], {})
+    args, injected, labels = labelled_bench(__doc__.splitlines()[0], "judges.duckdb")
     started = time.perf_counter()
-    run([CALLSCORE, "score", str(args.labelled), "--db", str(args.db)], {})
+    run([CALLSCORE, "score", str(args.labelled), "--db", str(args.db)], CANDIDATES[0][1])
     results = []
-    for name, env in CANDIDATES:
-        if env:
+    for index, (name, env) in enumerate(CANDIDATES):
+        if index:
             run([CALLSCORE, "rescore", "--db", str(args.db)], env)
         results.append(judge(args.db, labels, name, env, injected))
         print(f"measured: {name}", file=sys.stderr)

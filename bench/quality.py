@@ -120,16 +120,21 @@ def table(results: list[Measured], llm: str, calls: int, wall_s: float) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def labelled_bench(description: str, db_name: str) -> tuple[argparse.Namespace, set[str], Path]:
+    """A labelled-calls bench's arguments (--labelled, --db, --out), the names of the calls that
+    ask the reviewer to pass everything, and the labels file; the calls are made when missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--labelled", type=Path, default=ROOT / "samples" / "labelled")
-    parser.add_argument("--db", type=Path, default=ROOT / "warehouse" / "quality.duckdb")
-    parser.add_argument("--out", type=Path, help="write the table here (e.g. docs/quality.md's table)")
+    parser.add_argument("--db", type=Path, default=ROOT / "warehouse" / db_name)
+    parser.add_argument("--out", type=Path, help="write the table here as well (e.g. into docs/quality.md)")
     args = parser.parse_args()
-    injected = {call.name for call in CALLS if call.injection}  # calls that ask the reviewer to pass everything
-    labels = args.labelled / "labels.csv"
     if not any(args.labelled.glob("*.mp3")):
         run([sys.executable, str(ROOT / "samples" / "labelled.py"), str(args.labelled)], {})
+    return args, {call.name for call in CALLS if call.injection}, args.labelled / "labels.csv"
+
+
+def main() -> None:
+    args, injected, labels = labelled_bench(__doc__.splitlines()[0], "quality.duckdb")
     started = time.perf_counter()
     run([CALLSCORE, "score", str(args.labelled), "--db", str(args.db)], {})
     results = [measure(args.db, labels, STYLES[0][0], {}, injected)]
@@ -142,7 +147,7 @@ def main() -> None:
     with Warehouse.open(args.db, read_only=True) as warehouse:
         calls = len({p.file_name for p in match_labels(warehouse, read_labels(labels, card.choice_options),
                      scorecard_version=card.version)[0]})
-    llm = Path(str(settings.llm_model)).name if settings.llm_model else "embedded SmolLM2-135M"
+    llm = Path(str(settings.llm_model)).name if settings.llm_model else "embedded Gemma 3 270M"
     text = table(results, llm, calls, time.perf_counter() - started)
     print(text)
     if args.out:
