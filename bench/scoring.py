@@ -130,12 +130,14 @@ def verdicts_only(card: Scorecard) -> Scorecard:
 
 
 def _scorers(processor: CallProcessor, *, naive: bool) -> dict[str, Scorer]:
-    backend, card, template = processor.scorer.backend, processor.scorecard, processor.template
+    # the one-form style and its variants, whatever style the processor's model gets by default
+    backend, card, template = processor.scorer.backend, processor.scorecard, load_prompt_template()
     order = processor.style.answer_order
+    form = ScoringStyle("together", order, "lines")
     scorers = {
-        "lines": processor.scorer,
-        "lines_no_fields": Scorer(backend, verdicts_only(card), template, style=processor.style),
-        "lines_grammar": Scorer(GrammarOnly(backend), card, template, style=processor.style),
+        "lines": Scorer(backend, card, template, style=form),
+        "lines_no_fields": Scorer(backend, verdicts_only(card), template, style=form),
+        "lines_grammar": Scorer(GrammarOnly(backend), card, template, style=form),
         "quotes": Scorer(backend, card, template, style=ScoringStyle(answer_order=order, evidence="quotes")),
         "before": Scorer(backend, card, load_prompt_template(transcript_first_template_path()),
                          style=ScoringStyle(answer_order=order, evidence="quotes")),
@@ -175,7 +177,7 @@ def bench_scoring(processor: CallProcessor, transcripts: dict[str, tuple[Segment
     labels = {(label.recording, label.criterion_id): label.label for label in read_labels(labels_file, processor.scorecard.choice_options)}
     scorers = _scorers(processor, naive=naive)
     backend = processor.scorer.backend
-    processor.scorer.score(next(iter(transcripts.values())))  # warm-up: the first evaluation allocates
+    scorers["lines"].score(next(iter(transcripts.values())))  # warm-up: the first evaluation allocates
     styles = {}
     for name, scorer in scorers.items():
         backend.clear_cache()

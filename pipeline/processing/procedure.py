@@ -103,8 +103,9 @@ class CallProcessor:
     @property
     def style(self) -> ScoringStyle:
         questions = self.settings.llm_questions
-        if questions == "auto":  # measured on the labelled calls: docs/quality.md
-            questions = "statements" if self.prompt_kind == "completion" else "together"
+        if questions == "auto":  # measured on the labelled calls: docs/quality.md (statements cite lines)
+            base = self.prompt_kind == "completion" and self.settings.llm_evidence == "lines"
+            questions = "statements" if base else "together"
         return ScoringStyle(questions, self.settings.llm_answer_order, self.settings.llm_evidence,
                             calibrated=self.settings.llm_calibration == "contextual")
 

@@ -56,23 +56,32 @@ def short_call(path: Path, text: str = "Northwind Energy, this is Sam, how can I
 # -- the scoring backend fails ---------------------------------------------------------------------
 
 
+def _fail_first_ask(monkeypatch: pytest.MonkeyPatch, error: Exception) -> list[int]:
+    """The model's first answer (a form, or a statement in the statement style) raises ``error``;
+    the rest are the real model's. Returns the list that counts the asks."""
+    calls: list[int] = []
+    for name in ("fill_form", "read_statement"):
+        original = getattr(LlamaBackend, name)
+
+        def failing_once(self, *args, _original=original, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise error
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(LlamaBackend, name, failing_once)
+    return calls
+
+
 @pytest.mark.slow
 def test_a_transient_backend_error_is_retried_within_the_run(tmp_path: Path, card: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    original, calls = LlamaBackend.fill_form, []
-
-    def out_of_memory_once(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("CUDA error: out of memory")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(LlamaBackend, "fill_form", out_of_memory_once)
+    calls = _fail_first_ask(monkeypatch, RuntimeError("CUDA error: out of memory"))
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(short_call(tmp_path / "in" / "a.mp3")), "--db", str(db), "--scorecard", str(card))
     assert result.exit_code == 0, result.stderr
     assert "out of memory; trying again" in result.stderr
-    assert len(calls) == 2
+    assert len(calls) >= 2  # the failed ask, then the call's asks again
     assert rows(db, "SELECT count(*) FROM evaluations WHERE status = 'scored'") == [(1,)]
     assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
 
@@ -83,15 +92,7 @@ def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_
     inbox = tmp_path / "inbox"
     broken = short_call(inbox / "a-broken.mp3")
     short_call(inbox / "b-fine.mp3", "Hello, Northwind Energy.")
-    original, calls = LlamaBackend.fill_form, []
-
-    def fails_on_the_first_call(self, *args, **kwargs):  # the first call is a-broken.mp3's
-        calls.append(1)
-        if len(calls) == 1:
-            raise ValueError("llama_decode returned -3")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(LlamaBackend, "fill_form", fails_on_the_first_call)
+    _fail_first_ask(monkeypatch, ValueError("llama_decode returned -3"))  # the first ask is a-broken.mp3's
     db = tmp_path / "w.duckdb"
     result = run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card), "--json")
     assert result.exit_code == 1
@@ -102,7 +103,7 @@ def test_a_permanent_backend_error_fails_that_call_alone_and_leaves_no_rows(tmp_
     assert rows_of(db, sha256(broken)) == dict.fromkeys(TABLES, 0)  # nothing of it stored
     assert rows(db, "SELECT stage, transient, error_type FROM failures") == [("score", False, "ValueError")]
 
-    monkeypatch.setattr(LlamaBackend, "fill_form", original)
+    monkeypatch.undo()  # the real model again
     again = json.loads(run_cli("score", str(inbox), "--db", str(db), "--scorecard", str(card), "--json").stdout)
     assert again["counts"] == {**again["counts"], "scored": 1, "skipped": 1, "failed": 0}
     assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(2, 2)]
