@@ -23,14 +23,17 @@ LONG_DIGITS = re.compile(r"\d[\d\s,.-]{4,}\d")  # six or more digits in a run, h
 
 @pytest.fixture
 def llm_inputs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every prompt the LLM is given (the real model still answers)."""
-    original, seen = LlamaBackend.fill_form, []
+    """Every prompt the LLM is given, in either style: a form's messages, or each statement's
+    prompt (the real model still answers)."""
+    seen: list[str] = []
+    for name in ("fill_form", "read_statement", "write_text"):
+        original = getattr(LlamaBackend, name)
 
-    def recording(self, messages, *args, **kwargs):
-        seen.append("\n".join(m["content"] for m in messages))
-        return original(self, messages, *args, **kwargs)
+        def recording(self, prompt, *args, _original=original, **kwargs):
+            seen.append(prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt))
+            return _original(self, prompt, *args, **kwargs)
 
-    monkeypatch.setattr(LlamaBackend, "fill_form", recording)
+        monkeypatch.setattr(LlamaBackend, name, recording)
     return seen
 
 
@@ -80,9 +83,9 @@ def test_a_transcript_stored_unmasked_is_masked_before_the_llm_reads_it(tmp_path
     result = run_cli("score", str(audio), "--db", str(db), "--scorecard", str(card), "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["recordings"][0]["status"] == "scored"
-    assert len(llm_inputs) == 1
-    assert "4111" not in llm_inputs[0] and "jane.doe" not in llm_inputs[0]
-    assert "[CARD]" in llm_inputs[0] and "[EMAIL]" in llm_inputs[0]
+    with_transcript = [prompt for prompt in llm_inputs if "Northwind" in prompt]  # not a calibration's
+    assert with_transcript and not any("4111" in p or "jane.doe" in p for p in llm_inputs)
+    assert all("[CARD]" in prompt and "[EMAIL]" in prompt for prompt in with_transcript)
 
 
 @pytest.mark.slow
