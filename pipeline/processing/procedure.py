@@ -209,7 +209,7 @@ class CallProcessor:
             n_threads=self.settings.llm_threads,
             device=self.settings.device,
             gpu_layers=self.settings.llm_gpu_layers,
-            prompt_kind=self.settings.llm_prompt_kind,
+            prompt_kind=self.prompt_kind,  # as the prompt version records it
         )
 
     # -- the procedure -----------------------------------------------------------------------

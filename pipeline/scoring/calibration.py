@@ -27,6 +27,7 @@ from pipeline.resources import cache_dir
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class CriterionCalibration:
     """One criterion's (or choice field's) lean: option -> its mean probability on the

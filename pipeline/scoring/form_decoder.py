@@ -117,8 +117,7 @@ class FormDecoder:
         probabilities add up), let ``decide`` pick the option from them, then append its first
         text and ``evidence`` and read the number among ``numbers`` that follows. The next
         prompt that shares this one's start re-uses it from the cache."""
-        kept = self._cached_prefix(prompt)
-        self._eval(list(prompt[kept:]))
+        evaluated = self._evaluate(prompt)
         cue = self._tokens(evidence)
         option_of = {text: option for option, texts in answers.items() for text in texts}
         _, by_text, _, passes = self._choose(list(option_of), end_token=cue[0])
@@ -129,17 +128,16 @@ class FormDecoder:
         appended = self._tokens(answers[option][0]) + cue
         self._eval(appended)
         line, _, digits, steps = self._number(LineBlank("", tuple(numbers)), end_token=self._tokens("\n")[-1])
-        return StatementRead(probabilities, option, line, len(prompt), len(prompt) - kept,
-                             len(appended) + digits, passes + steps)
+        return StatementRead(probabilities, option, line, len(prompt), evaluated, len(appended) + digits,
+                             passes + steps)
 
     def write_text(self, prompt: Sequence[int], max_words: int) -> tuple[str, int, int, int]:
         """Evaluate ``prompt`` past its cached prefix and write a text of at most ``max_words``
         words after it, up to a line break: (the text, prompt tokens evaluated, tokens written,
         decisions taken)."""
-        kept = self._cached_prefix(prompt)
-        self._eval(list(prompt[kept:]))
+        evaluated = self._evaluate(prompt)
         text, _, written, steps = self._text(TextBlank("", max_words), end_token=self._tokens("\n")[-1])
-        return text, len(prompt) - kept, written, steps
+        return text, evaluated, written, steps
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -160,6 +158,12 @@ class FormDecoder:
         kept = min(kept, len(prompt) - 1)
         self._llm.n_tokens = kept  # Llama.eval drops the cache after n_tokens before it evaluates
         return kept
+
+    def _evaluate(self, prompt: Sequence[int]) -> int:
+        """Evaluate ``prompt`` past the prefix the cache holds; how many tokens that took."""
+        kept = self._cached_prefix(prompt)
+        self._eval(list(prompt[kept:]))
+        return len(prompt) - kept
 
     def _eval(self, tokens: list[int]) -> None:
         if tokens:

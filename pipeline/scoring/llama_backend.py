@@ -205,22 +205,27 @@ class LlamaBackend:
             prompt = "\n\n".join(m["content"] for m in prompt) + "\n\n"
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
 
-    def read_statement(self, prompt: str | list[dict[str, str]], answers: Mapping[str, Sequence[str]],
-                       decide: Callable[[dict[str, float]], str], evidence: str, numbers: Sequence[int]) -> StatementRead:
-        """One statement's answer read from the model's probabilities (``FormDecoder.read_statement``):
-        ``prompt`` is a completion text or chat messages, as ``prompt_kind`` wants."""
+    def _fitting_prompt(self, prompt: str | list[dict[str, str]]) -> list[int]:
+        """A statement's prompt tokens, once a stop asked for has been honoured; ModelError when
+        they leave no room for the answer in the context."""
         check_stop()
         tokens = self._prompt_tokens(prompt)
         if len(tokens) + 16 > self.n_ctx:
             raise ModelError(f"a statement prompt of {len(tokens)} tokens does not fit the LLM context ({self.n_ctx})")
+        return tokens
+
+    def read_statement(self, prompt: str | list[dict[str, str]], answers: Mapping[str, Sequence[str]],
+                       decide: Callable[[dict[str, float]], str], evidence: str, numbers: Sequence[int]) -> StatementRead:
+        """One statement's answer read from the model's probabilities (``FormDecoder.read_statement``):
+        ``prompt`` is a completion text or chat messages, as ``prompt_kind`` wants."""
+        tokens = self._fitting_prompt(prompt)
         with self._stoppable():
             return self._decoder.read_statement(tokens, answers, decide, evidence, numbers)
 
     def write_text(self, prompt: str | list[dict[str, str]], max_words: int) -> tuple[str, int, int, int, int]:
         """A text of at most ``max_words`` words after ``prompt`` (``FormDecoder.write_text``):
         (the text, prompt tokens, of those evaluated, tokens written, decisions)."""
-        check_stop()
-        tokens = self._prompt_tokens(prompt)
+        tokens = self._fitting_prompt(prompt)
         with self._stoppable():
             text, evaluated, written, steps = self._decoder.write_text(tokens, max_words)
         return text, len(tokens), evaluated, written, steps

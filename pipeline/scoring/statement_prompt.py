@@ -67,7 +67,13 @@ class StatementPrompt:
         """A criterion's option (yes, no, na) -> the text the model writes for it: the template's
         word, in a completion after a space."""
         words = dict(self.answers)
-        return {option: (" " if kind == "completion" else "") + words[option] for option in options}
+        return {option: spoken(kind, words[option]) for option in options}
+
+
+def spoken(kind: PromptKind, word: str) -> str:
+    """How the model writes an answer ``word``: in a completion after a space (``answered: true``),
+    in a chat as the start of its reply."""
+    return (" " if kind == "completion" else "") + word
 
 
 def statement_prompt(data: Mapping[str, Any]) -> StatementPrompt:

@@ -28,7 +28,7 @@ from pipeline.scoring.form import LINE_KEY, NO_LINE, TEXT_TOKENS_PER_WORD, VALUE
 from pipeline.scoring.form_decoder import StatementRead
 from pipeline.scoring.prompt import PromptTemplate
 from pipeline.scoring.scorecard import Criterion, ExtractionField
-from pipeline.scoring.statement_prompt import OPTIONS, YES_NO, PromptKind
+from pipeline.scoring.statement_prompt import OPTIONS, YES_NO, PromptKind, spoken
 
 Prompt = str | list[dict[str, str]]
 CALIBRATION_FORMAT = 2  # part of a cached lean's key: raised when what a lean means changes
@@ -105,8 +105,8 @@ class StatementAsker:
         """option -> its answer texts: the template's word (``words``: a criterion's yes, no, na)
         or the option itself (after a space in a completion), as written and capitalised: a model
         may answer either way, and the two together are its answer."""
-        texts = self.prompt.answer_texts(self.backend.prompt_kind, options) if words else {
-            option: (" " if self.backend.prompt_kind == "completion" else "") + option for option in options}
+        kind = self.backend.prompt_kind
+        texts = self.prompt.answer_texts(kind, options) if words else {o: spoken(kind, o) for o in options}
         return tuple((option, tuple(dict.fromkeys((text, _capitalised(text))))) for option, text in texts.items())
 
     def reserved_tokens(self, count_tokens: Callable[[str], int], criteria: Sequence[Criterion],
@@ -156,8 +156,9 @@ class StatementAsker:
                 continue
             if self._model is None:
                 self._model = model_identity(self.backend.model_path)
-            key = {"format": CALIBRATION_FORMAT, "model": self._model, "template": self.version, "kind": self.backend.prompt_kind,
-                   "question": " ".join(question.question.split()), "ask": question.ask, "options": question.options}
+            key = {"format": CALIBRATION_FORMAT, "model": self._model, "template": self.version,
+                   "kind": self.backend.prompt_kind, "question": " ".join(question.question.split()),
+                   "ask": question.ask, "options": question.options}
             lean = calibration_for(key, lambda: self._lean(question))
             self.calibrations[question.id] = CriterionCalibration(question.id, lean)
 
