@@ -106,7 +106,7 @@ lock: install
 # on 2 cores). Writes its report into docs/benchmarks.md and the figures to warehouse/bench.json.
 # BENCH_ARGS: e.g. "--scoring-calls 27" (all labelled calls), "--naive" (also each criterion asked
 # on its own, ~35 s a call), "--only transcription", or a folder of your own recordings.
-BENCH_ARGS ?= --scoring-calls 10
+BENCH_ARGS ?= --scoring-calls 10 --under-load
 bench: install system-deps
 	$(BIN)/python bench/speed.py $(BENCH_ARGS) --json warehouse/bench.json --update-doc docs/benchmarks.md
 

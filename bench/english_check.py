@@ -22,7 +22,7 @@ from pipeline.intake.audio import decode_stream  # noqa: E402
 from pipeline.models.choice import embedded_whisper_model  # noqa: E402
 from pipeline.speech.english_check import (MAX_MEAN_WINDOW_COMPRESSION, MIN_MEAN_LOGPROB,  # noqa: E402
                                            MIN_WORDS_PER_SPEECH_SECOND, check_english)
-from pipeline.speech.transcribe import Transcriber  # noqa: E402
+from pipeline.speech.transcribe import Transcriber, cpu_split  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "calls"
 
@@ -38,7 +38,7 @@ def main() -> None:
     made = [(c.path, c.language) for c in write_calls(folder) + write_other_calls(folder)]
     english = [(p, "en") for p in sorted(SAMPLES.glob("*.mp3"))]
     english += [(c.path, "en") for c in find_calls([LABELLED_DIR], limit=args.calls)]
-    transcriber = Transcriber(str(embedded_whisper_model()), device="cpu", cpu_threads=os.cpu_count() or 0)
+    transcriber = Transcriber(str(embedded_whisper_model()), device="cpu", cpu=cpu_split(None, None, os.cpu_count() or 1))
     print(f"tiny.en, CPU int8; flagged below {MIN_WORDS_PER_SPEECH_SECOND} words per second of speech, a mean "
           f"log probability under {MIN_MEAN_LOGPROB}, or a mean window compression over {MAX_MEAN_WINDOW_COMPRESSION}\n")
     print("| call | spoken | speech s | words/s of speech | mean log prob | mean window compression | flagged |")

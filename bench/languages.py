@@ -29,7 +29,7 @@ from bench.fixtures import LABELLED_DIR, ensure_labelled_calls, find_calls, norm
 from pipeline.intake.audio import decode_stream  # noqa: E402
 from pipeline.models.choice import embedded_whisper_model  # noqa: E402
 from pipeline.models.presets import assemble, assembled_path, find_preset  # noqa: E402
-from pipeline.speech.transcribe import Transcriber  # noqa: E402
+from pipeline.speech.transcribe import Transcriber, cpu_split  # noqa: E402
 
 # Names the labelled calls say: the company, a product, people and places.
 VOCABULARY = ("Northwind Energy", "Fibre Sixty", "Priya", "Stockport", "Harrogate", "Beech Grove")
@@ -49,7 +49,7 @@ def multilingual(models_dir: Path) -> str:
 def transcribe_all(model: str, calls: list, *, vocabulary: tuple[str, ...] = (),
                    vocabulary_as: str = "hotwords") -> tuple[float, list[str]]:
     """(seconds, texts) of transcribing ``calls`` in English with ``model``."""
-    transcriber = Transcriber(model, device="cpu", language="en", cpu_threads=os.cpu_count() or 0,
+    transcriber = Transcriber(model, device="cpu", language="en", cpu=cpu_split(None, None, os.cpu_count() or 1),
                               vocabulary=vocabulary, vocabulary_as=vocabulary_as)  # type: ignore[arg-type]
     texts, started = [], time.perf_counter()
     for call in calls:
@@ -93,7 +93,7 @@ def languages(models_dir: Path) -> None:
     from samples import languages as made
     from samples.synth import add_line_noise, lay_out, write_audio
 
-    transcriber = Transcriber(multilingual(models_dir), device="cpu", cpu_threads=os.cpu_count() or 0)
+    transcriber = Transcriber(multilingual(models_dir), device="cpu", cpu=cpu_split(None, None, os.cpu_count() or 1))
     folder = Path(tempfile.mkdtemp(prefix="callscore-languages-"))
     right = {"any": 0, **{",".join(s): 0 for s in SERVED}}
     total = 0

@@ -22,14 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.fixtures import LABELLED_DIR, ensure_labelled_calls, find_calls, word_errors  # noqa: E402
 from pipeline.intake.audio import decode_stream  # noqa: E402
 from pipeline.models.choice import embedded_whisper_model  # noqa: E402
-from pipeline.speech.transcribe import DECODING_TEMPERATURES, Transcriber  # noqa: E402
+from pipeline.speech.transcribe import DECODING_TEMPERATURES, Transcriber, cpu_split  # noqa: E402
 
 FALLBACK = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default
 
 
 def transcribe_twice(temperatures: tuple[float, ...], paths: list[Path]) -> tuple[float, list[str], int]:
     """(seconds of the first pass, its texts, calls whose second pass differed)."""
-    transcriber = Transcriber(str(embedded_whisper_model()), device="cpu", cpu_threads=os.cpu_count() or 0,
+    transcriber = Transcriber(str(embedded_whisper_model()), device="cpu", cpu=cpu_split(None, None, os.cpu_count() or 1),
                               temperatures=temperatures)
     passes, seconds = [], 0.0
     for _ in range(2):

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/speed.py [FOLDER ...] [--calls N] [--scoring-calls N]
                                     [--sizes 10000 100000 1000000] [--price-per-hour USD]
-                                    [--only transcription,scoring,end_to_end,concurrency,warehouse]
-                                    [--naive] [--json FILE] [--update-doc docs/benchmarks.md]
+                                    [--only transcription,scoring,end_to_end,levers,concurrency,warehouse]
+                                    [--under-load] [--naive] [--json FILE] [--update-doc docs/benchmarks.md]
 
 (``make bench`` runs it on the bundled calls and writes docs/benchmarks.md.) Every figure that
 has a target is a ratio against a baseline measured in the same run, on the same recordings, with
@@ -21,7 +21,9 @@ the same loaded model, so a busy machine slows both sides alike:
    ``llm_concurrency`` 1, 2 and 4 against ``python -m llama_cpp.server`` on loopback;
 4. end to end: ``callscore score`` on the sample calls, and on the long calls (4-8 minutes,
    ``samples/long_calls.py``), in a child process: audio seconds per wall second, calls per
-   hour, peak memory, and the cost per audio hour;
+   hour, peak memory, and the cost per audio hour; then each speed setting alone and all
+   together on the sample calls, with ``--under-load`` also with one core kept busy
+   (``bench/levers.py``);
 5. warehouse: writing calls, and the KPI views over 10k, 100k and 1M synthetic scored calls
    (``bench/warehouse.py``).
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -47,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench.fixtures import (  # noqa: E402
     LABELLED_DIR, SAMPLE_CALLS_DIR, FixtureCall, WordErrors, ensure_labelled_calls, find_calls, word_errors,
 )
+from bench.levers import bench_levers, levers_table, under_load_ratio  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 from pipeline.processing.procedure import CallProcessor  # noqa: E402
 from pipeline.config import Settings, load_settings  # noqa: E402
@@ -61,7 +65,7 @@ from samples.long_calls import DEFAULT_OUT_DIR as LONG_DIR, ensure_long_calls  #
 CALLSCORE = str(Path(sys.executable).with_name("callscore"))
 DOC_BEGIN = "<!-- bench:begin (written by bench/speed.py --update-doc; edit outside these markers) -->"
 DOC_END = "<!-- bench:end -->"
-SECTIONS = ("transcription", "scoring", "end_to_end", "concurrency", "warehouse")
+SECTIONS = ("transcription", "scoring", "end_to_end", "levers", "concurrency", "warehouse")
 DEFAULT_PRICE_PER_HOUR = 0.10  # USD per machine hour: roughly a 2-vCPU cloud VM on demand
 
 TARGETS = {
@@ -73,6 +77,7 @@ TARGETS = {
     "end_to_end": "at least 10 audio seconds per wall second, peak memory under 1 GB",
     "end_to_end_long": "at least 20 audio seconds per wall second on 4-8 minute calls",
     "views": "every KPI query under 0.5 s at 1M calls",
+    "under_load": "end to end on samples/calls with one core busy at most 2x the quiet wall time",
 }
 
 
@@ -191,8 +196,9 @@ def bench_transcription(processor: CallProcessor, calls: Sequence[FixtureCall], 
 
 # -- 4: end to end ----------------------------------------------------------------------------------
 
-def bench_end_to_end(folder: Path, price_per_hour: float) -> EndToEndBench:
-    """``callscore score FOLDER`` on a new warehouse, in a child process of its own."""
+def bench_end_to_end(folder: Path, price_per_hour: float, settings: dict[str, str] | None = None) -> EndToEndBench:
+    """``callscore score FOLDER`` on a new warehouse, in a child process of its own (``settings``:
+    environment variables it gets)."""
     import duckdb
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -200,7 +206,7 @@ def bench_end_to_end(folder: Path, price_per_hour: float) -> EndToEndBench:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         result = subprocess.run([CALLSCORE, "score", str(folder), "--db", str(db), "--json"],
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, env={**os.environ, **(settings or {})})
         wall_s = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if result.returncode != 0:
@@ -288,6 +294,11 @@ def report(results: dict[str, Any], *, models: dict[str, str], machine: str, wal
         met = e.audio_per_wall >= 10 and e.peak_rss_mb < 1024 if key == "end_to_end" else e.audio_per_wall >= 20
         summary.append(f"| end to end, {label} | {TARGETS[key]} | {e.audio_per_wall:.1f} audio s per s, "
                        f"{e.peak_rss_mb:.0f} MiB | {_met(met)} |")
+    if results.get("levers"):
+        lines += levers_table(results["levers"], "samples/calls")
+        ratio = under_load_ratio(results["levers"])
+        if ratio is not None:
+            summary.append(f"| under load | {TARGETS['under_load']} | {ratio:.2f}x | {_met(ratio <= 2)} |")
     w = results.get("warehouse")
     if w is not None:
         lines += ["### 5. Warehouse", "", w.markdown(), ""]
@@ -332,6 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--price-per-hour", type=float, default=DEFAULT_PRICE_PER_HOUR,
                         help="machine price in USD per hour, for the cost per audio hour")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, of {', '.join(SECTIONS)}")
+    parser.add_argument("--under-load", action="store_true", help="also run the levers with one core kept busy")
     parser.add_argument("--naive", action="store_true", help="also score each criterion in its own uncached question")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--update-doc", type=Path, help="write the report between the bench markers of this file")
@@ -354,6 +366,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.folders:
             ensure_long_calls()
             results["end_to_end_long"] = bench_end_to_end(LONG_DIR, args.price_per_hour)
+    if "levers" in sections:
+        print("speed levers end to end ...", file=sys.stderr)
+        results["levers"] = bench_levers(folders[0], lambda folder, env: bench_end_to_end(folder, args.price_per_hour, env),
+                                         under_load=args.under_load)
     if "concurrency" in sections:  # before this process loads the model: the server is alone on the cores
         print("llm_concurrency against a local server ...", file=sys.stderr)
         results["concurrency"] = bench_concurrency(CALLSCORE, folders[0], processor.models.llm_path)

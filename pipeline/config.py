@@ -73,10 +73,29 @@ class Settings(BaseModel):
         "hotwords", description="How Whisper is given the vocabulary: hotwords (in every 30 s window) or"
         " initial_prompt (the first window only, fewer other words lost)."
     )
-    beam_size: int = Field(1, ge=1, le=10, description="Whisper beam width (1 = greedy).")
+    beam_size: int = Field(3, ge=1, le=10, description="Whisper beam width (1 = greedy; 3: within a point of"
+                           " faster-whisper's default 5 in word error rate, docs/benchmarks.md).")
     llm_context: int = Field(4096, ge=512, le=262_144, description="LLM context window, tokens (512 to 262144).")
+    whisper_workers: int | None = Field(
+        None, ge=1, le=16, description="Channels Whisper transcribes at once on the CPU, each by a worker of its"
+        " own; None: two when there are two cores or more (small models gain more from workers than threads)."
+    )
+    whisper_threads: int | None = Field(
+        None, ge=1, description="CPU threads per Whisper worker; None: the cores shared among the workers."
+    )
+    vad_min_silence_ms: int = Field(
+        2000, ge=100, le=10_000, description="Silence (ms) that ends a stretch of speech Whisper is given"
+        " (faster-whisper's default: 2000)."
+    )
+    vad_speech_pad_ms: int = Field(
+        400, ge=0, le=2000, description="Audio (ms) kept either side of each stretch of speech (faster-whisper's default: 400)."
+    )
     llm_threads: int | None = Field(
-        None, ge=1, description="CPU threads for the LLM; None uses every core."
+        None, ge=1, description="CPU threads for the LLM's one-token steps; None: every core but one (llama.cpp's threads"
+        " spin: on a busy machine fewer threads are faster)."
+    )
+    llm_batch_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the LLM's prompt evaluation (many tokens at once); None: as llm_threads."
     )
     llm_gpu_layers: int = Field(
         -1, description="Layers offloaded to the GPU when device is cuda (-1 = all)."
@@ -126,6 +145,10 @@ class Settings(BaseModel):
         4, ge=1, le=64,
         description="Calls scored at once against an LLM server (llm_backend openai); the model in this"
         " process always scores one at a time.",
+    )
+    overlap_stages: bool = Field(
+        True, description="With the LLM in this process: transcribe the next call while the LLM scores this"
+        " one (two calls in flight, each stage one call at a time). Off: one call after the other."
     )
     audio_base_url: str | None = Field(
         None, description="A web server that serves the recordings: call pages play each from URL/<its path under"

@@ -174,10 +174,10 @@ def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def multilingual_model(multilingual_models_dir: Path):
     """whisper-base-multilingual loaded once, deciding among Russian and Czech (a centre that
     serves both; the detector alone hears espeak-ng's Russian as Latin: README)."""
-    from pipeline.speech.transcribe import Transcriber
+    from pipeline.speech.transcribe import Transcriber, cpu_split
 
     return Transcriber(str(multilingual_models_dir / "whisper-base-multilingual"), device="cpu",
-                       languages=("ru", "cs"), cpu_threads=os.cpu_count() or 0)
+                       languages=("ru", "cs"), cpu=cpu_split(None, None, os.cpu_count() or 1))
 
 
 @pytest.fixture

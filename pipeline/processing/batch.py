@@ -1,6 +1,7 @@
 """``callscore score`` and ``rescore``: the procedure (``pipeline.processing.procedure``) run over
 recordings in this process, each stored as soon as it is done, inside one run recorded in
-``runs``: one at a time, or ``llm_concurrency`` at once against an LLM server
+``runs``: one at a time, two with the next transcribed while this one is scored
+(``overlap_stages``), or ``llm_concurrency`` at once against an LLM server
 (``pipeline.processing.concurrency``). A recording that fails is recorded in ``failures`` and
 the batch goes on; only a setup problem (or a full disk) stops it.
 
@@ -196,8 +197,8 @@ def _run(items: list[Any], handle: Callable[[Any, str], Outcome], processor: Cal
     status = "aborted"
     busy = False  # the warehouse stayed taken past the wait: the run's end is recorded only if it is free now
     try:
-        if processor.llm_concurrency > 1:
-            map_concurrently(items, one, workers=processor.llm_concurrency, on_result=finished)
+        if processor.calls_in_flight > 1:
+            map_concurrently(items, one, workers=processor.calls_in_flight, on_result=finished)
         else:
             for item in items:
                 finished(one(item))

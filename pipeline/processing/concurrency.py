@@ -1,12 +1,12 @@
-"""Several recordings in flight at once against a shared LLM server (``llm_concurrency``), so the
-server's continuous batching is used, while this process still transcribes one call at a time
-(Whisper takes every core) and writes the warehouse from one thread at a time (its turns,
+"""Several recordings in flight at once (``CallProcessor.calls_in_flight``): against a shared LLM
+server ``llm_concurrency`` of them, so the server's continuous batching is used; with the model in
+this process two (``overlap_stages``), so the next call is transcribed while the LLM scores this
+one. Either way this process transcribes one call at a time (``TRANSCRIBE_LOCK``), the model in
+it scores one at a time, and the warehouse is written from one thread at a time (its turns,
 ``pipeline.store.warehouse.access``, let one thread in at once).
 
 Each recording goes through the whole procedure on a worker thread of its own; its outcome and
-any failure stay its own, and outcomes arrive in the order calls finish. With the model in this
-process the concurrency is 1 and none of this is used: llama.cpp evaluates one sequence at a time
-(a second thread would only wait for it).
+any failure stay its own, and outcomes arrive in the order calls finish.
 """
 
 from __future__ import annotations

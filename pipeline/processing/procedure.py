@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -37,7 +38,7 @@ from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.speech.redact import redact_segments
 from pipeline.speech.segments import Segment
 from pipeline.speech.channel_layout import settle_layout
-from pipeline.speech.transcribe import DeviceChoice, HeardCall, Transcriber
+from pipeline.speech.transcribe import CpuSplit, DeviceChoice, HeardCall, Transcriber, VadSettings, cpu_split
 from pipeline.speech.transcription import NewTranscript, Transcription
 from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording, Warehouse
 
@@ -95,6 +96,8 @@ class CallProcessor:
         self._backend_given = backend
         self._scorer: Scorer | None = None
         self._loading = threading.Lock()  # threads that score concurrently load each model once
+        # the model in this process scores one call at a time (a server takes several at once)
+        self._scoring = threading.Lock() if settings.llm_backend == "llama" else contextlib.nullcontext()
         self.template: PromptTemplate = load_prompt_template(settings.llm_prompt,
                                                              statements=self.style.questions == "statements")
 
@@ -114,6 +117,15 @@ class CallProcessor:
         """Calls scored at once: ``llm_concurrency`` against an LLM server; 1 with the model in
         this process, which evaluates one sequence at a time."""
         return self.settings.llm_concurrency if self.settings.llm_backend == "openai" else 1
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Calls processed at once: ``llm_concurrency`` against an LLM server; with the model in
+        this process, which scores one call at a time, two when ``overlap_stages`` (the next
+        call is transcribed while this one is scored), else one."""
+        if self.settings.llm_backend == "openai":
+            return self.settings.llm_concurrency
+        return 2 if self.settings.overlap_stages else 1
 
     @property
     def prompt_version(self) -> str:
@@ -176,7 +188,8 @@ class CallProcessor:
                 device=self.settings.device,
                 beam_size=self.settings.beam_size,
                 language=self.settings.language,
-                cpu_threads=os.cpu_count() or 0,
+                cpu=cpu_split(self.settings.whisper_workers, self.settings.whisper_threads, os.cpu_count() or 1),
+                vad=VadSettings(self.settings.vad_min_silence_ms, self.settings.vad_speech_pad_ms),
                 vocabulary=dict.fromkeys((*self.settings.vocabulary, *(self.scorecard.vocabulary or ()))),
                 languages=self.settings.languages,
                 vocabulary_as=self.settings.vocabulary_as,
@@ -207,6 +220,7 @@ class CallProcessor:
             self.models.llm_path,
             n_ctx=self.settings.llm_context,
             n_threads=self.settings.llm_threads,
+            n_threads_batch=self.settings.llm_batch_threads,
             device=self.settings.device,
             gpu_layers=self.settings.llm_gpu_layers,
             prompt_kind=self.prompt_kind,  # as the prompt version records it
@@ -304,7 +318,8 @@ class CallProcessor:
         criteria (computed here when not given)."""
         try:
             redacted = redact_segments(segments, kinds=self.settings.redact, language=language).segments
-            return self.scorer.score(redacted, metrics)
+            with self._scoring:
+                return self.scorer.score(redacted, metrics)
         except SetupError:
             raise
         except Exception as exc:

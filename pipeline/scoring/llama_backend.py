@@ -104,6 +104,15 @@ def gguf_prompt_kind(model_path: Path) -> PromptKind:
     return "chat" if "tokenizer.chat_template" in metadata_keys(model_path) else "completion"
 
 
+def default_threads(cores: int) -> int:
+    """The LLM's threads when none are set: every core but one. llama.cpp's threads wait for
+    each other by spinning, so one thread that loses its core to another process stalls the
+    rest: with one of two cores busy, two threads took 2.7x their quiet time a call and one
+    thread 1.6x (docs/benchmarks.md). The core left over runs everything else (Whisper, the
+    warehouse, a desk)."""
+    return max(1, cores - 1)
+
+
 class LlamaBackend:
     """A GGUF model loaded in this process. Load once per process and reuse for every call."""
 
@@ -113,15 +122,19 @@ class LlamaBackend:
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        n_threads_batch: int | None = None,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         gpu_layers: int = -1,
         prompt_kind: Literal["auto", "chat", "completion"] = "auto",
     ) -> None:
-        """``prompt_kind``: how prompts are put to the model; auto: its chat template when the
-        GGUF has one, else a plain text it continues (a base model)."""
+        """``n_threads``: threads for one-token steps, ``n_threads_batch`` for prompts (None:
+        ``default_threads``, and as ``n_threads``); ``prompt_kind``: how prompts are put to the
+        model; auto: its chat template when the GGUF has one, else a plain text it continues (a
+        base model)."""
         import llama_cpp
 
-        threads = n_threads or os.cpu_count() or 1
+        threads = n_threads or default_threads(os.cpu_count() or 1)
+        batch_threads = n_threads_batch or threads
         offload = device != "cpu" and llama_cpp.llama_supports_gpu_offload()
         if device == "cuda" and not offload:
             log.warning("llama-cpp-python was built without GPU support: the LLM runs on the CPU")
@@ -134,7 +147,7 @@ class LlamaBackend:
                 model_path=str(model_path),
                 n_ctx=n_ctx,
                 n_threads=threads,
-                n_threads_batch=threads,
+                n_threads_batch=batch_threads,
                 n_gpu_layers=gpu_layers if offload else 0,
                 verbose=False,
             )

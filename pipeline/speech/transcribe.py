@@ -15,6 +15,7 @@ so the same audio, models and settings give the same transcript every run.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal
@@ -88,6 +89,32 @@ def choose_device(requested: Literal["auto", "cpu", "cuda"], *, cuda_devices: in
     return DeviceChoice("cuda", "float16")
 
 
+@dataclass(frozen=True)
+class CpuSplit:
+    """How Whisper uses the CPU: ``workers`` decode channels at once, ``threads`` each (0:
+    CTranslate2's own choice)."""
+
+    workers: int
+    threads: int
+
+
+def cpu_split(workers: int | None, threads: int | None, cores: int) -> CpuSplit:
+    """The settings' split, the unset parts filled in: two workers when there are two cores or
+    more (a call has two channels; measured on tiny.en, two workers of one thread beat one of
+    two), and the cores shared among them."""
+    workers = workers or min(2, max(1, cores))
+    return CpuSplit(workers, threads or max(1, cores // workers))
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """What Silero VAD passes to Whisper: a stretch of speech ends after ``min_silence_ms`` of
+    silence, and ``speech_pad_ms`` of audio is kept either side (faster-whisper's defaults)."""
+
+    min_silence_ms: int = 2000
+    speech_pad_ms: int = 400
+
+
 class Transcriber:
     """A loaded faster-whisper model. Create once per process; ``transcribe`` is re-entrant."""
 
@@ -98,7 +125,8 @@ class Transcriber:
         device: Literal["auto", "cpu", "cuda"] = "auto",
         beam_size: int = 1,
         language: str | None = None,
-        cpu_threads: int = 0,
+        cpu: CpuSplit | None = None,
+        vad: VadSettings | None = None,
         vocabulary: Iterable[str] = (),
         languages: Iterable[str] = (),
         vocabulary_as: Literal["hotwords", "initial_prompt"] = "hotwords",
@@ -108,7 +136,9 @@ class Transcriber:
         (None: detected per call, among ``languages`` when given); ``vocabulary``: names and
         terms passed to Whisper as ``vocabulary_as``; ``temperatures``: Whisper's decoding
         temperatures, the next tried when a text fails its checks (more than one samples, and
-        the same audio then gives other text on another run)."""
+        the same audio then gives other text on another run); ``cpu``: how the CPU's cores are
+        used (None: one worker, CTranslate2's own thread count); ``vad``: what Silero VAD passes
+        to Whisper."""
         from faster_whisper import WhisperModel
 
         self.choice = choose_device(device)
@@ -120,12 +150,16 @@ class Transcriber:
         terms = ", ".join(vocabulary) or None
         self.vocabulary_options = {vocabulary_as: terms} if terms else {}
         self.languages = tuple(languages)
+        cpu = cpu or CpuSplit(1, 0)
+        self.workers = cpu.workers if self.choice.device == "cpu" else 1
+        self.vad = vad or VadSettings()
         try:
             self._model = WhisperModel(
                 model,
                 device=self.choice.device,
                 compute_type=self.choice.compute_type,
-                cpu_threads=cpu_threads,
+                cpu_threads=cpu.threads,
+                num_workers=self.workers,
             )
         except Exception as exc:  # faster-whisper raises many kinds for a bad model
             raise ModelError(
@@ -194,10 +228,10 @@ class Transcriber:
                     decision = revised(decision, [run for runs in plans.values() for run in runs])
             elif by_stretch:
                 plans = self._language_plans(chunk, decision)
-            for index, channel in enumerate(chunk.channels):
-                heard, seconds = self._transcribe_runs(channel, plans.get(index), language=decision.language,
-                                                       offset_s=chunk.offset_s, repeats=repeats)
-                segments.extend(heard)
+            parts = [part for index, channel in enumerate(chunk.channels)
+                     for part in _parts(channel, plans.get(index), language=decision.language, offset_s=chunk.offset_s)]
+            for part, (decoded, seconds) in zip(parts, self._decode_all(parts)):
+                segments.extend(self._kept(decoded, part, repeats=repeats))
                 speech_s += seconds
             del chunk  # free this chunk's samples before the next one is decoded
         segments.sort(key=lambda s: (s.start, s.end))
@@ -221,21 +255,6 @@ class Transcriber:
             plans[index] = language_runs(regions, fallback=decision.language, allowed=self.languages)
         return plans
 
-    def _transcribe_runs(self, channel: ChannelAudio, runs: list[LanguageRun] | None, *, language: str,
-                         offset_s: float, repeats: RepeatGuard) -> tuple[list[Segment], float]:
-        """The channel transcribed in ``language``, or each of its ``runs`` in the run's own."""
-        if runs is None:
-            return self._transcribe_channel(channel, language=language, offset_s=offset_s, repeats=repeats)
-        segments: list[Segment] = []
-        speech_s = 0.0
-        for run in runs:
-            part = ChannelAudio(channel.speaker, channel.channel, channel.samples[run.start:run.end])
-            heard, seconds = self._transcribe_channel(part, language=run.language,
-                                                      offset_s=offset_s + run.start / SAMPLE_RATE, repeats=repeats)
-            segments.extend(heard)
-            speech_s += seconds
-        return segments, speech_s
-
     def decide_language(self, chunk: AudioChunk, *, language: str | None = None) -> LanguageDecision:
         """The call's language: English for an English-only model (whatever is given, with a log
         line, as faster-whisper does); ``language`` when given; else detected on up to
@@ -256,25 +275,57 @@ class Transcriber:
         _language, _probability, ranked = self._model.detect_language(audio=samples, language_detection_segments=1)
         return HeardStretch(len(samples) / SAMPLE_RATE, dict(ranked))
 
-    def _transcribe_channel(self, channel: ChannelAudio, *, language: str, offset_s: float,
-                            repeats: RepeatGuard) -> tuple[list[Segment], float]:
-        """The channel's kept segments, and its seconds of speech (what VAD passed to Whisper)."""
-        if channel.samples.size == 0:
+    def _decode_all(self, parts: list[ChannelPart]) -> list[tuple[list[Any], float]]:
+        """Each part's decoded Whisper segments and seconds of speech (what VAD passed on), in the
+        order given; up to ``workers`` parts are decoded at once."""
+        if self.workers == 1 or len(parts) < 2:
+            return [self._decode(part) for part in parts]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="whisper") as pool:
+            return list(pool.map(self._decode, parts))
+
+    def _decode(self, part: ChannelPart) -> tuple[list[Any], float]:
+        if part.audio.samples.size == 0:
             return [], 0.0
-        options: dict[str, Any] = dict(beam_size=self.beam_size, language=language, vad_filter=True,
+        options: dict[str, Any] = dict(beam_size=self.beam_size, language=part.language, vad_filter=True,
+                                       vad_parameters=dict(min_silence_duration_ms=self.vad.min_silence_ms,
+                                                           speech_pad_ms=self.vad.speech_pad_ms),
                                        word_timestamps=True, temperature=list(self.temperatures),
                                        **self.vocabulary_options)
         if self._batched is not None:  # VAD cuts the speech into stretches that are decoded in batches
-            generator, info = self._batched.transcribe(channel.samples, batch_size=CUDA_BATCH_SIZE, **options)
+            generator, info = self._batched.transcribe(part.audio.samples, batch_size=CUDA_BATCH_SIZE, **options)
         else:
-            generator, info = self._model.transcribe(channel.samples, condition_on_previous_text=False, **options)
+            generator, info = self._model.transcribe(part.audio.samples, condition_on_previous_text=False, **options)
         decoded = []
         for segment in generator:  # consumes the generator: decoding happens here
             check_stop()  # a stop asked for ends the transcription at the next segment
             decoded.append(segment)
-        raw = [piece for segment in drop_loops(decoded)  # loops are judged whole, before the cuts
-               for piece in split_at_pauses(segment, channel, offset_s=offset_s)]
-        return drop_hallucinations(raw, repeats=repeats), float(info.duration_after_vad)
+        return decoded, float(info.duration_after_vad)
+
+    @staticmethod
+    def _kept(decoded: list[Any], part: ChannelPart, *, repeats: RepeatGuard) -> list[Segment]:
+        """A part's segments as callscore keeps them: loops dropped (judged whole, before the
+        cuts), split at pauses, hallucinations dropped (a loop caught across parts too)."""
+        raw = [piece for segment in drop_loops(decoded)
+               for piece in split_at_pauses(segment, part.audio, offset_s=part.offset_s)]
+        return drop_hallucinations(raw, repeats=repeats)
+
+
+@dataclass(frozen=True)
+class ChannelPart:
+    """Audio of one channel transcribed in one language: the whole channel, or one run of a
+    call heard stretch by stretch; ``offset_s``: where it starts in the recording, seconds."""
+
+    audio: ChannelAudio
+    language: str
+    offset_s: float
+
+
+def _parts(channel: ChannelAudio, runs: list[LanguageRun] | None, *, language: str, offset_s: float) -> list[ChannelPart]:
+    """The channel in ``language``, or each of its ``runs`` in the run's own."""
+    if runs is None:
+        return [ChannelPart(channel, language, offset_s)]
+    return [ChannelPart(ChannelAudio(channel.speaker, channel.channel, channel.samples[run.start:run.end]),
+                        run.language, offset_s + run.start / SAMPLE_RATE) for run in runs]
 
 
 def _speech_windows(channels: Iterable[ChannelAudio]) -> list[np.ndarray]:

@@ -247,10 +247,10 @@ def test_a_decode_error_after_the_first_chunk_keeps_its_stage(
 def test_a_transcriber_error_is_a_transcribe_failure(write_call, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault injected: the model runs out of memory on the first chunk."""
 
-    def out_of_memory(self, channel, **options):
+    def out_of_memory(self, part):
         raise RuntimeError("CUDA failed with error out of memory")
 
-    monkeypatch.setattr(Transcriber, "_transcribe_channel", out_of_memory)
+    monkeypatch.setattr(Transcriber, "_decode", out_of_memory)
     processor = CallProcessor(load_settings({}))
     with pytest.raises(RecordingError, match="transcribe failed: CUDA failed") as caught:
         processor.transcribe_file(write_call("call.wav", silence(3.0)))
