@@ -25,3 +25,14 @@ def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> Path
         partial.unlink(missing_ok=True)
         raise
     return target
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, hex (read in 4 MiB blocks)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli.app import EXIT_INTERRUPTED, fail, main
-from pipeline.cli.options import json_option, models_dir_option
+from pipeline.cli.app import EXIT_INTERRUPTED, EXIT_SOME_FAILED, fail, main
+from pipeline.cli.options import (db_option, json_option, llm_model_option, models_dir_option, options,
+                                  scorecard_option)
 from pipeline.cli.output import message, print_table, stderr
 from pipeline.errors import CallscoreError
 
@@ -128,3 +129,53 @@ def models_pull(name: str, models_dir: Path | None) -> None:
     if preset.license:
         message(f"{name} comes under the {preset.license}: read it before you use it")
     click.echo(str(path))
+
+
+@models.command("prepare")
+@click.option("--type", "weight_type", type=click.Choice(["q8_0", "q4_0"]), default="q8_0", show_default=True,
+              help="Weight type of the copy: q8_0 (close to the original) or q4_0 (smaller, coarser).")
+@click.option("--check-calls", type=click.IntRange(0, 1000), default=10, show_default=True, metavar="N",
+              help="Score up to N stored transcripts of the warehouse with the original and the copy and compare"
+                   " their verdicts (0: no check).")
+@options(llm_model_option("The GGUF model to copy (default: the configured LLM)."), models_dir_option,
+         db_option("Warehouse whose stored transcripts the check scores."), scorecard_option(must_exist=True))
+@json_option
+def models_prepare(weight_type: str, check_calls: int, llm_model: Path | None, models_dir: Path | None, db: Path | None,
+                   scorecard: Path | None, as_json: bool) -> None:
+    """Write a copy of the LLM in a weight type llama.cpp's fast CPU kernels handle, and
+    check that it answers as the original does.
+
+    The copy goes to models_dir/prepared/NAME.TYPE.gguf; use it with --llm-model PATH (the
+    warehouse records its own name). The check scores up to --check-calls stored transcripts
+    with each model and reports the share of verdicts that are equal and the LLM seconds per
+    call of each. A copy under 98% equal verdicts is not exact enough: exit 1, and keep using
+    the original. Prints the copy's path.
+    """
+    from dataclasses import asdict
+
+    from pipeline.config import load_settings
+    from pipeline.models.choice import choose_models
+    from pipeline.models.prepared import prepare_copy
+    from pipeline.processing.model_check import EXACT_ENOUGH, compare_llms
+
+    try:
+        settings = load_settings({"llm_model": llm_model, "models_dir": models_dir, "db": db, "scorecard": scorecard})
+        source = choose_models(settings).llm_path
+        if source is None:
+            fail("the LLM is on a server (llm_backend openai): prepare copies a GGUF file in this machine")
+        copy = prepare_copy(source, weight_type, settings.models_dir)
+        message(f"{source.name} as {weight_type}: {copy.path} ({copy.size_mb:.0f} MB, {copy.seconds:.1f} s)")
+        comparison = compare_llms(settings, copy.path, calls=check_calls) if check_calls else None
+    except CallscoreError as exc:
+        fail(str(exc))
+    result = {**asdict(copy), "source": str(copy.source), "path": str(copy.path), "check": None}
+    if comparison is not None:
+        result["check"] = {**asdict(comparison), "agreement": comparison.agreement,
+                           "exact_enough": comparison.exact_enough, "speedup": comparison.speedup}
+        message(f"checked on {comparison.calls} stored calls: {comparison.agreement:.1%} of {comparison.verdicts} "
+                f"verdicts equal (at least {EXACT_ENOUGH:.0%} needed), LLM {comparison.original_s_per_call:.2f} s "
+                f"a call -> {comparison.copy_s_per_call:.2f} s ({comparison.speedup:.2f}x)")
+    click.echo(json.dumps(result, indent=2) if as_json else str(copy.path))
+    if comparison is not None and not comparison.exact_enough:
+        message(f"not exact enough: keep using {source.name} (the copy stays at {copy.path})")
+        sys.exit(EXIT_SOME_FAILED)

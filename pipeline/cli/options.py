@@ -19,7 +19,7 @@ Decorator = Callable[[Any], Any]
 _DEFAULT_TEXT = {
     "scorecard": "prompts/support-default.yaml",
     "whisper_model": "embedded tiny.en",
-    "llm_model": "embedded SmolLM2-135M",
+    "llm_model": "embedded Gemma 3 270M",
     "redact": "card,email,phone,number",
     "vocabulary": "none",
     "languages": "any",

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Protocol
 
 from pipeline.config import Settings, worker_name
 from pipeline.errors import PermanentRecordingError, SetupError, TransientRecordingError, as_recording_error
+from pipeline.files import file_sha256
 from pipeline.intake.audio import AudioChunk, decode_stream
 from pipeline.intake.inbox import CHANGED_MESSAGE, CallFacts, FileState, file_state, identify_unchanged, read_call_facts
 from pipeline.models.choice import ModelChoice, choose_models
@@ -161,7 +162,13 @@ class CallProcessor:
             "scorecard_version": self.scorecard.version,
             "prompt_version": self.prompt_version,
             "score_only_reliable": self.scorecard.score_only_reliable,
+            "llm_sha256": self.llm_sha256,
         }
+
+    @functools.cached_property
+    def llm_sha256(self) -> str | None:
+        """The SHA-256 of the GGUF file (None for an LLM on a server), read once per process."""
+        return file_sha256(self.models.llm_path) if self.models.llm_path is not None else None
 
     def check_key(self, planned: EvaluationKey) -> None:
         """Refuse work planned for other models or another scorecard than this processor's (a

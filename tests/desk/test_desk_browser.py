@@ -53,6 +53,17 @@ def _log_in(browser, link: str) -> None:
     _until(browser, lambda b: b.current_url.endswith("/calls"))
 
 
+def _is_stale(element) -> bool:
+    """Whether ``element``'s page has been replaced."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+
+
 def _keys(browser, keys: str) -> None:
     for key in keys:
         ActionChains(browser).send_keys(key).perform()
@@ -144,7 +155,10 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard(browser, desk: Run
     browser.find_element(By.ID, "queue-next").click()
     _until(browser, lambda b: "/calls/" in b.current_url and "queue=1" in b.current_url)
     first = browser.current_url.split("/calls/")[1][:64]
-    _keys(browser, "yc")  # confirm the first answer, then "complete + next in the queue"
+    page = browser.find_element(By.TAG_NAME, "html")
+    _keys(browser, "y")  # confirm the first answer: the form is posted and the call page comes back
+    _until(browser, lambda b: _is_stale(page) and "/calls/" in b.current_url)
+    _keys(browser, "c")  # "complete + next in the queue"
     _until(browser, lambda b: "/calls/" in b.current_url and first not in b.current_url)
     second = browser.current_url.split("/calls/")[1][:64]
     assert {first, second} <= {CALL_A, "c" * 64} and "team=billing" in browser.current_url

@@ -73,3 +73,56 @@ def test_the_runs_threads_take_the_warehouse_one_turn_at_a_time(tmp_path: Path) 
     for thread in threads:
         thread.join()
     assert most[0] == 1
+
+
+@pytest.mark.slow
+def test_overlapped_stages_keep_each_call_once_and_each_stage_one_call_at_a_time(tmp_path: Path, card: Path) -> None:
+    """With the real models, the next call is transcribed while the LLM scores the one before;
+    Whisper and the LLM each take one call at a time, every call is stored once, and a broken
+    file's failure is recorded once. (Killed mid-run: tests/store/test_crash_safety.py runs
+    `callscore score` with its defaults, stages overlapped.)"""
+    import shutil
+
+    from pipeline.config import load_settings
+    from pipeline.processing.batch import run_batch
+    from pipeline.processing.procedure import CallProcessor
+    from pipeline.store.warehouse import Warehouse
+    from tests.conftest import GOOD_CALL, MONO_CALL, POOR_CALL, rows
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for call in (GOOD_CALL, POOR_CALL, MONO_CALL):
+        shutil.copy(call, inbox)
+    (inbox / "broken.mp3").write_bytes(b"not audio at all" * 100)
+    processor = CallProcessor(load_settings({"scorecard": str(card)}))
+    assert processor.calls_in_flight == 2
+    spans: dict[str, list[tuple[float, float]]] = {"transcribe": [], "score": []}
+
+    def timed(stage, run):
+        def wrapper(*args, **kwargs):
+            started = time.monotonic()
+            try:
+                return run(*args, **kwargs)
+            finally:
+                spans[stage].append((started, time.monotonic()))
+        return wrapper
+
+    # inside the stages' locks: the time each call has Whisper or the LLM
+    transcriber, scorer = processor.transcriber, processor.scorer
+    transcriber.transcribe_call = timed("transcribe", transcriber.transcribe_call)  # type: ignore[method-assign]
+    scorer.score = timed("score", scorer.score)  # type: ignore[method-assign]
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db) as warehouse:
+        summary = run_batch([inbox], processor, warehouse)
+    assert sorted(o.status for o in summary.outcomes) == ["failed", "scored", "scored", "scored"]
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert rows(db, "SELECT count(*) FROM failures") == [(1,)]
+
+    def overlapping(a: tuple[float, float], b: tuple[float, float]) -> float:
+        return min(a[1], b[1]) - max(a[0], b[0])
+
+    for stage in ("transcribe", "score"):
+        ordered = sorted(spans[stage])
+        assert len(ordered) == 3
+        assert all(overlapping(a, b) <= 0 for a, b in zip(ordered, ordered[1:])), (stage, ordered)
+    assert any(overlapping(t, s) > 0.2 for t in spans["transcribe"] for s in spans["score"]), spans

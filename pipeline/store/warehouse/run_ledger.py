@@ -38,9 +38,11 @@ class RunLedger:
     def start_run(self, *, run_id: str, source: str, started_at: datetime, models: dict[str, Any]) -> None:
         self.connection.execute(
             "INSERT INTO runs (run_id, source, status, started_at, whisper_model, llm_model, scorecard_name,"
-            " scorecard_version, prompt_version, score_only_reliable) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            " scorecard_version, prompt_version, score_only_reliable, llm_sha256)"
+            " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, source, started_at, models["whisper_model"], models["llm_model"], models["scorecard_name"],
-             models["scorecard_version"], models["prompt_version"], models.get("score_only_reliable", False)],
+             models["scorecard_version"], models["prompt_version"], models.get("score_only_reliable", False),
+             models.get("llm_sha256")],
         )
 
     def abort_stale_runs(self, *, source: str) -> int:
