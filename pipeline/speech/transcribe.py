@@ -6,7 +6,9 @@ Settings chosen for call audio: Silero VAD on (silent halves of a stereo call co
 ``condition_on_previous_text=False`` (stops one misheard phrase from repeating for minutes),
 the ``vocabulary`` setting's names and terms as ``hotwords`` (every 30 s window) or as the
 ``initial_prompt`` (the first window only; fewer other words lost: docs/languages.md),
-int8 on CPU and float16 on CUDA, where faster-whisper's batched pipeline decodes
+int8 on CPU, where the channels are decoded at once by CTranslate2 workers of their own (their
+segments then filtered in channel order, as if one after the other), and float16 on CUDA,
+where faster-whisper's batched pipeline decodes
 ``CUDA_BATCH_SIZE`` stretches of speech at once. Segments that look like Whisper hallucinating on silence are
 dropped (``pipeline.speech.hallucinations``). Repeatable: no temperature fallback (``DECODING_TEMPERATURES``),
 so the same audio, models and settings give the same transcript every run.
@@ -15,8 +17,8 @@ so the same audio, models and settings give the same transcript every run.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal
 
