@@ -28,8 +28,8 @@ def before_settings(cores: int) -> dict[str, str]:
 
 
 def levers(cores: int) -> list[tuple[str, dict[str, str]]]:
-    """(name, settings) of each row: the settings before, each lever alone on top of them, and
-    today's defaults (every lever)."""
+    """(name, settings) of each row: the settings before, each lever alone on top of them, every
+    lever together, and today's defaults (the last row)."""
     before = before_settings(cores)
     return [
         ("before: beam 1, one Whisper worker, LLM on every core", before),
@@ -40,7 +40,8 @@ def levers(cores: int) -> list[tuple[str, dict[str, str]]]:
          {**before, "CALLSCORE_OVERLAP_STAGES": "true"}),
         ("LLM every core but one, stages overlapped", {**before, "CALLSCORE_LLM_THREADS": str(max(1, cores - 1)),
                                                         "CALLSCORE_OVERLAP_STAGES": "true"}),
-        ("all together (the defaults)", {}),
+        ("every lever (beam 3 and stages overlapped too)", {"CALLSCORE_BEAM_SIZE": "3", "CALLSCORE_OVERLAP_STAGES": "true"}),
+        ("the defaults (LLM every core but one, two Whisper workers)", {}),
     ]
 
 

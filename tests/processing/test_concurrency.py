@@ -79,8 +79,7 @@ def test_the_runs_threads_take_the_warehouse_one_turn_at_a_time(tmp_path: Path) 
 def test_overlapped_stages_keep_each_call_once_and_each_stage_one_call_at_a_time(tmp_path: Path, card: Path) -> None:
     """With the real models, the next call is transcribed while the LLM scores the one before;
     Whisper and the LLM each take one call at a time, every call is stored once, and a broken
-    file's failure is recorded once. (Killed mid-run: tests/store/test_crash_safety.py runs
-    `callscore score` with its defaults, stages overlapped.)"""
+    file's failure is recorded once."""
     import shutil
 
     from pipeline.config import load_settings
@@ -94,7 +93,7 @@ def test_overlapped_stages_keep_each_call_once_and_each_stage_one_call_at_a_time
     for call in (GOOD_CALL, POOR_CALL, MONO_CALL):
         shutil.copy(call, inbox)
     (inbox / "broken.mp3").write_bytes(b"not audio at all" * 100)
-    processor = CallProcessor(load_settings({"scorecard": str(card)}))
+    processor = CallProcessor(load_settings({"scorecard": str(card), "overlap_stages": True}))
     assert processor.calls_in_flight == 2
     spans: dict[str, list[tuple[float, float]]] = {"transcribe": [], "score": []}
 

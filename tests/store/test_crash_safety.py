@@ -121,6 +121,26 @@ def test_killed_at_any_point_and_run_again_every_call_is_scored_exactly_once(job
     assert len(segments) == 3 and all(count == top for _, count, top in segments)
 
 
+def test_with_stages_overlapped_a_run_killed_mid_way_and_run_again_stores_each_call_once(
+        job: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two calls in flight (``overlap_stages``): one is transcribed while the other is scored
+    when the run is killed; the next run stores every call once and records the killed run."""
+    monkeypatch.setenv("CALLSCORE_OVERLAP_STAGES", "true")
+    db = job["db"]
+    run = Watched([CALLSCORE, *job["args"]])
+    run.wait_for("stored ")
+    run.kill()
+    assert complete_calls(db) in (1, 2)
+    final = subprocess.run([CALLSCORE, *job["args"], "--json"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=TIMEOUT_S)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert complete_calls(db) == 3
+    assert rows(db, "SELECT count(*), count(DISTINCT recording_id) FROM evaluations") == [(3, 3)]
+    assert rows(db, "SELECT count(*) FROM failures") == [(0,)]
+    assert rows(db, "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status") == [
+        ("aborted", 1), ("completed", 1)]
+
+
 def test_queries_and_reports_during_a_run_all_succeed_and_see_the_count_only_grow(job: dict, tmp_path: Path) -> None:
     """A run holds the warehouse only while it plans or stores a call: analysts' SQL and the
     report get in between (they were all refused until the run ended)."""
