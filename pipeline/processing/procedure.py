@@ -39,7 +39,7 @@ from pipeline.speech.metrics import CallMetrics, compute_metrics
 from pipeline.speech.redact import redact_segments
 from pipeline.speech.segments import Segment
 from pipeline.speech.channel_layout import settle_layout
-from pipeline.speech.transcribe import CpuSplit, DeviceChoice, HeardCall, Transcriber, VadSettings, cpu_split
+from pipeline.speech.transcribe import DeviceChoice, HeardCall, Transcriber, VadSettings, cpu_split
 from pipeline.speech.transcription import NewTranscript, Transcription
 from pipeline.store.warehouse import CallRecord, EvaluationKey, StoredRecording, Warehouse
 
