@@ -125,7 +125,7 @@ class CallProcessor:
         this process, which scores one call at a time, two when ``overlap_stages`` (the next
         call is transcribed while this one is scored), else one."""
         if self.settings.llm_backend == "openai":
-            return self.settings.llm_concurrency
+            return self.llm_concurrency
         return 2 if self.settings.overlap_stages else 1
 
     @property
