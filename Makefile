@@ -29,7 +29,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install system-deps demo serve test test-fast test-duckdb1 lock bench bench-judges samples labelled clean
+.PHONY: install system-deps demo serve test test-fast test-duckdb1 docs reference lock bench bench-judges samples labelled clean
 
 install: $(STAMP)
 
@@ -84,6 +84,18 @@ serve: install
 test: install system-deps
 	$(BIN)/python -m pytest
 	$(MAKE) test-duckdb1
+	$(MAKE) docs
+
+# The manual (docs/, mkdocs.yml) built into site/, offline, with every warning an error: a broken
+# link or anchor, a page missing from the nav, or a reference page older than the code fails it.
+docs: install
+	$(BIN)/python -m pipeline.manual --check docs/reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "manual built: site/index.html"
+
+# Regenerate docs/reference (commands, settings, warehouse tables and views, exit codes) from the code.
+reference: install
+	$(BIN)/python -m pipeline.manual docs/reference
 
 # The inner loop: every test that loads no real model (tests.fakes stand in; `-m "not slow"`).
 test-fast: install system-deps
@@ -126,4 +138,4 @@ labelled: install system-deps
 	$(BIN)/python samples/labelled.py samples/labelled
 
 clean:
-	rm -rf $(VENV) .venv-latest .pytest_cache test-artifacts $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)
+	rm -rf $(VENV) .venv-latest .pytest_cache test-artifacts site $(DEMO_DB) $(DEMO_DB).wal $(DEMO_REPORT)

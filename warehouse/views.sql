@@ -544,6 +544,7 @@ FROM call_outcomes
 WHERE outcome IS NOT NULL
 GROUP BY agent, scorecard_name, scorecard_version;
 
+-- The same per reason for calling (the extraction field `reason`).
 CREATE OR REPLACE VIEW kpi_resolution_by_reason AS
 SELECT reason, scorecard_name, scorecard_version,
        count(*) AS calls,

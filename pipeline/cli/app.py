@@ -1,10 +1,9 @@
 """The ``callscore`` command group and what every command shares: exit codes, one-line errors,
 logging through the stderr console, and opening the warehouse to read.
 
-Exit codes: 0 every recording succeeded (or was already done); 1 some recordings failed (they
-are listed, and recorded in ``failures``); 2 bad command line or setup, or the warehouse stayed in
-use by another process past the wait (``lock_wait_s`` for readers, ``write_wait_s`` for runs); 3 the warehouse could not be written mid-run (disk full:
-recordings stored before are kept); 130 interrupted. ``--json`` prints only data to stdout; messages go to stderr.
+The exit codes are those of ``pipeline.cli.exit_codes`` (0 done, 1 some recordings failed, 2 bad
+command line or setup, 3 the warehouse could not be written mid-run, 130 interrupted). ``--json``
+prints only data to stdout; messages go to stderr.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator, NoReturn
 
 import click
+from pipeline.cli.exit_codes import EXIT_INTERRUPTED, EXIT_SETUP
 from pipeline.cli.output import ConsoleHandler, message, plain, stderr
 from pipeline.errors import CallscoreError
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_SETUP, EXIT_WAREHOUSE_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 def setup_logging(verbose: bool) -> None:
     handler = ConsoleHandler()

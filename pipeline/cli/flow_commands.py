@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from pipeline.cli.app import EXIT_OK, EXIT_SOME_FAILED, fail, main
+from pipeline.cli.app import fail, main
+from pipeline.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED
 from pipeline.cli.options import db_option, json_option, language_option, options, scorecard_option, whisper_model_option
 from pipeline.cli.output import message, stderr
 from pipeline.errors import CallscoreError

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli.app import EXIT_INTERRUPTED, EXIT_SOME_FAILED, fail, main
+from pipeline.cli.app import fail, main
+from pipeline.cli.exit_codes import EXIT_INTERRUPTED, EXIT_SOME_FAILED
 from pipeline.cli.options import (db_option, json_option, llm_model_option, models_dir_option, options,
                                   scorecard_option)
 from pipeline.cli.output import message, print_table, stderr

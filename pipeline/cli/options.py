@@ -31,13 +31,21 @@ def env_name(setting: str) -> str:
     return ENV_PREFIX + setting.upper()
 
 
-def setting_help(setting: str, text: str | None = None) -> str:
-    """The help of the option for ``setting``: ``text`` (default: the field's description),
-    then its default and its environment variable."""
+def default_text(setting: str) -> str | None:
+    """How ``setting``'s default reads to a user; ``None`` when it has none to show (it is
+    worked out at run time, or the setting is off unless given)."""
     field = Settings.model_fields[setting]
     default = _DEFAULT_TEXT.get(setting)
     if default is None and field.default is not None and not field.is_required():
         default = str(field.default)
+    return default
+
+
+def setting_help(setting: str, text: str | None = None) -> str:
+    """The help of the option for ``setting``: ``text`` (default: the field's description),
+    then its default and its environment variable."""
+    field = Settings.model_fields[setting]
+    default = default_text(setting)
     parts = [f"default: {default}"] if default else []
     parts.append(f"env: {env_name(setting)}")
     return f"{text or field.description} [{'; '.join(parts)}]"

@@ -11,7 +11,8 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from pipeline.cli.app import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_WAREHOUSE_WRITE, fail, main, setup_logging
+from pipeline.cli.app import fail, main, setup_logging
+from pipeline.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_WAREHOUSE_WRITE
 from pipeline.cli.options import (
     agent_channel_option, db_option, device_option, json_option, language_option, languages_option, llm_backend_option,
     llm_concurrency_option, llm_evidence_option, llm_model_option, llm_url_option, options, redact_option,

@@ -33,6 +33,7 @@ CREATE TABLE transcripts (
     PRIMARY KEY (recording_id, whisper_model)
 );
 
+-- The transcript of a transcription, one row per stretch of speech: who spoke, when, and the words.
 CREATE TABLE segments (
     recording_id      VARCHAR NOT NULL,
     whisper_model     VARCHAR NOT NULL,
@@ -67,6 +68,7 @@ CREATE TABLE evaluations (
     PRIMARY KEY (recording_id, whisper_model, scorecard_version, prompt_version, llm_model)
 );
 
+-- The machine's answer to each criterion of an evaluation: passed, its confidence and the evidence.
 CREATE TABLE scores (
     recording_id      VARCHAR NOT NULL,
     whisper_model     VARCHAR NOT NULL,
@@ -97,6 +99,7 @@ CREATE TABLE failures (
     failed_at    TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 
+-- One row per `callscore score`, `rescore` or flow run: what it was given, what it did and how long it took.
 CREATE TABLE runs (
     run_id            VARCHAR PRIMARY KEY,
     source            VARCHAR NOT NULL,      -- 'cli' or 'flow'

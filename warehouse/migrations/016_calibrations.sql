@@ -3,6 +3,7 @@
 -- reviews with the session's calibration_id; they do not count as the answer that counts (view
 -- reviewed_answers leaves them out): a lead records the consensus as an ordinary review.
 CREATE SEQUENCE calibration_ids START 1;
+-- One row per calibration session: its name, the scorecard version compared and how blind it is.
 CREATE TABLE calibrations (
     calibration_id    BIGINT PRIMARY KEY DEFAULT nextval('calibration_ids'),
     name              VARCHAR NOT NULL,
@@ -11,11 +12,13 @@ CREATE TABLE calibrations (
     calls_filter      VARCHAR,                     -- the calls page's filters the calls were drawn with
     created_at        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
+-- The calls of each calibration session.
 CREATE TABLE calibration_calls (
     calibration_id BIGINT NOT NULL,
     recording_id   VARCHAR NOT NULL,
     PRIMARY KEY (calibration_id, recording_id)
 );
+-- The reviewers who answer each calibration session's calls.
 CREATE TABLE calibration_reviewers (
     calibration_id BIGINT NOT NULL,
     reviewer       VARCHAR NOT NULL,

@@ -17,6 +17,14 @@ from pipeline.speech.metrics import compute_metrics
 from pipeline.store.warehouse.errors import migration_error
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_([\w-]+)\.sql$")
+MIGRATIONS_TABLE_SQL = """
+-- The migrations applied to this warehouse, one row each: what makes a DuckDB file a callscore warehouse.
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,     -- the migration's number, NNN of warehouse/migrations/NNN_name.sql
+    name       VARCHAR NOT NULL,        -- its file name
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+)"""
+
 # Migrations after which call_scores and criterion_totals are filled again from the views.
 REBUILD_KPI_TABLES_AFTER = frozenset({6, 7, 9, 11})
 # Migrations after which every transcript's call_metrics is computed again (a new measure).
@@ -59,11 +67,7 @@ class Schema:
                                  "give --db a new file or a callscore warehouse")
 
     def applied_migrations(self) -> list[int]:
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-        )
+        self.connection.execute(MIGRATIONS_TABLE_SQL)
         return [row[0] for row in self.connection.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
 
     def pending_migrations(self) -> list[int]:
