@@ -63,7 +63,7 @@ demo: install
 	@echo "Why they called, how it ended, how the customer felt (views call_outcomes, kpi_calls):"
 	$(BIN)/callscore sql --db $(DEMO_DB) "SELECT o.file_name, o.reason, o.outcome, c.customer_sentiment_first, c.customer_sentiment_last, c.customer_sentiment_change FROM call_outcomes AS o JOIN kpi_calls AS c USING (recording_id, scorecard_version) ORDER BY o.file_name"
 	@echo "Note: the embedded 135M LLM judges close to chance (it tends to answer no to everything);"
-	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models')."
+	@echo "point --llm-model at an 8B-class GGUF for real scores (README: 'The embedded models are for trying callscore out')."
 	@echo "Agreement with a QA person's labels of these calls (kept: the report marks unreliable criteria):"
 	$(BIN)/callscore eval --db $(DEMO_DB) --labels samples/calls/labels.csv
 	@echo "One call, as a supervisor opens it (callscore show FILE):"

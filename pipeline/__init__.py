@@ -1,1 +1,1 @@
-"""callscore: score recorded calls on your own hardware (see README.md, and the layout there)."""
+"""callscore: score recorded calls on your own hardware (see README.md, and the layout in docs/development.md)."""

@@ -22,7 +22,7 @@ from samples.synth import Turn, Voices, add_line_noise, lay_out, write_audio
 RATE = 16_000  # Hz of the written recordings
 CARD_NUMBER = "4539148803436467"
 
-# The voices whisper-base tells the language of best (README: "Channels and languages"); it
+# The voices whisper-base tells the language of best (docs/scoring.md: "Channels and languages"); it
 # transcribes little of espeak-ng's Russian or Czech right at any voice or speed.
 VOICES: dict[str, Voices] = {
     "ru": {"agent": ("ru", 175, 45), "customer": ("ru+m2", 175, 60)},

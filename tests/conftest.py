@@ -173,7 +173,7 @@ def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def multilingual_model(multilingual_models_dir: Path):
     """whisper-base-multilingual loaded once, deciding among Russian and Czech (a centre that
-    serves both; the detector alone hears espeak-ng's Russian as Latin: README)."""
+    serves both; the detector alone hears espeak-ng's Russian as Latin: docs/languages.md)."""
     from pipeline.speech.transcribe import Transcriber, cpu_split
 
     return Transcriber(str(multilingual_models_dir / "whisper-base-multilingual"), device="cpu",

@@ -31,7 +31,7 @@ criteria:
     weight: 3
 """
 CARD = parse_scorecard(CARD_YAML)
-# CARD with extraction fields (README "Extraction fields"), for the views on reasons and outcomes.
+# CARD with extraction fields (docs/scorecards.md "Extraction fields"), for the views on reasons and outcomes.
 FIELDS_CARD_YAML = CARD_YAML + """
 fields:
   - id: reason

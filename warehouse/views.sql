@@ -1,5 +1,5 @@
 -- KPI views, re-created each time callscore opens the warehouse for writing.
--- Definitions: README "KPI definitions". A call's latest evaluation of each scorecard's current
+-- Definitions: docs/warehouse.md "KPI definitions". A call's latest evaluation of each scorecard's current
 -- version counts (version_scores keeps every version).
 --
 -- So that they answer in a fraction of a second over millions of calls, the views read two tables
@@ -12,7 +12,7 @@
 -- one of them needs a migration after which the tables are rebuilt; so do rows loaded into the
 -- base tables other than by Warehouse.save_call.
 
--- How every KPI figure is rounded (README "KPI definitions"): half away from zero, on the value
+-- How every KPI figure is rounded (docs/warehouse.md "KPI definitions"): half away from zero, on the value
 -- first fixed to 9 decimal places, so that binary noise (83.35 held as 83.34999...) cannot move a
 -- tie, and DuckDB 1.x and 2.x (which round a DOUBLE differently) give the same figure. Means are
 -- taken of unrounded values and rounded once, here.
@@ -496,7 +496,7 @@ SELECT days.*, coalesce(a.trust, 'not measured') AS trust
 FROM days
 LEFT JOIN criterion_trust AS a ON a.scorecard_version = days.scorecard_version AND a.criterion_id = days.criterion_id;
 
--- Beyond yes/no (README "Extraction fields" and "Sentiment"; migration 011).
+-- Beyond yes/no (docs/scorecards.md "Extraction fields" and docs/warehouse.md "KPI definitions"; migration 011).
 -- The answers to the extraction fields of current_calls (each call's latest evaluation by its
 -- scorecard's current version), with the call's facts. Never part of the QA score.
 CREATE OR REPLACE VIEW current_extractions AS

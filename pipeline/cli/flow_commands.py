@@ -23,7 +23,7 @@ def flow() -> None:
     \b
     Without PREFECT_API_URL, `flow run` starts a temporary local Prefect server for the run.
     To watch runs in the Prefect UI and to schedule: `prefect server start`, then
-    `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api` (README: "Nightly runs").
+    `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api` (docs/nightly.md: "Nightly runs").
     """
 
 

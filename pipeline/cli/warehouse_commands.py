@@ -201,7 +201,7 @@ def eval_command(labels: Path | None, scorecard: Path | None, llm_model: str | N
     kept (table criterion_agreement) for the criteria nobody reviewed. A criterion with kappa
     below 0.4 (or fewer than 20 answers) is marked not yet reliable everywhere the trust shows.
     --compare re-scores the labelled calls with candidate models, prompts or styles and prints
-    them side by side (README: "Measuring agreement").
+    them side by side (docs/calibration.md: "Measuring agreement").
     """
     from dataclasses import asdict
 

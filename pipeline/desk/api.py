@@ -1,4 +1,4 @@
-"""The desk's JSON API (README "The review desk"), what its pages show as data for scripts:
+"""The desk's JSON API (docs/desk.md "The review desk"), what its pages show as data for scripts:
 ``GET /api/calls`` (the calls page's filters, paged), ``GET /api/calls/{recording_id}`` (what
 ``callscore show --json`` prints, with every review of the call) and
 ``POST /api/calls/{recording_id}/reviews``."""

@@ -1,4 +1,4 @@
-"""The review queue in the desk (README "The review queue"): ``GET /queue`` (how many calls it
+"""The review queue in the desk (docs/desk.md "The review queue"): ``GET /queue`` (how many calls it
 can still give, narrowed by agent, team or criterion, and the call in hand), ``POST /queue/next``
 (finish the call in hand, take the next one: drawn at random for a share of the draws, else the
 most doubtful answer; never a call another reviewer has open) and ``POST /api/queue/next``."""

@@ -1,5 +1,5 @@
 """Conversation measures from timed segments: talk ratio, non-talk, interruptions, speaking rate
-and monologues, as defined in README "KPI definitions". Plain interval arithmetic, no model.
+and monologues, as defined in docs/warehouse.md "KPI definitions". Plain interval arithmetic, no model.
 
 Times are seconds from the start of the recording. A speaker's talk time is the union of their
 segments (segments are already cut at pauses over 1 s, see ``transcribe.SPLIT_GAP_S``). A mono

@@ -103,7 +103,7 @@ def test_interval_helpers() -> None:
 
 # Tolerances, against the true figures of each synthesised call. Whisper's word timestamps are
 # the limit: each turn's edges come out 0.1-0.4 s wide of the truth, so figures that add up many
-# turns get relative tolerances. Measured worst cases (README "Conversation metrics") are about
+# turns get relative tolerances. Measured worst cases (docs/warehouse.md "Conversation metrics") are about
 # two thirds of these.
 EDGE_TOLERANCE_S = 0.6  # conversation duration, non-talk time (measured worst: 0.38 s)
 TALK_TOLERANCE = 0.12  # talk time, relative (measured worst: 9.6%)

@@ -1,4 +1,4 @@
--- Conversation measures per transcript (README "KPI definitions"). Seconds; ratios 0-1.
+-- Conversation measures per transcript (docs/warehouse.md "KPI definitions"). Seconds; ratios 0-1.
 -- Without speaker separation (mono) the per-speaker columns are NULL.
 CREATE TABLE call_metrics (
     recording_id                 VARCHAR NOT NULL,

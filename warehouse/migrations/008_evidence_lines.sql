@@ -1,4 +1,4 @@
--- Line evidence (README "How a call is scored"): the model cites a line (a speaker turn) of the
+-- Line evidence (docs/how-scoring-works.md "How a call is scored"): the model cites a line (a speaker turn) of the
 -- numbered transcript it was given, and the stored evidence is that line's (redacted) text, so it
 -- is in the transcript by construction. Its number and start time let the report and SQL point
 -- at the moment in the recording. Both are NULL for quotes (the earlier scoring style), rule verdicts and answers

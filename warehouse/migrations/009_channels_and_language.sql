@@ -1,4 +1,4 @@
--- Recordings as recorders write them (README "Channels and languages"). channel_layout: how the
+-- Recordings as recorders write them (docs/scoring.md "Channels and languages"). channel_layout: how the
 -- channels carry the call; NULL for recordings stored before it was measured. language: the one
 -- language the transcript was made in, decided once per call (given by the sidecar or the
 -- settings, or detected on the speech of all channels together), with the detector's

@@ -1,5 +1,5 @@
 -- Agreement of the automated verdicts with human QA labels, as `callscore eval` measured it
--- (README "Measuring agreement"): one row per criterion per measurement, with what was measured
+-- (docs/calibration.md "Measuring agreement"): one row per criterion per measurement, with what was measured
 -- (scorecard version, prompt version and LLM of the verdicts compared). kpi_criteria shows each
 -- criterion's latest measurement for its scorecard version; a kappa below 0.4 reads as not yet
 -- reliable.

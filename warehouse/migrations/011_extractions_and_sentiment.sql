@@ -1,4 +1,4 @@
--- Beyond yes/no (README "Extraction fields" and "Sentiment"). extractions: the answers to the
+-- Beyond yes/no (docs/scorecards.md "Extraction fields" and docs/warehouse.md "KPI definitions"). extractions: the answers to the
 -- scorecard's extraction fields, one row per field per evaluation, kept like the scores of every
 -- evaluation and never counted in the QA score. call_sentiment: each speaker's sentiment per
 -- quarter of the conversation, measured on the transcript (English only), like call_metrics,

@@ -1,4 +1,4 @@
--- Calibration sessions (README "Calibration"): the same calls go to several reviewers, who answer
+-- Calibration sessions (docs/calibration.md "Calibration"): the same calls go to several reviewers, who answer
 -- them blind to one another (and, when the session says so, to the machine). Their answers are
 -- reviews with the session's calibration_id; they do not count as the answer that counts (view
 -- reviewed_answers leaves them out): a lead records the consensus as an ordinary review.

@@ -1,4 +1,4 @@
--- The review queue (README "The review queue"): each call the desk gives a reviewer to review,
+-- The review queue (docs/desk.md "The review queue"): each call the desk gives a reviewer to review,
 -- and how it was chosen. chosen_as 'random': drawn at random from the calls nobody reviewed (a
 -- share of the draws, setting review_sample_share), so that agreement measured on them is an
 -- honest estimate; 'doubtful': the call with the least confident answer (criteria not yet
