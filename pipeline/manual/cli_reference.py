@@ -32,7 +32,7 @@ def _options(command: click.Command, context: click.Context) -> list[tuple[str, 
     rows = []
     for param in command.get_params(context):
         record = param.get_help_record(context)
-        if record is None or getattr(param, "hidden", False) or param.name == "help":
+        if record is None or getattr(param, "hidden", False) or "--help" in param.opts:
             continue
         flags, help_text = record
         rows.append((code(flags), inline(help_text)))
@@ -60,7 +60,8 @@ def cli_page(group: click.Group) -> str:
     """The Markdown of the command reference."""
     out = ["# Commands", "", GENERATED_NOTE, "",
            "Every `callscore` command and option, as `--help` prints them. A setting's option also has a"
-           " `CALLSCORE_*` environment variable and a `callscore.toml` key: see [Settings](settings.md).", ""]
+           " `CALLSCORE_*` environment variable and a `callscore.toml` key: see [Settings](settings.md). Every"
+           " command also takes `-h` or `--help`, which prints what this page says of it.", ""]
     for path, command in commands(group):
         out += _section(path, command)
     return "\n".join(out).rstrip() + "\n"
