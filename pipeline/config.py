@@ -35,19 +35,22 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    db: Path = Field(Path("warehouse/callscore.duckdb"), description="DuckDB warehouse file.")
-    scorecard: Path = Field(default_factory=default_scorecard_path, description="Scorecard YAML.")
+    db: Path = Field(Path("warehouse/callscore.duckdb"), description="The DuckDB warehouse file (created, with its folder, on first use).")
+    scorecard: Path = Field(default_factory=default_scorecard_path, description="Scorecard YAML the calls are scored against (docs/scorecards.md).")
     whisper_model: str | None = Field(
         None, description="faster-whisper model name or preset (tiny.en, large-v3, ...) or CTranslate2 directory."
     )
     llm_model: Path | None = Field(
-        None, description="GGUF file of a chat model, or an LLM preset name (callscore models)."
+        None, description="GGUF model file (a chat or a base model), or an LLM preset name (callscore models)."
     )
     models_dir: Path = Field(
         Path("models"), description="Folder of the GGUF files `callscore models pull` downloads and"
         " LLM preset names resolve to (relative paths: to the working directory)."
     )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run; auto uses CUDA when present.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where models run; auto: CUDA when a GPU is visible (Whisper in float16), else the CPU"
+        " (int8), saying which on stderr."
+    )
     agent_channel: Literal["left", "right"] = Field(
         "left", description="Stereo channel that carries the agent (a sidecar's agent_channel wins for its call)."
     )
