@@ -90,7 +90,7 @@ test: install system-deps
 # link or anchor, a page missing from the nav, or a reference page older than the code fails it.
 docs: install
 	$(BIN)/python -m pipeline.manual --check docs/reference
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	@echo "manual built: site/index.html"
 
 # Regenerate docs/reference (commands, settings, warehouse tables and views, exit codes) from the code.
