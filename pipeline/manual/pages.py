@@ -31,19 +31,23 @@ def reference_pages() -> dict[str, str]:
             "warehouse.md": warehouse_page(objects, sql_meanings()), "exit-codes.md": exit_codes_page()}
 
 
+def _differs(path: Path, text: str) -> bool:
+    return not path.is_file() or path.read_text(encoding="utf-8") != text
+
+
 def write_pages(folder: Path) -> list[str]:
     """Write the pages into ``folder``; the names of those that changed."""
     folder.mkdir(parents=True, exist_ok=True)
     changed = []
     for name, text in reference_pages().items():
-        path = folder / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+        if _differs(folder / name, text):
+            (folder / name).write_text(text, encoding="utf-8")
             changed.append(name)
     return changed
 
 
-def stale_pages(folder: Path) -> list[str]:
-    """The pages in ``folder`` that differ from what the code generates now (or are missing)."""
-    return [name for name, text in reference_pages().items()
-            if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+def stale_pages(folder: Path, pages: dict[str, str] | None = None) -> list[str]:
+    """The pages in ``folder`` that differ from ``pages`` (default: what the code generates now),
+    or are missing."""
+    pages = reference_pages() if pages is None else pages
+    return [name for name, text in pages.items() if _differs(folder / name, text)]

@@ -24,7 +24,8 @@ def flags_by_setting(group: click.Group) -> dict[str, dict[str, list[str]]]:
 
 def _type_text(setting: str) -> str:
     annotation = Settings.model_fields[setting].annotation
-    return str(getattr(annotation, "__name__", annotation)).replace("typing.", "").replace("pathlib.", "").replace(" | ", " or ")
+    text = str(getattr(annotation, "__name__", annotation))
+    return text.replace("typing.", "").replace("pathlib.", "").replace(" | ", " or ")
 
 
 def _flags_cell(flags: dict[str, list[str]]) -> str:
